@@ -1,0 +1,54 @@
+"""xseaice: sea-ice maps from Sentinel-1 SAR and AMSR-2, the xarray way.
+
+``import xseaice`` registers the ``seaice`` accessors on xarray objects and exposes the
+top-level functions below.  Heavy modules (torch, odc-stac, geopandas) load on first use.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from typing import Any
+
+from xseaice import accessor as _accessor  # noqa: F401  (registers ``.seaice``)
+from xseaice.exceptions import XSeaIceError, XSeaIceWarning
+
+__version__ = "0.1.0"
+
+logging.getLogger(__name__).addHandler(logging.NullHandler())
+
+# public name -> module that owns it; imported on first attribute access
+_LAZY: dict[str, str] = {
+    "search": "xseaice.searching",
+    "load": "xseaice.loading",
+    "open_scene": "xseaice.loading",
+    "read_icechart": "xseaice.icechart",
+    "scale_logits": "xseaice.scaling",
+    "binarize": "xseaice.topology",
+    "concentration": "xseaice.zonal",
+    "segment": "xseaice.inference",
+    "train": "xseaice.training",
+    "evaluate": "xseaice.metrics",
+}
+
+# Module names differ from the function names above (``searching`` owns ``search``), so
+# importing a submodule never shadows a top-level function.
+_SUBMODULES = {"synthetic", "models", "inference", "scaling", "topology", "zonal", "icechart",
+               "catalogs", "searching", "loading", "sentinel1", "amsr2", "metrics",
+               "plotting", "variables", "exceptions", "cli", "demo", "training"}
+
+__all__ = ["XSeaIceError", "XSeaIceWarning", "__version__", *sorted(_LAZY)]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    if name in _SUBMODULES:
+        return importlib.import_module(f"xseaice.{name}")
+    raise AttributeError(f"module 'xseaice' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY) | _SUBMODULES)
