@@ -33,9 +33,27 @@ _LAZY: dict[str, str] = {
 
 # Module names differ from the function names above (``searching`` owns ``search``), so
 # importing a submodule never shadows a top-level function.
-_SUBMODULES = {"synthetic", "models", "inference", "scaling", "topology", "zonal", "icechart",
-               "catalogs", "searching", "loading", "sentinel1", "amsr2", "metrics",
-               "plotting", "variables", "exceptions", "cli", "demo", "training"}
+_SUBMODULES = {
+    "synthetic",
+    "models",
+    "inference",
+    "scaling",
+    "topology",
+    "zonal",
+    "icechart",
+    "catalogs",
+    "searching",
+    "loading",
+    "sentinel1",
+    "amsr2",
+    "metrics",
+    "plotting",
+    "variables",
+    "exceptions",
+    "cli",
+    "demo",
+    "training",
+}
 
 __all__ = ["XSeaIceError", "XSeaIceWarning", "__version__", *sorted(_LAZY)]
 

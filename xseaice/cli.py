@@ -1,0 +1,242 @@
+"""The ``xseaice`` command line: ``demo``, ``search``, ``segment``, ``train``, ``evaluate``.
+
+Exit codes: 0 success, 1 an xseaice error (bad input, unreachable data: one clear line
+on stderr), 2 wrong usage, 3 an unexpected internal error, 130 interrupted.  ``--debug``
+shows full tracebacks and debug logging.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from xseaice.exceptions import XSeaIceError
+
+__all__ = ["build_parser", "main"]
+
+EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+
+logger = logging.getLogger("xseaice.cli")
+
+
+def _bbox(text: str) -> tuple[float, float, float, float]:
+    parts = text.replace(",", " ").split()
+    if len(parts) != 4:
+        raise argparse.ArgumentTypeError(
+            f"expected 4 numbers 'west,south,east,north' in degrees, got {text!r}"
+        )
+    try:
+        w, s, e, n = (float(p) for p in parts)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(f"bbox values must be numbers, got {text!r}") from err
+    return (w, s, e, n)
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from xseaice.demo import run_demo
+
+    run_demo(output=Path(args.output), figure=not args.no_figure, progress=not args.quiet)
+    return EXIT_OK
+
+
+def _cmd_search(args: argparse.Namespace) -> int:
+    from xseaice.searching import search
+
+    result = search(
+        args.bbox,
+        args.datetime,
+        catalog=args.catalog,
+        mode=args.mode,
+        polarizations=tuple(p.upper() for p in args.polarizations),
+        sensors=tuple(args.sensors),
+    )
+    print(result.to_json() if args.json else result)
+    return EXIT_OK
+
+
+def _cmd_segment(args: argparse.Namespace) -> int:
+    from xseaice.workflow import segment_to_files
+
+    segment_to_files(
+        output=Path(args.output),
+        source=args.input,
+        bbox=args.bbox,
+        datetime=args.datetime,
+        items=args.items,
+        catalog=args.catalog,
+        model=args.model,
+        chart=args.chart,
+        preserve=args.preserve,
+        resolution=args.resolution,
+        figure=not args.no_figure,
+        progress=not args.quiet,
+    )
+    return EXIT_OK
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
+    from xseaice.training import train
+
+    train(args.config, resume=args.resume, progress=not args.quiet)
+    return EXIT_OK
+
+
+def _cmd_evaluate(args: argparse.Namespace) -> int:
+    from xseaice.metrics import evaluate_cli
+
+    table = evaluate_cli(
+        model=args.model,
+        data=args.data,
+        seeds=args.seeds,
+        output=args.output,
+        progress=not args.quiet,
+    )
+    print(table)
+    return EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Build the argument parser of the ``xseaice`` command.
+
+    Returns
+    -------
+    argparse.ArgumentParser
+        The parser with one sub-command per task.
+    """
+    parser = argparse.ArgumentParser(
+        prog="xseaice",
+        description="Sea-ice maps from Sentinel-1 SAR and AMSR-2: search, segment, train.",
+        epilog="Exit codes: 0 ok, 1 xseaice error, 2 usage, 3 internal error, 130 interrupted.",
+    )
+    parser.add_argument("--debug", action="store_true", help="full tracebacks and debug logs")
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    demo = sub.add_parser(
+        "demo",
+        help="run the whole chain offline on the bundled sample scene and model",
+        description="Open the embedded catalog (the bundled synthetic sample scene stored as "
+        "real-format files), load and co-register Sentinel-1 + AMSR-2, segment with the bundled "
+        "weights, apply Analytical Logit Scaling, binarize, compute floes/leads and concentration "
+        "per chart polygon, and write COG, Zarr, GeoPackage, GeoParquet and a PNG figure.",
+    )
+    demo.add_argument("-o", "--output", default="xseaice-demo", help="output folder")
+    demo.add_argument("--no-figure", action="store_true", help="skip the PNG figure")
+    demo.set_defaults(func=_cmd_demo)
+
+    search = sub.add_parser(
+        "search",
+        help="list Sentinel-1 / AMSR-2 items matching a place and time",
+        description="Search a STAC catalog and print a table of matching items.",
+    )
+    search.add_argument("--bbox", type=_bbox, required=True, help="west,south,east,north (deg)")
+    search.add_argument("--datetime", required=True, help="date or RFC 3339 interval a/b")
+    search.add_argument(
+        "--catalog",
+        default="planetary-computer",
+        help="registered name (planetary-computer, earth-search, cmr, embedded), a STAC API URL "
+        "or a static catalog path",
+    )
+    search.add_argument("--mode", default="EW", help="Sentinel-1 instrument mode (EW, IW)")
+    search.add_argument("--polarizations", nargs="+", default=["HH", "HV"])
+    search.add_argument(
+        "--sensors", nargs="+", default=["sentinel-1", "amsr2"], help="sensors to search"
+    )
+    search.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    search.set_defaults(func=_cmd_search)
+
+    seg = sub.add_parser(
+        "segment",
+        help="map sea ice for a place and date, a list of items or a local file",
+        description="Load a scene (bbox + datetime, item ids, or a local Zarr/netCDF scene), "
+        "segment it, apply ALS and write the products.",
+    )
+    src = seg.add_mutually_exclusive_group(required=True)
+    src.add_argument("--bbox", type=_bbox, help="west,south,east,north (deg); needs --datetime")
+    src.add_argument("--items", nargs="+", help="Sentinel-1 item ids in --catalog")
+    src.add_argument("--input", help="a local scene (.zarr or .nc) following the Dataset contract")
+    seg.add_argument("--datetime", help="date or interval, with --bbox or --items")
+    seg.add_argument("--catalog", default="planetary-computer", help="catalog, as for search")
+    seg.add_argument("--model", default="default", help="registered weights name or file")
+    seg.add_argument("--chart", help="ice chart file (SIGRID-3) for concentration and preserve")
+    seg.add_argument(
+        "--preserve",
+        choices=["none", "scene", "chart"],
+        default="none",
+        help="ALS bias: plain, scene mean kept, or per chart polygon kept",
+    )
+    seg.add_argument("--resolution", type=float, default=40.0, help="pixel size in metres")
+    seg.add_argument("-o", "--output", required=True, help="output folder")
+    seg.add_argument("--no-figure", action="store_true", help="skip the PNG figure")
+    seg.set_defaults(func=_cmd_segment)
+
+    tr = sub.add_parser(
+        "train",
+        help="train a model from a YAML/TOML config",
+        description="Train a model with the region-based (weakly supervised) loss. The config "
+        "file describes data, model, optimiser, checkpoints; see docs/training.md.",
+    )
+    tr.add_argument("config", help="YAML or TOML run configuration")
+    tr.add_argument("--resume", action="store_true", help="continue from the last checkpoint")
+    tr.set_defaults(func=_cmd_train)
+
+    ev = sub.add_parser(
+        "evaluate",
+        help="score a model on held-out scenes (AutoICE and pixel metrics)",
+        description="Evaluate weights on held-out synthetic scenes or an AI4Arctic folder and "
+        "print the AutoICE (R2, weighted F1, combined) and pixel metrics.",
+    )
+    ev.add_argument("--model", default="default", help="registered weights name or file")
+    ev.add_argument("--data", default="synthetic", help="'synthetic' or an AI4Arctic folder")
+    ev.add_argument("--seeds", type=int, nargs="+", default=[1000, 1001], help="synthetic seeds")
+    ev.add_argument("-o", "--output", help="write the table as JSON here")
+    ev.set_defaults(func=_cmd_evaluate)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line.
+
+    Parameters
+    ----------
+    argv : sequence of str, optional
+        Arguments without the program name; ``sys.argv[1:]`` by default.
+
+    Returns
+    -------
+    int
+        The exit code.
+    """
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse exits 0 for --help and 2 for usage errors
+        return int(exc.code or 0)
+    logging.basicConfig(
+        level=logging.DEBUG if args.debug else logging.INFO,
+        format="%(levelname)s %(name)s: %(message)s" if args.debug else "%(message)s",
+    )
+    for noisy in ("rasterio", "distributed", "urllib3", "fiona", "pyogrio"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    try:
+        return int(args.func(args))
+    except XSeaIceError as err:
+        if args.debug:
+            raise
+        print(f"xseaice {args.command}: error: {err}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print(f"xseaice {args.command}: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except Exception as err:  # an internal bug: one line, plus how to see more
+        if args.debug:
+            raise
+        print(
+            f"xseaice {args.command}: internal error: {type(err).__name__}: {err} "
+            "(rerun with --debug for the traceback and please report it)",
+            file=sys.stderr,
+        )
+        return EXIT_INTERNAL

@@ -1,0 +1,353 @@
+"""Plots of scenes and products with colour maps that suit each quantity.
+
+``da.seaice.plot()`` picks the colour map from the variable: grey for backscatter, a
+diverging map for logits, an ice/water map for probabilities and a legend built from
+``flag_meanings`` for class maps.  When cartopy is installed and the data carry a CRS the
+axes use that projection with coastlines; otherwise plain map coordinates in km.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from xseaice.exceptions import InvalidArgumentError
+
+__all__ = ["ICE_CMAP_COLOURS", "overview_figure", "plot", "plot_scene"]
+
+logger = logging.getLogger(__name__)
+
+#: Water (dark blue) to ice (white): the convention of ice-service products.
+ICE_CMAP_COLOURS = ("#08306b", "#2171b5", "#9ecae1", "#f7fbff")
+_CLASS_COLOURS = (
+    "#08306b",
+    "#f7fbff",
+    "#fdae6b",
+    "#74c476",
+    "#9e9ac8",
+    "#fb6a4a",
+    "#fdd0a2",
+    "#bcbddc",
+    "#a1d99b",
+    "#fc9272",
+    "#d9d9d9",
+    "#636363",
+)
+
+
+def _ice_cmap() -> Any:
+    from matplotlib.colors import LinearSegmentedColormap
+
+    return LinearSegmentedColormap.from_list("xseaice_ice", list(ICE_CMAP_COLOURS))
+
+
+def _style(da: xr.DataArray) -> dict[str, Any]:
+    """Colour map, limits and label for a product, from its name and attributes."""
+    name = str(da.name or "")
+    units = da.attrs.get("units", "")
+    label = da.attrs.get("long_name", name) + (f" [{units}]" if units not in ("", "1") else "")
+    if "flag_values" in da.attrs:
+        return {"kind": "classes", "label": label}
+    if name in ("hh", "hv") or units == "dB":
+        vals = da.values[np.isfinite(da.values)] if da.size else np.array([])
+        lo, hi = np.percentile(vals, [1, 99]) if vals.size else (-30.0, 0.0)
+        return {"cmap": "gray", "vmin": float(lo), "vmax": float(hi), "label": label}
+    if name.endswith("logit"):
+        vals = np.abs(da.values[np.isfinite(da.values)])
+        lim = float(np.percentile(vals, 98)) if vals.size else 1.0
+        return {"cmap": "RdBu_r", "vmin": -lim, "vmax": lim, "label": label}
+    if "probability" in name or name in ("sic", "concentration"):
+        return {"cmap": _ice_cmap(), "vmin": 0.0, "vmax": 1.0, "label": label}
+    if name.startswith("tb"):
+        return {"cmap": "viridis", "vmin": None, "vmax": None, "label": label}
+    if name == "incidence_angle":
+        return {"cmap": "cividis", "vmin": None, "vmax": None, "label": label}
+    return {"cmap": "viridis", "vmin": None, "vmax": None, "label": label}
+
+
+def _squeeze_time(da: xr.DataArray, time_index: int) -> xr.DataArray:
+    if "time" in da.dims:
+        if not 0 <= time_index < da.sizes["time"] and not -da.sizes["time"] <= time_index < 0:
+            raise InvalidArgumentError(
+                f"time_index={time_index} is out of range for {da.sizes['time']} time step(s); "
+                "pass an index into the `time` dimension"
+            )
+        da = da.isel(time=time_index)
+    extra = [d for d in da.dims if d not in ("y", "x")]
+    if extra:
+        raise InvalidArgumentError(
+            f"cannot plot a DataArray with dimensions {da.dims}: expected ('y', 'x') plus an "
+            f"optional 'time'; select one element of {extra} first (e.g. da.isel({extra[0]}=0))"
+        )
+    return da
+
+
+def plot(
+    da: xr.DataArray,
+    *,
+    ax: Any = None,
+    time_index: int = 0,
+    title: str | None = None,
+    add_colorbar: bool = True,
+    coarsen: int | None = None,
+) -> Any:
+    """Plot one product with a colour map chosen for it.
+
+    Parameters
+    ----------
+    da : xarray.DataArray
+        A 2-D map with dims ``(y, x)`` or ``(time, y, x)``: backscatter, brightness
+        temperature, logits, probabilities, a binary ice map or a class map carrying CF
+        ``flag_values`` / ``flag_meanings``.
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw into; a new figure is made when omitted.
+    time_index : int, default 0
+        Which time step to plot when ``da`` has a ``time`` dimension.
+    title : str, optional
+        Axes title; defaults to the variable's ``long_name``.
+    add_colorbar : bool, default True
+        Draw a colour bar (or a legend for class maps).
+    coarsen : int, optional
+        Average (or take the mode of, for classes) blocks of this many pixels first; by
+        default large maps are reduced to at most about 1500 pixels per side.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The axes drawn into.
+    """
+    import matplotlib.pyplot as plt
+
+    if not isinstance(da, xr.DataArray):
+        raise InvalidArgumentError(
+            f"plot() expects an xarray.DataArray, got {type(da).__name__}; "
+            "for a scene Dataset use ds.seaice.plot()"
+        )
+    da = _squeeze_time(da, time_index)
+    factor = coarsen or max(1, int(np.ceil(max(da.sizes["y"], da.sizes["x"]) / 1500)))
+    style = _style(da)
+    if factor > 1:
+        if style.get("kind") == "classes":
+            da = da.isel(y=slice(None, None, factor), x=slice(None, None, factor))
+        else:
+            da = da.coarsen(y=factor, x=factor, boundary="trim").mean().assign_attrs(da.attrs)
+    da = da.compute()
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6, 5.5))
+    x = da["x"].values / 1000.0
+    y = da["y"].values / 1000.0
+    extent = (x[0], x[-1], y[-1], y[0])
+    if style.get("kind") == "classes":
+        _plot_classes(ax, da, extent, add_colorbar)
+    else:
+        im = ax.imshow(
+            da.values,
+            extent=extent,
+            cmap=style["cmap"],
+            vmin=style["vmin"],
+            vmax=style["vmax"],
+            interpolation="nearest",
+        )
+        if add_colorbar:
+            plt.colorbar(im, ax=ax, shrink=0.8, label=style["label"])
+    ax.set_xlabel("x [km]")
+    ax.set_ylabel("y [km]")
+    ax.set_title(title if title is not None else style["label"], fontsize=10)
+    ax.set_aspect("equal")
+    return ax
+
+
+def _plot_classes(ax: Any, da: xr.DataArray, extent: tuple[float, ...], legend: bool) -> None:
+    from matplotlib.colors import BoundaryNorm, ListedColormap
+    from matplotlib.patches import Patch
+
+    values = [int(v) for v in np.atleast_1d(da.attrs["flag_values"])]
+    meanings = str(da.attrs.get("flag_meanings", "")).split()
+    if len(meanings) != len(values):
+        meanings = [str(v) for v in values]
+    colours = list(_CLASS_COLOURS[: len(values)])
+    cmap = ListedColormap(colours)
+    bounds = [*[v - 0.5 for v in values], values[-1] + 0.5]
+    data = np.ma.masked_where(~np.isin(da.values, values), da.values)
+    ax.imshow(
+        data, extent=extent, cmap=cmap, norm=BoundaryNorm(bounds, cmap.N), interpolation="nearest"
+    )
+    if legend:
+        handles = [
+            Patch(facecolor=c, edgecolor="k", label=m.replace("_", " "))
+            for c, m in zip(colours, meanings, strict=True)
+        ]
+        ax.legend(handles=handles, loc="lower right", fontsize=8, framealpha=0.9)
+
+
+def plot_scene(
+    ds: xr.Dataset,
+    *,
+    variables: tuple[str, ...] | None = None,
+    time_index: int = 0,
+    ncols: int = 4,
+) -> Any:
+    """Plot a scene's input variables side by side.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        A scene following the Dataset contract (``hh``, ``hv``, ``incidence_angle``,
+        ``tb18h`` ... ``tb36v``).
+    variables : tuple of str, optional
+        Which variables to show; by default those of ``hh``, ``hv``, ``incidence_angle``,
+        ``tb18h``, ``tb36v`` that are present.
+    time_index : int, default 0
+        Time step to show.
+    ncols : int, default 4
+        Panels per row.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure.
+    """
+    import matplotlib.pyplot as plt
+
+    default = ("hh", "hv", "incidence_angle", "tb18h", "tb36v")
+    names = variables or tuple(v for v in default if v in ds.data_vars)
+    missing = [v for v in names if v not in ds.data_vars]
+    if missing or not names:
+        raise InvalidArgumentError(
+            f"variables {missing or list(names)} are not in the dataset; it has "
+            f"{sorted(map(str, ds.data_vars))}"
+        )
+    ncols = min(ncols, len(names))
+    nrows = int(np.ceil(len(names) / ncols))
+    fig, axes = plt.subplots(nrows, ncols, figsize=(4.6 * ncols, 4.2 * nrows), squeeze=False)
+    for ax, name in zip(axes.flat, names, strict=False):
+        plot(ds[name], ax=ax, time_index=time_index)
+    for ax in list(axes.flat)[len(names) :]:
+        ax.set_visible(False)
+    fig.tight_layout()
+    return fig
+
+
+def _plot_ice_with_leads(ax: Any, first: xr.Dataset, factor: int) -> None:
+    from matplotlib.colors import ListedColormap
+    from matplotlib.patches import Patch
+
+    ice = first["ice"].isel(y=slice(None, None, factor), x=slice(None, None, factor)).values
+    lead = first["lead"].isel(y=slice(None, None, factor), x=slice(None, None, factor)).values
+    x = first["x"].values[::factor] / 1000.0
+    y = first["y"].values[::factor] / 1000.0
+    codes = np.where(ice == 1, 1, 0)
+    codes = np.where(lead == 1, 2, codes)
+    codes = np.where(ice == 255, 3, codes)
+    cmap = ListedColormap(["#08306b", "#f7fbff", "#e31a1c", "#bdbdbd"])
+    ax.imshow(
+        codes,
+        extent=(x[0], x[-1], y[-1], y[0]),
+        cmap=cmap,
+        vmin=-0.5,
+        vmax=3.5,
+        interpolation="nearest",
+    )
+    ax.legend(
+        handles=[
+            Patch(facecolor=c, edgecolor="k", label=label)
+            for c, label in zip(
+                ["#08306b", "#f7fbff", "#e31a1c"], ["water", "ice", "lead"], strict=True
+            )
+        ],
+        loc="lower right",
+        fontsize=8,
+        framealpha=0.9,
+    )
+    frac = first["ice_fraction"].values if "ice_fraction" in first else np.nan
+    ax.set_title(f"ice / water / leads (ice {float(frac):.0%})", fontsize=10)
+    ax.set_xlabel("x [km]")
+    ax.set_ylabel("y [km]")
+
+
+def _plot_chart_agreement(ax: Any, table: Any) -> None:
+    chart = np.asarray(table["chart_concentration"], dtype=float)
+    mapped = np.asarray(table["mean"], dtype=float)
+    ok = np.isfinite(chart) & np.isfinite(mapped)
+    ax.plot([0, 1], [0, 1], color="0.5", lw=1, ls="--", label="1:1")
+    ax.scatter(
+        chart[ok], mapped[ok], s=30, c="#2171b5", edgecolor="k", lw=0.5, label="chart polygons"
+    )
+    mae = float(np.mean(np.abs(mapped[ok] - chart[ok]))) if ok.any() else np.nan
+    ax.set_xlim(-0.02, 1.02)
+    ax.set_ylim(-0.02, 1.02)
+    ax.set_xlabel("chart concentration (CT)")
+    ax.set_ylabel("mapped ice fraction")
+    ax.set_title(f"concentration per polygon (MAE {mae:.3f})", fontsize=10)
+    ax.legend(loc="upper left", fontsize=8)
+    ax.set_aspect("equal")
+
+
+def overview_figure(
+    products: xr.Dataset,
+    *,
+    scene: xr.Dataset | None = None,
+    table: Any = None,
+    time_index: int = 0,
+) -> Any:
+    """One figure of a mapped scene: inputs, logits, ALS probability, ice and leads.
+
+    Parameters
+    ----------
+    products : xarray.Dataset
+        Products of :func:`xseaice.workflow.map_ice` (one time step, or ``time_index``
+        is used): ``ice_logit``, ``ice_probability``, ``ice``, ``lead``.
+    scene : xarray.Dataset, optional
+        The input scene, for the HH, HV and 36.5 GHz H panels.
+    table : GeoDataFrame, optional
+        Concentration per chart polygon (:func:`xseaice.zonal.concentration` with a chart
+        concentration), shown against the chart.
+    time_index : int, default 0
+        Time step when the inputs have a ``time`` dimension.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        A 2 x 4 panel figure.
+    """
+    import matplotlib.pyplot as plt
+
+    if "time" in products.dims:
+        products = products.isel(time=time_index)
+    fig, axes = plt.subplots(2, 4, figsize=(19, 9.2))
+    inputs = [v for v in ("hh", "hv", "tb36h") if scene is not None and v in scene]
+    for ax, name in zip(axes[0], inputs, strict=False):
+        plot(scene[name], ax=ax, time_index=time_index)
+    for ax in axes[0][len(inputs) : 3]:
+        ax.set_visible(False)
+    plot(products["ice_logit"], ax=axes[0][3], title="model logit (under-confident)")
+    plot(products["ice_probability"], ax=axes[1][0], title="ALS ice probability")
+    factor = max(1, int(np.ceil(max(products.sizes["y"], products.sizes["x"]) / 1500)))
+    _plot_ice_with_leads(axes[1][1], products, factor)
+    probs = products["ice_probability"].values
+    logits = products["ice_logit"].values
+    ok = np.isfinite(probs) & np.isfinite(logits)
+    hist_ax = axes[1][2]
+    hist_ax.hist(
+        1 / (1 + np.exp(-logits[ok])),
+        bins=50,
+        range=(0, 1),
+        alpha=0.6,
+        label="sigmoid(logit)",
+        color="#fdae6b",
+    )
+    hist_ax.hist(probs[ok], bins=50, range=(0, 1), alpha=0.6, label="after ALS", color="#2171b5")
+    hist_ax.set_yscale("log")
+    hist_ax.set_xlabel("ice probability")
+    hist_ax.set_ylabel("pixels")
+    hist_ax.set_title("probabilities before / after ALS", fontsize=10)
+    hist_ax.legend(fontsize=8)
+    if table is not None and "chart_concentration" in table:
+        _plot_chart_agreement(axes[1][3], table)
+    else:
+        axes[1][3].set_visible(False)
+    fig.tight_layout()
+    return fig
