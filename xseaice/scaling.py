@@ -1,0 +1,1076 @@
+"""Analytical Logit Scaling (ALS) and streaming percentiles of dask arrays.
+
+A model trained only on ice-chart regions is under-confident: its probabilities cluster
+around the regional mean.  ALS rescales its logits ``z`` per scene so that the scene's
+``lower`` and ``upper`` percentiles ``p_lo`` and ``p_hi`` map to probabilities ``1 - q``
+and ``q``::
+
+    L = ln(q / (1 - q))
+    b = (p_hi + p_lo) / 2                  # bias
+    T = (p_hi - p_lo) / (2 L)              # temperature
+    p = sigmoid((z - b) / T)
+
+Only finite logits count (NaN and +-inf are "no data" and give NaN).  Everything is lazy
+for dask input: the percentiles come from dask reductions over blocks.
+
+Percentile methods
+------------------
+``"histogram"`` (default)
+    One pass over the data gives the count, minimum, maximum and a histogram whose bins
+    do not depend on the data: the top ``log2(bins)`` bits of each value's
+    order-preserving float32 bit pattern (sign, exponent, leading mantissa bits).  Block
+    histograms therefore add up exactly, so no min/max pass has to come first and no
+    block is held between passes.  The rank ``j`` that numpy's linear interpolation
+    needs is located in its bin and interpolated uniformly inside the bin (clipped to the
+    data range).  The estimate and the true order statistic lie in the same bin, so the
+    error of a percentile is at most the width of the bin(s) used -- recorded as
+    ``percentile_error`` -- which with ``2**k`` bins is at most ``|x| * 2**(9 - k)``
+    (``|x| * 2**-11``, 0.05 %, with the default ``2**20`` bins) and never more than the
+    data range.  In rank terms the estimate is off by at most the count of that bin.
+``"refine"``
+    The histogram pass, then a second pass that gathers only the values inside the bins
+    holding the needed ranks and selects them exactly: equal to :func:`numpy.percentile`
+    (up to the rounding of the final interpolation).
+``"exact"``
+    :func:`numpy.percentile` of each time step's finite values; loads one whole time step
+    into one task, so meant for in-memory arrays.
+
+Memory: a statistics-only computation (:func:`nanpercentile` with ``"histogram"``) holds
+a few blocks at a time.  Whenever a second pass reads the logits again -- the ALS output
+itself, ``"refine"``, ``preserve=`` -- dask keeps every block of the logits (4 bytes per
+pixel) from the first pass until the last, as it does for any array normalised by a
+global statistic.  For scenes larger than memory, compute the logits once to Zarr and
+scale the stored array on a cluster that can spill (``dask.distributed``).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import warnings
+from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
+import xarray as xr
+
+from xseaice.exceptions import DegenerateSceneWarning, IceChartError, InvalidArgumentError
+
+if TYPE_CHECKING:
+    import dask.array
+
+__all__ = ["DEFAULT_BINS", "nanpercentile", "scale_logits"]
+
+logger = logging.getLogger(__name__)
+
+#: Default number of histogram bins of the streaming percentile: 2**20, so each bin spans
+#: at most 2**-11 of its values' magnitude.
+DEFAULT_BINS: int = 2**20
+_MIN_BITS, _MAX_BITS = 10, 24
+
+PercentileMethod = Literal["histogram", "refine", "exact"]
+_METHODS: tuple[str, ...] = ("histogram", "refine", "exact")
+
+# columns of the per-block / per-time statistics
+_N, _MIN, _MAX, _SUMSIG = range(4)
+_NSTATS = 4
+# columns of the per-time parameters
+_P_LO, _P_HI, _BIAS, _TEMP, _ERR, _MODE, _NVALID = range(7)
+_NPARAMS = 7
+# modes of a time step
+_MODE_OK, _MODE_STEP, _MODE_CONSTANT, _MODE_EMPTY = 0, 1, 2, 3
+# the largest float32 strictly below 0.5: pixels below the bias never read as >= 0.5
+_BELOW_HALF = np.nextafter(np.float32(0.5), np.float32(0.0))
+# cap on (regions + 1) * region bins of one block's region histogram
+_REGION_HIST_CELLS = 2**22
+
+
+# ---------------------------------------------------------------------------------------
+# block functions (numpy in, numpy out; run inside dask tasks)
+# ---------------------------------------------------------------------------------------
+
+
+def _finite(block: np.ndarray) -> np.ndarray:
+    v = np.asarray(block).ravel()
+    return v[np.isfinite(v)]
+
+
+#: Values handled at once inside a block, to bound the temporaries of a task (~8 MiB each).
+_SLAB = 2**20
+
+
+def _slabs(*arrays: np.ndarray) -> Any:
+    """Yield aligned flat slices of at most ``_SLAB`` elements of same-size arrays."""
+    flats = [np.asarray(a).reshape(-1) for a in arrays]
+    n = flats[0].size
+    for start in range(0, n, _SLAB):
+        yield [f[start : start + _SLAB] for f in flats]
+
+
+def _block_stats(block: np.ndarray, *, ndim: int, sigmoid: bool = True) -> np.ndarray:
+    """Valid count, min, max and sum of sigmoid of one block, shaped (1, 1, ..., 4)."""
+    from scipy.special import expit
+
+    out = np.array([0.0, np.inf, -np.inf, 0.0])
+    for (chunk,) in _slabs(block):
+        v = chunk[np.isfinite(chunk)]
+        if not v.size:
+            continue
+        out[_N] += v.size
+        out[_MIN] = min(out[_MIN], float(v.min()))
+        out[_MAX] = max(out[_MAX], float(v.max()))
+        if sigmoid:
+            out[_SUMSIG] += float(expit(v.astype("float64")).sum())
+    return out.reshape((1,) * ndim + (_NSTATS,))
+
+
+def _bin_index(v: np.ndarray, lo: float, hi: float, nbins: int) -> np.ndarray:
+    """Bin of each value in ``nbins`` equal bins over ``[lo, hi]`` (hi in the last bin)."""
+    if not hi > lo:
+        return np.zeros(v.shape, dtype="int64")
+    idx = np.floor((v.astype("float64") - lo) * (nbins / (hi - lo))).astype("int64")
+    np.clip(idx, 0, nbins - 1, out=idx)
+    return idx
+
+
+def _sortable(v: np.ndarray) -> np.ndarray:
+    """uint32 keys whose order is the order of the float32 values (finite values only)."""
+    u = np.ascontiguousarray(v, dtype="float32").view("uint32")
+    return np.where(u & np.uint32(0x80000000), ~u, u | np.uint32(0x80000000))
+
+
+def _bit_bins(v: np.ndarray, bits: int) -> np.ndarray:
+    """Bin of each value: the top ``bits`` bits of its order-preserving float32 key."""
+    return (_sortable(v) >> np.uint32(32 - bits)).astype("int64")
+
+
+def _unsortable(keys: np.ndarray) -> np.ndarray:
+    keys = np.asarray(keys, dtype="uint32")
+    u = np.where(keys & np.uint32(0x80000000), keys & np.uint32(0x7FFFFFFF), ~keys)
+    return u.astype("uint32").view("float32").astype("float64")
+
+
+def _bit_bin_edges(k: int, bits: int, lo: float, hi: float) -> tuple[float, float]:
+    """Smallest and largest float32 of bin ``k``, clipped to the data range [lo, hi]."""
+    shift = 32 - bits
+    first, last = _unsortable(np.array([k << shift, ((k + 1) << shift) - 1], dtype="uint64"))
+    first = lo if not np.isfinite(first) else max(float(first), lo)
+    last = hi if not np.isfinite(last) else min(float(last), hi)
+    return first, last
+
+
+def _block_hist(block: np.ndarray, *, bits: int, ndim: int) -> np.ndarray:
+    """Counts of one block in the 2**bits data-independent bins (so no min/max pass)."""
+    counts = np.zeros(2**bits, dtype="int64")
+    for (chunk,) in _slabs(block):
+        v = chunk[np.isfinite(chunk)]
+        counts += np.bincount(_bit_bins(v, bits), minlength=counts.size)
+    # int32 halves the memory of the reduction; a block never holds 2**31 values
+    return counts.astype("int32").reshape((1,) * ndim + (counts.size,))
+
+
+def _block_region_hist(
+    block: np.ndarray, rid: np.ndarray, stats: np.ndarray, *, nbins: int, nregions: int, ndim: int
+) -> np.ndarray:
+    st = np.asarray(stats).reshape(-1, _NSTATS)[0]
+    counts = np.zeros((nregions + 1) * nbins, dtype="int64")
+    for chunk, ids in _slabs(block, rid):
+        ok = np.isfinite(chunk)
+        key = ids[ok].astype("int64") * nbins + _bin_index(chunk[ok], st[_MIN], st[_MAX], nbins)
+        counts += np.bincount(key, minlength=counts.size)
+    return counts.reshape((1,) * ndim + (nregions + 1, nbins))
+
+
+def _block_exact(block: np.ndarray, *, pcts: tuple[float, ...]) -> np.ndarray:
+    v = _finite(block)
+    if not v.size:
+        return np.full((1, len(pcts)), np.nan)
+    return np.percentile(v, list(pcts)).astype("float64").reshape(1, len(pcts))
+
+
+def _unique_pairs(
+    groups: np.ndarray, values: np.ndarray, counts: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Collapse (group, value) pairs, summing their counts; sorted by group then value."""
+    if not values.size:
+        return groups[:0], values[:0], counts[:0]
+    order = np.lexsort((values, groups))
+    g, v, c = groups[order], values[order], counts[order]
+    new = np.ones(g.size, dtype=bool)
+    new[1:] = (g[1:] != g[:-1]) | (v[1:] != v[:-1])
+    starts = np.flatnonzero(new)
+    return g[starts], v[starts], np.add.reduceat(c, starts)
+
+
+def _block_extract(
+    block: np.ndarray, rid: np.ndarray | None, plan: list[dict[str, Any]], t: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Values of one block that fall in the planned bins, as (group, value, count).
+
+    Group 0 gathers the bins of the scene percentiles, group ``r`` the bins of region
+    ``r``; ties collapse into counts so a spike of equal values stays small.
+    """
+    step = plan[t]
+    z = np.asarray(block)
+    z = z.reshape(z.shape[1:]) if rid is None else z.reshape(np.shape(rid))
+    ok = np.isfinite(z)
+    v = z[ok].astype("float64")
+    gs: list[np.ndarray] = []
+    vs: list[np.ndarray] = []
+    if step.get("lut_global") is not None:
+        sel = step["lut_global"][_bit_bins(v, step["bits"])]
+        gs.append(np.zeros(int(sel.sum()), dtype="int64"))
+        vs.append(v[sel])
+    if step.get("lut_region") is not None and rid is not None:
+        r = np.asarray(rid)[ok].astype("int64")
+        key = r * step["nbins_region"] + _bin_index(v, step["lo"], step["hi"], step["nbins_region"])
+        sel = step["lut_region"][key]
+        gs.append(r[sel])
+        vs.append(v[sel])
+    if not vs:
+        empty = np.zeros(0, dtype="int64")
+        return empty, np.zeros(0, dtype="float64"), empty
+    g, vv = np.concatenate(gs), np.concatenate(vs)
+    return _unique_pairs(g, vv, np.ones(vv.size, dtype="int64"))
+
+
+def _merge_extracts(
+    parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]],
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    if not parts:
+        e = np.zeros(0, dtype="int64")
+        return e, np.zeros(0), e
+    g = np.concatenate([p[0] for p in parts])
+    v = np.concatenate([p[1] for p in parts])
+    c = np.concatenate([p[2] for p in parts])
+    return _unique_pairs(g, v, c)
+
+
+# ---------------------------------------------------------------------------------------
+# order statistics from histograms and pools
+# ---------------------------------------------------------------------------------------
+
+
+def _interp_positions(n: int, pct: float) -> tuple[int, float]:
+    """numpy's "linear" percentile: the lower rank ``j`` and the fraction towards ``j + 1``."""
+    h = (n - 1) * (pct / 100.0)
+    j = min(math.floor(h), n - 1)
+    return j, h - j
+
+
+def _lerp(a: float, b: float, t: float) -> float:
+    """numpy's interpolation between two order statistics (stable at both ends)."""
+    diff = b - a
+    return b - diff * (1.0 - t) if t >= 0.5 else a + diff * t
+
+
+def _bin_of_rank(cum: np.ndarray, j: int) -> int:
+    """Bin holding the ``j``-th (0-based) smallest value, from cumulative counts."""
+    return int(np.searchsorted(cum, j, side="right"))
+
+
+def _hist_order_stat(
+    counts: np.ndarray, cum: np.ndarray, j: int, bits: int, lo: float, hi: float
+) -> tuple[float, float]:
+    """Estimate of the ``j``-th smallest value (uniform inside its bin) and the bin width."""
+    a = _bin_of_rank(cum, j)
+    before = cum[a] - counts[a]
+    first, last = _bit_bin_edges(a, bits, lo, hi)
+    return first + (j - before + 0.5) / counts[a] * (last - first), last - first
+
+
+def _hist_percentile(
+    counts: np.ndarray, cum: np.ndarray, pct: float, bits: int, lo: float, hi: float
+) -> tuple[float, float]:
+    """Percentile estimate and its error bound (the width of the bins used)."""
+    n = int(cum[-1])
+    j, f = _interp_positions(n, pct)
+    a, wa = _hist_order_stat(counts, cum, j, bits, lo, hi)
+    if f == 0.0 or j + 1 >= n:
+        return float(a), float(wa)
+    b, wb = _hist_order_stat(counts, cum, j + 1, bits, lo, hi)
+    return float(_lerp(a, b, f)), float(max(wa, wb))
+
+
+class _Pool:
+    """Exact order statistics of one group from a histogram and the values of some bins."""
+
+    def __init__(self, counts: np.ndarray, marked: np.ndarray, values: np.ndarray, n: np.ndarray):
+        self.counts = counts
+        self.cum = np.cumsum(counts)
+        marked_counts = np.where(marked, counts, 0)
+        self.marked_before = np.cumsum(marked_counts) - marked_counts
+        self.values = values
+        self.vcum = np.cumsum(n)
+
+    def order_stat(self, j: int) -> float:
+        a = _bin_of_rank(self.cum, j)
+        pos = j - (self.cum[a] - self.counts[a]) + self.marked_before[a]
+        return float(self.values[int(np.searchsorted(self.vcum, pos, side="right"))])
+
+
+def _region_ranks(n_r: int, frac: float) -> tuple[int, int, int]:
+    """(m, j_lo, j_hi): ice pixels wanted and the ranks that bracket the threshold."""
+    m = int(np.clip(math.floor(frac * n_r + 0.5), 0, n_r))
+    return m, n_r - m - 1, n_r - m
+
+
+def _needed_ranks(n: int, pcts: tuple[float, ...]) -> list[int]:
+    out: list[int] = []
+    for p in pcts:
+        j, f = _interp_positions(n, p)
+        out.append(j)
+        if f > 0.0 and j + 1 < n:
+            out.append(j + 1)
+    return out
+
+
+# ---------------------------------------------------------------------------------------
+# the graph's small tasks: plan the refinement pass, then solve the parameters
+# ---------------------------------------------------------------------------------------
+
+
+def _targets(stats_t: np.ndarray, fractions: np.ndarray | None, scene: bool) -> np.ndarray | None:
+    """Wanted ice fraction per region id (index 0 = outside, NaN = not preserved)."""
+    if scene:
+        n = stats_t[_N]
+        return np.array([np.nan, stats_t[_SUMSIG] / n if n else np.nan])
+    return fractions
+
+
+def _plan(
+    stats: np.ndarray,
+    hist: np.ndarray | None,
+    rhist: np.ndarray | None,
+    *,
+    cfg: dict[str, Any],
+) -> list[dict[str, Any]]:
+    """Which bins the refinement pass must gather, per time step."""
+    plan: list[dict[str, Any]] = []
+    for t in range(stats.shape[0]):
+        st = stats[t]
+        step: dict[str, Any] = {"lo": st[_MIN], "hi": st[_MAX], "bits": cfg["bits"]}
+        n = int(st[_N])
+        if n == 0 or not st[_MAX] > st[_MIN]:
+            plan.append(step)
+            continue
+        if cfg["method"] == "refine" and hist is not None:
+            cum = np.cumsum(hist[t])
+            lut = np.zeros(hist.shape[1], dtype=bool)
+            for j in _needed_ranks(n, cfg["pcts"]):
+                lut[_bin_of_rank(cum, j)] = True
+            step["lut_global"] = lut
+        if rhist is not None:
+            nb2 = rhist.shape[2]
+            fr = _targets(st, cfg.get("fractions"), cfg["scene"])
+            lut_r = np.zeros(rhist.shape[1] * nb2, dtype=bool)
+            for r in range(1, rhist.shape[1]):
+                counts = rhist[t, r]
+                n_r = int(counts.sum())
+                if n_r == 0 or fr is None or not np.isfinite(fr[r]):
+                    continue
+                cum = np.cumsum(counts)
+                _, j_lo, j_hi = _region_ranks(n_r, float(fr[r]))
+                for j in (j_lo, j_hi):
+                    if 0 <= j < n_r:
+                        lut_r[r * nb2 + _bin_of_rank(cum, j)] = True
+            step["lut_region"] = lut_r
+            step["nbins_region"] = nb2
+        plan.append(step)
+    return plan
+
+
+def _pool(
+    counts: np.ndarray,
+    marked: np.ndarray,
+    merged: tuple[np.ndarray, np.ndarray, np.ndarray],
+    g: int,
+) -> _Pool:
+    gs, vs, cs = merged
+    lo, hi = np.searchsorted(gs, g, side="left"), np.searchsorted(gs, g, side="right")
+    return _Pool(counts, marked, vs[lo:hi], cs[lo:hi])
+
+
+def _region_bias(pool: _Pool, n_r: int, frac: float, b_scene: float, delta: float) -> float:
+    """Bias that makes exactly round(frac * n_r) of the region's pixels >= it (ties aside).
+
+    The scene's own ALS bias when it already does; otherwise the midpoint of the two order
+    statistics that bracket the threshold (or one ``delta`` beyond the extreme value when
+    the region is to be all water or all ice).
+    """
+    _, j_lo, j_hi = _region_ranks(n_r, frac)
+    v_lo = pool.order_stat(j_lo) if j_lo >= 0 else -np.inf
+    v_hi = pool.order_stat(j_hi) if j_hi < n_r else np.inf
+    if v_lo < b_scene < v_hi:
+        return b_scene
+    if not np.isfinite(v_hi):
+        return v_lo + delta
+    if not np.isfinite(v_lo):
+        return v_hi - delta
+    return 0.5 * (v_lo + v_hi)
+
+
+def _scene_percentiles(
+    t: int,
+    st: np.ndarray,
+    hist: np.ndarray | None,
+    exact: np.ndarray | None,
+    plan: list[dict[str, Any]] | None,
+    merged: tuple[np.ndarray, np.ndarray, np.ndarray] | None,
+    *,
+    cfg: dict[str, Any],
+) -> tuple[list[float], float]:
+    """The configured percentiles of time step ``t`` and the bound on their error."""
+    n, lo, hi = int(st[_N]), float(st[_MIN]), float(st[_MAX])
+    pcts = cfg["pcts"]
+    if n == 0:
+        return [np.nan] * len(pcts), np.nan
+    if not hi > lo:
+        return [lo] * len(pcts), 0.0
+    if cfg["method"] == "exact" and exact is not None:
+        return [float(v) for v in exact[t]], 0.0
+    if cfg["method"] == "refine" and hist is not None and merged is not None and plan is not None:
+        pool = _pool(hist[t], plan[t]["lut_global"], merged, 0)
+        return [_pool_percentile(pool, n, p) for p in pcts], 0.0
+    assert hist is not None
+    bits = cfg["bits"]
+    counts = hist[t]
+    cum = np.cumsum(counts)
+    if cfg.get("anchors") and len(pcts) == 2:
+        # both anchors inside one bin: their spread is below the resolution, so take them
+        # equal (the bin centre, within one bin width of each); the caller warns of T = 0
+        ranks = _needed_ranks(n, (pcts[0],)) + _needed_ranks(n, (pcts[1],))
+        a, b = _bin_of_rank(cum, min(ranks)), _bin_of_rank(cum, max(ranks))
+        if a == b:
+            first, last = _bit_bin_edges(a, bits, lo, hi)
+            return [0.5 * (first + last)] * 2, last - first
+    results = [_hist_percentile(counts, cum, p, bits, lo, hi) for p in pcts]
+    return [r[0] for r in results], max(r[1] for r in results)
+
+
+def _solve_percentiles(
+    stats: np.ndarray,
+    hist: np.ndarray | None,
+    exact: np.ndarray | None,
+    plan: list[dict[str, Any]] | None,
+    extracts: list[list[tuple[np.ndarray, np.ndarray, np.ndarray]]] | None,
+    *,
+    cfg: dict[str, Any],
+) -> np.ndarray:
+    """(time, len(pcts) + 1): the percentiles then the error bound."""
+    out = np.empty((stats.shape[0], len(cfg["pcts"]) + 1))
+    for t in range(stats.shape[0]):
+        merged = _merge_extracts(extracts[t]) if extracts is not None else None
+        vals, err = _scene_percentiles(t, stats[t], hist, exact, plan, merged, cfg=cfg)
+        out[t, :-1], out[t, -1] = vals, err
+    return out
+
+
+def _solve(
+    stats: np.ndarray,
+    hist: np.ndarray | None,
+    exact: np.ndarray | None,
+    rhist: np.ndarray | None,
+    plan: list[dict[str, Any]] | None,
+    extracts: list[list[tuple[np.ndarray, np.ndarray, np.ndarray]]] | None,
+    *,
+    cfg: dict[str, Any],
+) -> np.ndarray:
+    """Per time step: p_lo, p_hi, bias, temperature, error, mode, n; then region biases."""
+    ntime = stats.shape[0]
+    nreg1 = 0 if rhist is None or cfg["scene"] else rhist.shape[1]
+    out = np.full((ntime, _NPARAMS + nreg1), np.nan)
+    lower, upper = cfg["pcts"]
+    big_l = cfg["L"]
+    for t in range(ntime):
+        st = stats[t]
+        n = int(st[_N])
+        row = out[t]
+        row[_NVALID] = n
+        label = f"time step {t}" if cfg["has_time"] else "the scene"
+        if n == 0:
+            warnings.warn(
+                f"{label}: every logit is NaN (or infinite); the probability is NaN there. "
+                "Check the input's valid area.",
+                DegenerateSceneWarning,
+                stacklevel=2,
+            )
+            row[_MODE] = _MODE_EMPTY
+            continue
+        lo, hi = float(st[_MIN]), float(st[_MAX])
+        if not hi > lo:
+            warnings.warn(
+                f"{label}: all {n} valid logits equal {lo!r}; there is no contrast to scale, "
+                "so the probability is 0.5 wherever the logit is valid.",
+                DegenerateSceneWarning,
+                stacklevel=2,
+            )
+            row[[_P_LO, _P_HI, _BIAS]] = lo
+            row[_TEMP], row[_ERR], row[_MODE] = np.inf, 0.0, _MODE_CONSTANT
+            row[_NPARAMS:] = lo
+            continue
+        merged = _merge_extracts(extracts[t]) if extracts is not None else None
+        (p_lo, p_hi), err = _scene_percentiles(t, st, hist, exact, plan, merged, cfg=cfg)
+        bias = 0.5 * (p_hi + p_lo)
+        temp = (p_hi - p_lo) / (2.0 * big_l)
+        mode = _MODE_OK
+        if not temp > 0.0:
+            warnings.warn(
+                f"{label}: the {lower:g}th and {upper:g}th percentiles of the logits are equal "
+                f"({p_lo!r}{', within one histogram bin' if err else ''}); the temperature "
+                "is 0, so the output is a hard threshold at the bias (1 above, 0 below, 0.5 "
+                "on it).  Widen lower/upper, use method='refine', or check the logits.",
+                DegenerateSceneWarning,
+                stacklevel=2,
+            )
+            temp, mode = 0.0, _MODE_STEP
+        row[[_P_LO, _P_HI, _BIAS, _TEMP, _ERR, _MODE]] = p_lo, p_hi, bias, temp, err, mode
+        if rhist is None:
+            continue
+        assert plan is not None and merged is not None
+        delta = temp * big_l if temp > 0 else 1.0
+        fr = _targets(st, cfg.get("fractions"), cfg["scene"])
+        nb2 = rhist.shape[2]
+        marked = plan[t]["lut_region"].reshape(-1, nb2)
+        biases = np.full(rhist.shape[1], bias)
+        for r in range(1, rhist.shape[1]):
+            n_r = int(rhist[t, r].sum())
+            if n_r == 0 or fr is None or not np.isfinite(fr[r]):
+                continue
+            pool = _pool(rhist[t, r], marked[r], merged, r)
+            biases[r] = _region_bias(pool, n_r, float(fr[r]), bias, delta)
+        if cfg["scene"]:
+            row[_BIAS] = biases[1]
+        else:
+            row[_NPARAMS:] = biases
+    return out
+
+
+def _pool_percentile(pool: _Pool, n: int, pct: float) -> float:
+    j, f = _interp_positions(n, pct)
+    a = pool.order_stat(j)
+    if f == 0.0 or j + 1 >= n:
+        return a
+    return _lerp(a, pool.order_stat(j + 1), f)
+
+
+def _apply_block(
+    block: np.ndarray,
+    params: np.ndarray,
+    rid: np.ndarray | None = None,
+    *,
+    nparams: int = _NPARAMS,
+) -> np.ndarray:
+    """sigmoid((z - b) / T) of one block, float32, NaN where z is not finite."""
+    from scipy.special import expit
+
+    p = np.asarray(params).reshape(-1)
+    z = np.asarray(block, dtype="float64")
+    ok = np.isfinite(z)
+    mode, temp = int(p[_MODE]) if np.isfinite(p[_MODE]) else _MODE_EMPTY, p[_TEMP]
+    if rid is not None and p.size > nparams:
+        bias: Any = p[nparams:][np.asarray(rid).astype("int64")].reshape(z.shape)
+    else:
+        bias = p[_BIAS]
+    if mode == _MODE_EMPTY:
+        return np.full(z.shape, np.nan, dtype="float32")
+    if mode == _MODE_CONSTANT:
+        out = np.full(z.shape, 0.5, dtype="float32")
+    elif mode == _MODE_STEP:
+        out = (0.5 * (1.0 + np.sign(z - bias))).astype("float32")
+    else:
+        with np.errstate(invalid="ignore"):
+            out = expit((z - bias) / temp).astype("float32")
+        below = z < bias
+        out[below] = np.minimum(out[below], _BELOW_HALF)
+    out[~ok] = np.nan
+    return out
+
+
+# ---------------------------------------------------------------------------------------
+# graph construction
+# ---------------------------------------------------------------------------------------
+
+
+def _check_options(lower: float, upper: float, q: float, method: str, bins: int) -> None:
+    if not (0.0 <= lower < upper <= 100.0):
+        raise InvalidArgumentError(
+            f"lower={lower!r}, upper={upper!r}: expected percentiles with "
+            "0 <= lower < upper <= 100 (the defaults are 2 and 98)."
+        )
+    if not (0.5 < q < 1.0):
+        raise InvalidArgumentError(
+            f"q={q!r}: expected a target confidence with 0.5 < q < 1 (default 0.98)."
+        )
+    if method not in _METHODS:
+        raise InvalidArgumentError(f"method={method!r} is not one of {list(_METHODS)}.")
+    if (
+        not isinstance(bins, (int, np.integer))
+        or isinstance(bins, bool)
+        or not 2**_MIN_BITS <= bins <= 2**_MAX_BITS
+    ):
+        raise InvalidArgumentError(
+            f"bins={bins!r}: expected an integer from {2**_MIN_BITS} to {2**_MAX_BITS} "
+            f"(default {DEFAULT_BINS}, rounded up to a power of two); more bins, smaller "
+            "percentile error."
+        )
+
+
+def _bits_of(bins: int) -> int:
+    """Key bits of a histogram with at least ``bins`` bins."""
+    return int(min(_MAX_BITS, max(_MIN_BITS, math.ceil(math.log2(bins)))))
+
+
+def _stats_graph(z: dask.array.Array, idx: str, sigmoid: bool = True) -> dask.array.Array:
+    import dask.array as da
+
+    ndim = z.ndim
+    parts = da.blockwise(
+        _block_stats,
+        idx + "s",
+        z,
+        idx,
+        ndim=ndim,
+        sigmoid=sigmoid,
+        new_axes={"s": _NSTATS},
+        adjust_chunks={c: 1 for c in idx[1:]},
+        dtype="float64",
+        meta=np.empty((0,) * (ndim + 1)),
+    )
+    axes = tuple(range(1, ndim))
+    cols = [
+        parts[..., _N].sum(axis=axes),
+        parts[..., _MIN].min(axis=axes),
+        parts[..., _MAX].max(axis=axes),
+        parts[..., _SUMSIG].sum(axis=axes),
+    ]
+    return da.stack(cols, axis=1).rechunk((1, _NSTATS))
+
+
+def _hist_graph(z: dask.array.Array, idx: str, bits: int) -> Any:
+    import dask.array as da
+
+    parts = da.blockwise(
+        _block_hist,
+        idx + "k",
+        z,
+        idx,
+        bits=bits,
+        ndim=z.ndim,
+        new_axes={"k": 2**bits},
+        adjust_chunks={c: 1 for c in idx[1:]},
+        concatenate=True,
+        dtype="int32",
+        meta=np.empty((0,) * (z.ndim + 1), dtype="int32"),
+    )
+    # few block histograms per combine step: each is 2**bits counts
+    return parts.sum(axis=tuple(range(1, z.ndim)), dtype="int64", split_every=4)
+
+
+def _region_hist_graph(
+    z: dask.array.Array,
+    rid: dask.array.Array,
+    stats: dask.array.Array,
+    idx: str,
+    nbins: int,
+    nregions: int,
+) -> Any:
+    import dask.array as da
+
+    parts = da.blockwise(
+        _block_region_hist,
+        idx + "rk",
+        z,
+        idx,
+        rid,
+        idx[1:],
+        stats,
+        "ts",
+        nbins=nbins,
+        nregions=nregions,
+        ndim=z.ndim,
+        new_axes={"r": nregions + 1, "k": nbins},
+        adjust_chunks={c: 1 for c in idx[1:]},
+        concatenate=True,
+        dtype="int64",
+        meta=np.empty((0,) * (z.ndim + 2), dtype="int64"),
+    )
+    return parts.sum(axis=tuple(range(1, z.ndim)))
+
+
+def _exact_graph(z: dask.array.Array, idx: str, pcts: tuple[float, ...]) -> Any:
+    import dask.array as da
+
+    whole = z.rechunk((1,) + (-1,) * (z.ndim - 1))
+    return da.blockwise(
+        _block_exact,
+        "tp",
+        whole,
+        idx,
+        pcts=pcts,
+        new_axes={"p": len(pcts)},
+        concatenate=True,
+        dtype="float64",
+        meta=np.empty((0, 0)),
+    )
+
+
+def _parameters_graph(
+    z: dask.array.Array,
+    *,
+    pcts: tuple[float, ...],
+    q: float,
+    method: str,
+    bins: int,
+    rid: dask.array.Array | None,
+    fractions: np.ndarray | None,
+    scene: bool,
+    has_time: bool,
+    percentiles_only: bool = False,
+) -> dask.array.Array:
+    """Lazy (time, params [+ region biases]) array for ``z`` of shape (time, ...).
+
+    With ``percentiles_only``: (time, len(pcts) + 1), the percentiles then their error.
+    Statistics and the histogram come from one pass over ``z``; the region histogram
+    (it needs the range) and the refinement pass read ``z`` again, so dask keeps its
+    blocks in memory between the passes.
+    """
+    import dask
+    import dask.array as da
+
+    idx = "t" + "abcdefghij"[: z.ndim - 1]
+    stats = _stats_graph(z, idx, sigmoid=scene)
+    bits = _bits_of(bins)
+    hist = _hist_graph(z, idx, bits) if method != "exact" else None
+    exact = _exact_graph(z, idx, pcts) if method == "exact" else None
+    rhist = None
+    nregions = 0
+    if rid is not None:
+        nregions = 1 if scene else len(fractions) - 1  # type: ignore[arg-type]
+        nb2 = int(max(256, min(2**16, _REGION_HIST_CELLS // (nregions + 1))))
+        rhist = _region_hist_graph(z, rid, stats, idx, nb2, nregions)
+    cfg = {
+        "pcts": pcts,
+        "L": math.log(q / (1.0 - q)),
+        "method": method,
+        "bits": bits,
+        "fractions": fractions,
+        "scene": scene,
+        "has_time": has_time,
+        "anchors": not percentiles_only,
+    }
+    plan = extracts = None
+    if method == "refine" or rid is not None:
+        plan = dask.delayed(_plan, pure=True)(stats, hist, rhist, cfg=cfg)
+        zblocks = z.to_delayed(optimize_graph=False)
+        rblocks = rid.to_delayed(optimize_graph=False) if rid is not None else None
+        extracts = []
+        for t in range(zblocks.shape[0]):
+            per_t = []
+            for pos in np.ndindex(*zblocks.shape[1:]):
+                rb = rblocks[pos] if rblocks is not None else None
+                per_t.append(
+                    dask.delayed(_block_extract, pure=True)(zblocks[(t, *pos)], rb, plan, t)
+                )
+            extracts.append(per_t)
+    if percentiles_only:
+        ncols = len(pcts) + 1
+        solved = dask.delayed(_solve_percentiles, pure=True)(
+            stats, hist, exact, plan, extracts, cfg=cfg
+        )
+    else:
+        ncols = _NPARAMS + (0 if rid is None or scene else nregions + 1)
+        solved = dask.delayed(_solve, pure=True)(stats, hist, exact, rhist, plan, extracts, cfg=cfg)
+    arr = da.from_delayed(solved, shape=(z.shape[0], ncols), dtype="float64")
+    return arr.rechunk((1, ncols))
+
+
+# ---------------------------------------------------------------------------------------
+# public API
+# ---------------------------------------------------------------------------------------
+
+
+def nanpercentile(
+    a: Any,
+    q: Any,
+    *,
+    method: PercentileMethod = "histogram",
+    bins: int = DEFAULT_BINS,
+) -> tuple[Any, Any]:
+    """Percentiles of the finite values of an array, streaming for dask arrays.
+
+    Parameters
+    ----------
+    a : numpy.ndarray or dask.array.Array
+        Any shape; NaN and +-inf are ignored.
+    q : float or sequence of float
+        Percentiles in [0, 100] (numpy's ``"linear"`` definition).
+    method : {"histogram", "refine", "exact"}
+        See the module documentation.  ``"histogram"`` reads the data twice, ``"refine"``
+        three times, ``"exact"`` loads it whole.
+    bins : int
+        Histogram bins (``"histogram"`` and ``"refine"``).
+    Returns
+    -------
+    values, error : numpy.ndarray or dask.array.Array
+        The percentiles (float64, shape of ``q``) and the bound on their absolute error
+        (a scalar: one bin width for ``"histogram"``, 0 otherwise).  Lazy if ``a`` is a
+        dask array.  NaN if ``a`` has no finite value.
+
+    Examples
+    --------
+    >>> import dask.array as da
+    >>> x = da.arange(101, chunks=10).astype(float)
+    >>> values, error = nanpercentile(x, [2, 98], method="refine")
+    >>> values.compute().tolist(), float(error)
+    ([2.0, 98.0], 0.0)
+    """
+    import dask.array as da
+
+    qs = np.atleast_1d(np.asarray(q, dtype="float64"))
+    if qs.ndim != 1 or np.any((qs < 0) | (qs > 100)) or not np.all(np.isfinite(qs)):
+        raise InvalidArgumentError(f"q={q!r}: expected percentiles between 0 and 100.")
+    _check_options(0.0, 100.0, 0.75, method, bins)
+    lazy = isinstance(a, da.Array)
+    x = a if lazy else da.from_array(np.asarray(a))
+    x = x.reshape(1) if x.ndim == 0 else x
+    solved = _parameters_graph(
+        x[None],
+        pcts=tuple(float(p) for p in qs),
+        q=0.75,
+        method=method,
+        bins=int(bins),
+        rid=None,
+        fractions=None,
+        scene=False,
+        has_time=False,
+        percentiles_only=True,
+    )
+    values, error = solved[0, :-1].reshape(np.shape(q)), solved[0, -1]
+    if not lazy:
+        import dask
+
+        with dask.config.set(scheduler="sync"):
+            values, error = dask.compute(values, error)
+    return values, error
+
+
+def _region_fractions(chart: Any, column: str | None) -> np.ndarray:
+    """Concentration (0-1) per chart row, with a NaN slot 0 for "outside every polygon"."""
+    import pandas as pd
+
+    if column is not None:
+        if column not in chart.columns:
+            raise IceChartError(
+                f"column={column!r} is not a column of the preserve= chart; its columns are "
+                f"{[str(c) for c in chart.columns]}.  Pass the name of the 0-1 concentration "
+                "column (read_icechart adds 'ct')."
+            )
+        values = pd.to_numeric(chart[column], errors="coerce").to_numpy(dtype="float64")
+    elif "ct" in chart.columns:
+        values = pd.to_numeric(chart["ct"], errors="coerce").to_numpy(dtype="float64")
+    elif "CT" in chart.columns:
+        from xseaice.icechart import decode_concentration
+
+        values = decode_concentration(chart["CT"]).astype("float64")
+    else:
+        raise IceChartError(
+            "the preserve= chart has neither a 'ct' (0-1) nor a 'CT' (SIGRID-3 code) column; "
+            "read it with xseaice.read_icechart or pass column='<your 0-1 column>'."
+        )
+    bad = np.isfinite(values) & ((values < 0) | (values > 1))
+    if bad.any():
+        raise InvalidArgumentError(
+            f"the preserve= chart's concentration column holds values outside 0-1 "
+            f"(e.g. {values[bad][:3].tolist()}); expected fractions.  Divide percentages by "
+            "100, or use read_icechart's 'ct'."
+        )
+    return np.concatenate([[np.nan], values])
+
+
+def _spatial_chunks_like(z: dask.array.Array) -> tuple[tuple[int, ...], ...]:
+    return tuple(z.chunks[1:])
+
+
+def scale_logits(
+    logits: xr.DataArray,
+    *,
+    lower: float = 2.0,
+    upper: float = 98.0,
+    q: float = 0.98,
+    preserve: Any = None,
+    column: str | None = None,
+    method: PercentileMethod = "histogram",
+    bins: int = DEFAULT_BINS,
+) -> xr.DataArray:
+    """Analytical Logit Scaling: calibrated ice probability from under-confident logits.
+
+    Per time step, over the finite logits ``z``: ``p_lo``, ``p_hi`` = the ``lower`` and
+    ``upper`` percentiles, bias ``b = (p_hi + p_lo) / 2``, temperature
+    ``T = (p_hi - p_lo) / (2 L)`` with ``L = ln(q / (1 - q))``; the output is
+    ``sigmoid((z - b) / T)``, so ``p_lo`` maps to ``1 - q`` and ``p_hi`` to ``q``.
+
+    Parameters
+    ----------
+    logits : xarray.DataArray
+        Ice logits with dims ``(y, x)`` or ``(time, y, x)``, numpy- or dask-backed.  NaN
+        and +-inf are no data.
+    lower, upper : float
+        Percentiles (0-100) that anchor the scaling.
+    q : float
+        Target confidence at the anchors, ``0.5 < q < 1``.
+    preserve : None, "scene" or geopandas.GeoDataFrame
+        ``None``: plain ALS.  ``"scene"``: the bias is solved so that the fraction of
+        pixels with probability >= 0.5 equals the scene mean of ``sigmoid(z)`` (the model's
+        own ice fraction).  A GeoDataFrame of polygons (e.g. an ice chart from
+        :func:`xseaice.read_icechart`, any CRS): the bias is solved per polygon so that
+        its fraction of pixels >= 0.5 equals its concentration (``column``); pixels
+        outside every polygon (or in polygons without a concentration) keep the scene's
+        ALS bias.  The number of ice pixels of a region is ``floor(c * n + 0.5)`` for
+        ``n`` valid pixels, exactly, unless equal logits straddle the threshold.  The
+        temperature stays the scene's.
+    column : str, optional
+        Concentration column (0-1) of a ``preserve`` GeoDataFrame; default ``"ct"``, or
+        the SIGRID-3 ``"CT"`` codes decoded with
+        :func:`xseaice.icechart.decode_concentration`.
+    method : {"histogram", "refine", "exact"}
+        How the percentiles are computed (module documentation): ``"histogram"`` has an
+        absolute error of at most ``(max - min) / bins``, recorded as
+        ``percentile_error``; ``"refine"`` and ``"exact"`` are exact.
+    bins : int
+        Histogram bins of the streaming percentiles.
+    Returns
+    -------
+    xarray.DataArray
+        float32 ``ice_probability`` with the input's dims and coordinates, lazy if the
+        input is dask-backed.  Coordinates ``p_lo``, ``p_hi``, ``bias``, ``temperature``,
+        ``percentile_error`` on ``time`` (scalar coordinates, plus attributes when
+        in-memory, without a time dim).  ``bias`` is the scene bias actually used
+        (the solved one for ``preserve="scene"``).
+
+    Raises
+    ------
+    InvalidArgumentError
+        For an invalid option or dims other than ``(time, y, x)`` / ``(y, x)``.
+    IceChartError
+        If a ``preserve`` chart lacks the concentration column.
+
+    Warns
+    -----
+    DegenerateSceneWarning
+        When the data are computed, for a time step that is all NaN (output NaN), constant
+        (output 0.5 on valid pixels, ``temperature`` inf) or has ``p_lo == p_hi`` (output
+        1 above the bias, 0 below, 0.5 on it; ``temperature`` 0).
+
+    Examples
+    --------
+    >>> import numpy as np, xarray as xr
+    >>> z = xr.DataArray(np.linspace(-1.0, 1.0, 101).reshape(1, 101), dims=("y", "x"))
+    >>> p = scale_logits(z, method="exact")
+    >>> round(float(p.attrs["p_hi"]), 3), round(float(p.isel(y=0, x=98)), 2)
+    (0.96, 0.98)
+    """
+    import dask
+    import dask.array as da
+
+    _check_options(lower, upper, q, method, bins)
+    if not isinstance(logits, xr.DataArray):
+        raise InvalidArgumentError(
+            f"logits is a {type(logits).__name__}; expected an xarray.DataArray of logits "
+            "with dims (time, y, x) or (y, x)."
+        )
+    dims = tuple(logits.dims)
+    if dims not in (("y", "x"), ("time", "y", "x")):
+        raise InvalidArgumentError(
+            f"logits has dims {dims}; expected ('time', 'y', 'x') or ('y', 'x').  Transpose "
+            "or select a single class first (e.g. logits.isel(band=0))."
+        )
+    has_time = "time" in dims
+    lazy = isinstance(logits.data, da.Array)
+    data = logits.data if lazy else np.asarray(logits.data)
+    if not np.issubdtype(data.dtype, np.floating):
+        data = data.astype("float32")
+    z: Any = data if has_time else data[None]
+    z = z.rechunk({0: 1}) if lazy else da.from_array(z, chunks=(1, -1, -1))
+
+    scene = isinstance(preserve, str) and preserve == "scene"
+    rid = fractions = None
+    if preserve is None:
+        pass
+    elif scene:
+        rid = da.ones(z.shape[1:], chunks=_spatial_chunks_like(z), dtype="int32")
+    elif hasattr(preserve, "geometry") and hasattr(preserve, "crs"):
+        from xseaice.icechart import rasterize_chart
+
+        fractions = _region_fractions(preserve, column)
+        like = logits.isel(time=0) if has_time else logits
+        ids = rasterize_chart(preserve, like).data
+        rid = (
+            ids.rechunk(_spatial_chunks_like(z))
+            if isinstance(ids, da.Array)
+            else da.from_array(np.asarray(ids), chunks=_spatial_chunks_like(z))
+        )
+    else:
+        raise InvalidArgumentError(
+            f"preserve={preserve!r}: expected None, 'scene' or a GeoDataFrame of regions with "
+            "a concentration column (e.g. an ice chart from xseaice.read_icechart)."
+        )
+
+    params = _parameters_graph(
+        z,
+        pcts=(float(lower), float(upper)),
+        q=q,
+        method=method,
+        bins=int(bins),
+        rid=rid,
+        fractions=fractions,
+        scene=scene,
+        has_time=has_time,
+    )
+    idx = "tyx"
+    if rid is not None and not scene:
+        out = da.blockwise(
+            _apply_block, idx, z, idx, params, "tp", rid, "yx", concatenate=True, dtype="float32"
+        )
+    else:
+        out = da.blockwise(
+            _apply_block, idx, z, idx, params, "tp", concatenate=True, dtype="float32"
+        )
+    if not has_time:
+        out = out[0]
+
+    names = {
+        "p_lo": (_P_LO, "logit at the lower percentile"),
+        "p_hi": (_P_HI, "logit at the upper percentile"),
+        "bias": (_BIAS, "ALS bias b (logit mapped to probability 0.5)"),
+        "temperature": (_TEMP, "ALS temperature T"),
+        "percentile_error": (_ERR, "bound on the absolute error of p_lo and p_hi"),
+    }
+    coords: dict[str, Any] = {}
+    for name, (col, long_name) in names.items():
+        values = params[:, col] if has_time else params[0, col]
+        coords[name] = (("time",) if has_time else (), values, {"long_name": long_name})
+    result = xr.DataArray(out, dims=dims, coords=logits.coords, name="ice_probability")
+    result = result.assign_coords(coords)
+    result.attrs.update(
+        {
+            "long_name": "sea ice probability (Analytical Logit Scaling)",
+            "units": "1",
+            "valid_min": 0.0,
+            "valid_max": 1.0,
+            "als_lower_percentile": float(lower),
+            "als_upper_percentile": float(upper),
+            "als_q": float(q),
+            "als_percentile_method": method,
+            "als_preserve": "none" if preserve is None else ("scene" if scene else "regions"),
+        }
+    )
+    if "grid_mapping" in logits.attrs:
+        result.attrs["grid_mapping"] = logits.attrs["grid_mapping"]
+    if lazy:
+        return result
+    with dask.config.set(scheduler="sync"):
+        result = result.compute()
+    if not has_time:
+        for name in names:
+            result.attrs[name] = float(result.coords[name])
+    return result
