@@ -337,7 +337,7 @@ def _crs_from_block(block: str, default_epsg: int | None) -> Any:
     """CRS of an HDF-EOS grid from its ``Projection`` and ``ProjParams``."""
     from odc.geo import CRS
 
-    proj = re.search(r"Projection=(\w+)", block)
+    proj = re.search(r"Projection=(?:HE5_)?(\w+)", block)
     params = re.search(r"ProjParams=\(([^)]*)\)", block)
     if proj is None or params is None:
         if default_epsg is None:
@@ -348,7 +348,7 @@ def _crs_from_block(block: str, default_epsg: int | None) -> Any:
         return CRS(f"EPSG:{default_epsg}")
     if proj.group(1) != "GCTP_PS":
         raise CRSError(
-            f"HDF-EOS5 projection {proj.group(1)} is not supported; expected GCTP_PS "
+            f"HDF-EOS5 projection {proj.group(1)} is not supported; expected (HE5_)GCTP_PS "
             "(polar stereographic) as in AU_SI12/AU_SI25."
         )
     p = [float(v) for v in params.group(1).split(",")]

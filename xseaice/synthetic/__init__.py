@@ -1,0 +1,53 @@
+"""The synthetic sea-ice world: scenes with pixel truth, and real-format writers.
+
+No labelled real SAR scene can be downloaded for tests, so xseaice carries a physically
+grounded simulator.  For a seed and a size, :func:`make_scene` returns everything a real
+scene has (Sentinel-1 EW HH/HV sigma0, incidence angle, AMSR-2 18.7/36.5 GHz brightness
+temperatures, a SIGRID-3 ice chart) plus the pixel truth (ice, ice type, leads, floes).
+The writers put a scene into the real file formats (SAFE, HDF-EOS5, COG, STAC,
+AI4Arctic netCDF) so that the readers and loaders are tested on the real layouts.
+
+Modules: :mod:`~xseaice.synthetic.params` (every physical knob), ``world`` (the truth),
+``sensors`` (SAR and radiometer physics), ``chart`` (SIGRID-3 polygons), ``scene``
+(:func:`make_scene`) and the writers.  See ``docs/synthetic.md``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from xseaice.synthetic.params import ICE_TYPES, SEASON_DEFAULTS, SceneParams, sample_params
+from xseaice.synthetic.scene import SyntheticScene, make_geobox, make_scene
+
+__all__ = [
+    "ICE_TYPES",
+    "SEASON_DEFAULTS",
+    "SceneParams",
+    "SyntheticScene",
+    "make_geobox",
+    "make_scene",
+    "sample_params",
+    "write_ai4arctic",
+    "write_amsr2_he5",
+    "write_cog",
+    "write_safe",
+    "write_stac",
+]
+
+_WRITERS = {
+    "write_safe": "xseaice.synthetic.safe",
+    "write_amsr2_he5": "xseaice.synthetic.amsr2_he5",
+    "write_cog": "xseaice.synthetic.cog",
+    "write_stac": "xseaice.synthetic.stac",
+    "write_ai4arctic": "xseaice.synthetic.ai4arctic",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _WRITERS:
+        import importlib
+
+        value = getattr(importlib.import_module(_WRITERS[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'xseaice.synthetic' has no attribute {name!r}")
