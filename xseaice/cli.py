@@ -8,6 +8,7 @@ shows full tracebacks and debug logging.
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import sys
 from collections.abc import Sequence
@@ -53,7 +54,7 @@ def _cmd_search(args: argparse.Namespace) -> int:
         polarizations=tuple(p.upper() for p in args.polarizations),
         sensors=tuple(args.sensors),
     )
-    print(result.to_json() if args.json else result)
+    print(json.dumps(result.rows(), indent=2) if args.json else result)
     return EXIT_OK
 
 

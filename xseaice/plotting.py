@@ -38,6 +38,19 @@ _CLASS_COLOURS = (
 )
 
 
+_SHORT_NAMES = {
+    "hh": "Sentinel-1 HH sigma0",
+    "hv": "Sentinel-1 HV sigma0",
+    "incidence_angle": "incidence angle",
+    "tb18h": "AMSR-2 TB 18.7 GHz H",
+    "tb18v": "AMSR-2 TB 18.7 GHz V",
+    "tb36h": "AMSR-2 TB 36.5 GHz H",
+    "tb36v": "AMSR-2 TB 36.5 GHz V",
+    "ice_logit": "ice logit",
+    "ice_probability": "ice probability",
+}
+
+
 def _ice_cmap() -> Any:
     from matplotlib.colors import LinearSegmentedColormap
 
@@ -48,7 +61,8 @@ def _style(da: xr.DataArray) -> dict[str, Any]:
     """Colour map, limits and label for a product, from its name and attributes."""
     name = str(da.name or "")
     units = da.attrs.get("units", "")
-    label = da.attrs.get("long_name", name) + (f" [{units}]" if units not in ("", "1") else "")
+    short = _SHORT_NAMES.get(name, da.attrs.get("long_name", name))
+    label = short + (f" [{units}]" if units not in ("", "1") else "")
     if "flag_values" in da.attrs:
         return {"kind": "classes", "label": label}
     if name in ("hh", "hv") or units == "dB":
@@ -318,9 +332,9 @@ def overview_figure(
     if "time" in products.dims:
         products = products.isel(time=time_index)
     fig, axes = plt.subplots(2, 4, figsize=(19, 9.2))
-    inputs = [v for v in ("hh", "hv", "tb36h") if scene is not None and v in scene]
-    for ax, name in zip(axes[0], inputs, strict=False):
-        plot(scene[name], ax=ax, time_index=time_index)
+    inputs = [scene[v] for v in ("hh", "hv", "tb36h") if scene is not None and v in scene]
+    for ax, var in zip(axes[0], inputs, strict=False):
+        plot(var, ax=ax, time_index=time_index)
     for ax in axes[0][len(inputs) : 3]:
         ax.set_visible(False)
     plot(products["ice_logit"], ax=axes[0][3], title="model logit (under-confident)")

@@ -1,0 +1,398 @@
+"""Lazy, co-registered loading: synthetic SAFE/HE5 -> STAC -> HTTP (real servers) -> Dataset."""
+
+from __future__ import annotations
+
+import json
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pystac
+import pytest
+
+import xseaice
+from xseaice.exceptions import (
+    AssetReadError,
+    CRSError,
+    EmptySearchError,
+    InvalidArgumentError,
+    LoadError,
+    MissingSensorWarning,
+    MostlyNodataError,
+)
+from xseaice.loading import load, make_geobox, open_scene
+from xseaice.variables import AMSR2_VARIABLES, SAR_VARIABLES
+
+REAL_S1 = Path(__file__).resolve().parents[2] / "shared" / "data" / "real"
+BBOX = (-6.0, 79.8, -4.0, 80.2)  # holds the world's scenes
+
+
+def linear(db: np.ndarray) -> np.ndarray:
+    return 10.0 ** (db / 10.0)
+
+
+def shift_estimate(a: np.ndarray, b: np.ndarray, reach: int = 3) -> tuple[float, float]:
+    """Sub-pixel (dy, dx) such that a[y, x] ~ b[y + dy, x + dx]: correlation peak + parabola."""
+    best = np.full((2 * reach + 1, 2 * reach + 1), -np.inf)
+    h, w = a.shape
+    for i, dy in enumerate(range(-reach, reach + 1)):
+        for j, dx in enumerate(range(-reach, reach + 1)):
+            aa = a[reach : h - reach, reach : w - reach]
+            bb = b[reach + dy : h - reach + dy, reach + dx : w - reach + dx]
+            ok = np.isfinite(aa) & np.isfinite(bb)
+            best[i, j] = np.corrcoef(aa[ok], bb[ok])[0, 1]
+    i, j = np.unravel_index(np.argmax(best), best.shape)
+    assert 0 < i < 2 * reach and 0 < j < 2 * reach, "correlation peak on the search edge"
+
+    def vertex(m: float, c: float, p: float) -> float:
+        return 0.5 * (m - p) / (m - 2 * c + p)
+
+    dy = i - reach + vertex(best[i - 1, j], best[i, j], best[i + 1, j])
+    dx = j - reach + vertex(best[i, j - 1], best[i, j], best[i, j + 1])
+    return float(dy), float(dx)
+
+
+@pytest.fixture(scope="module")
+def http_result(world: Any) -> Any:
+    """Search the HTTP-served static catalog for the first day (two overlapping scenes)."""
+    return xseaice.search(BBOX, "2023-01-04", catalog=str(world.http_catalog))
+
+
+def test_build_reads_nothing_and_matches_truth(world: Any, file_server: Any) -> None:
+    scene = world.scenes[0]
+    res = xseaice.search(BBOX, "2023-01-04", catalog=str(world.http_catalog))
+    file_server.log.clear()
+    ds = load(res, geobox=scene.geobox, chunks=128)
+    assert len(file_server.log) == 0  # not one byte requested while building
+    assert ds.hh.chunks == ((1,), (128, 128), (128, 128))
+    out = ds[list(SAR_VARIABLES)].compute()
+    ranged = [p for m, p, r in file_server.log.entries if r and p.endswith(".tiff")]
+    assert ranged, "measurements are read with HTTP range requests"
+    for var in ("hh", "hv", "incidence_angle"):
+        got = out[var].isel(time=0).values
+        want = scene.dataset[var].isel(time=0).values
+        assert got.dtype == np.float32 and np.isfinite(got).all()
+        diff = np.abs(got - want)
+        assert np.median(diff) < 0.02 and np.corrcoef(got.ravel(), want.ravel())[0, 1] > 0.999
+
+
+def test_dataset_contract(http_result: Any, world: Any) -> None:
+    import odc.geo.xr  # noqa: F401
+    import rioxarray  # noqa: F401
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", MissingSensorWarning)
+        ds = load(http_result)
+    assert tuple(ds.data_vars) == SAR_VARIABLES + AMSR2_VARIABLES
+    for name, var in ds.data_vars.items():
+        assert var.dims == ("time", "y", "x") and var.dtype == np.float32
+        assert var.attrs["grid_mapping"] == "spatial_ref"
+        assert var.attrs["units"] == xseaice.variables.ATTRS[name]["units"]
+    assert ds.odc.crs.epsg == 3413 and ds.rio.crs.to_epsg() == 3413  # default north
+    assert ds.odc.geobox.resolution.x == 40 and ds.odc.geobox.resolution.y == -40
+    assert bool((ds.y.diff("y") < 0).all())
+    assert ds.sizes["time"] == 1 and str(ds.time.values[0])[:16] == "2023-01-04T07:10"
+    assert ds.hh.chunks[2][0] == 1024 and set(ds.hh.chunks[1][:-1]) <= {1024}  # default
+    assert "?" not in json.dumps(ds.attrs)  # no URL, no token
+    assert ds.attrs["sentinel1_items"].split() == [i.id for i in http_result.sentinel1]
+
+
+def test_coregistration_other_grid_half_pixel(world: Any) -> None:
+    """The synthetic pattern at known map coordinates comes out at the same place (<0.5 px).
+
+    The output grid is the scene's grid shifted by 17.5 cells in x and -9 cells in y, so
+    every output cell centre falls half-way between two truth cells in x.
+    """
+    from affine import Affine
+    from odc.geo.geobox import GeoBox
+
+    scene = world.scenes[0]
+    g = scene.geobox
+    shifted = GeoBox((200, 200), g.affine * Affine.translation(17.5, -9.0), g.crs)
+    res = xseaice.search(BBOX, "2023-01-04", catalog=str(world.catalog), sensors="sentinel-1")
+    got = linear(load(res, geobox=shifted, chunks=100, amsr2=False).hh.isel(time=0).values)
+    truth = scene.dataset.hh.isel(time=0)
+    lin = linear(truth.values)
+    # against the truth itself: output (r, c) sits at truth (r - 9, c + 17.5)
+    dy, dx = shift_estimate(got[20:180, 20:180], lin[11:171, 37:197], reach=2)
+    assert abs(dy) < 0.25 and abs(dx - 0.5) < 0.25
+    # against an independent warp (rasterio bilinear) of the truth onto the same grid
+    ref = truth.copy(data=lin).odc.reproject(shifted, resampling="bilinear").values
+    dy, dx = shift_estimate(got, ref)
+    assert abs(dy) < 0.5 and abs(dx) < 0.5
+    ok = np.isfinite(got) & np.isfinite(ref)
+    assert np.corrcoef(got[ok], ref[ok])[0, 1] > 0.99
+
+
+def test_coregistration_other_crs(world: Any) -> None:
+    """Loading in EPSG:3996 puts the pattern where rasterio's warp of the truth puts it."""
+    scene = world.scenes[0]
+    res = xseaice.search(BBOX, "2023-01-04", catalog=str(world.catalog), sensors="sentinel-1")
+    grid = make_geobox(items=res.sentinel1[:1], resolution=40, crs="EPSG:3996")
+    got = load(res.sentinel1[:1], geobox=grid, chunks=256, amsr2=False).hh.isel(time=0).values
+    truth = scene.dataset.hh.isel(time=0)
+    ref = truth.copy(data=linear(truth.values)).odc.reproject(grid, resampling="bilinear").values
+    ok = np.isfinite(ref) & np.isfinite(got)
+    assert ok.sum() > 0.5 * scene.geobox.shape[0] * scene.geobox.shape[1]
+    dy, dx = shift_estimate(linear(got), ref)
+    assert abs(dy) < 0.5 and abs(dx) < 0.5
+
+
+def close(a: np.ndarray, b: np.ndarray, db: float = 0.2, share: float = 0.998) -> bool:
+    """Nearly all values within ``db`` (a few noise-floor pixels differ by DN rounding)."""
+    return bool(np.isfinite(a).all() and np.mean(np.abs(a - b) < db) > share)
+
+
+def _on(da: Any, scene: Any) -> np.ndarray:
+    """``da`` (y, x) at the cells of ``scene``'s grid (same lattice)."""
+    return da.sel(x=scene.dataset.x, y=scene.dataset.y, method="nearest", tolerance=1.0).values
+
+
+def test_mosaic_first_valid_and_time_stack(world: Any) -> None:
+    s1, s3, s2 = world.scenes
+    union = make_geobox(BBOX, resolution=40)
+    res = xseaice.search(BBOX, "2023-01-04/2023-01-05", catalog=str(world.catalog))
+    assert len(res.sentinel1) == 3
+    ds = load(res, geobox=union, chunks=256, amsr2=False)
+    assert ds.sizes["time"] == 2
+    assert [str(t)[:16] for t in ds.time.values] == ["2023-01-04T07:10", "2023-01-05T07:02"]
+    hh = ds.hh.compute()
+    day1, day2 = hh.isel(time=0), hh.isel(time=1)
+    truth = {id(s): s.dataset.hh.isel(time=0).values for s in world.scenes}
+    # first valid wins where both scenes of day 1 overlap: the 07:10 scene everywhere on it
+    assert close(_on(day1, s1), truth[id(s1)])
+    assert close(_on(day2, s2), truth[id(s2)])
+    # the part of the 07:11 scene outside the 07:10 one comes from the 07:11 scene
+    x1, y1 = s1.dataset.x.values, s1.dataset.y.values
+    xx, yy = np.meshgrid(s3.dataset.x.values, s3.dataset.y.values)
+    outside = (xx > x1.max() + 1) | (xx < x1.min() - 1) | (yy > y1.max() + 1) | (yy < y1.min() - 1)
+    assert outside.sum() > 1000 and (~outside).sum() > 1000
+    assert close(_on(day1, s3)[outside], truth[id(s3)][outside])
+    # and day 2 has no data where its only scene is absent
+    assert np.isnan(_on(day2, s3)[outside]).mean() > 0.99
+
+
+def test_amsr2_reprojected(world: Any) -> None:
+    """AMSR-2 read from the HDF-EOS5 over HTTP and put bilinearly on the S1 grid."""
+    scene = world.scenes[2]  # the only scene of its day: the file holds its own cells
+    res = xseaice.search(BBOX, "2023-01-05", catalog=str(world.http_catalog))
+    ds = load(res, geobox=scene.geobox, chunks=128)
+    assert ds.attrs["amsr2_items"] == res.amsr2[0].id
+    for var in AMSR2_VARIABLES:
+        got = ds[var].isel(time=0).values
+        want = scene.dataset[var].isel(time=0).values
+        assert np.isfinite(got).all() and 100 < got.mean() < 300, var
+        assert np.abs(got - want).max() < 0.05, var  # K; the same bilinear 12.5 km cells
+
+
+def test_missing_amsr2_warns_and_keeps_s1(world: Any) -> None:
+    res = xseaice.search(BBOX, "2023-01-04", catalog=str(world.catalog), sensors="sentinel-1")
+    with pytest.warns(MissingSensorWarning, match="Sentinel-1 variables only"):
+        ds = load(res)
+    assert tuple(ds.data_vars) == SAR_VARIABLES
+    res2 = xseaice.search(BBOX, "2023-01-04/2023-01-05", catalog=str(world.catalog))
+    res2.amsr2 = [a for a in res2.amsr2 if "20230105" not in a.id]
+    with pytest.warns(MissingSensorWarning, match="2023-01-05"):
+        ds2 = load(res2, geobox=world.scenes[0].geobox, chunks=256)
+    tb = ds2.tb18h.compute()
+    assert np.isfinite(tb.isel(time=0)).all() and np.isnan(tb.isel(time=1)).all()
+
+
+def test_stac_api_to_load(stac_api: str, world: Any) -> None:
+    res = xseaice.search(BBOX, "2023-01-05", catalog=stac_api)
+    assert len(res.sentinel1) == 1 and len(res.amsr2) == 1
+    scene = world.scenes[2]
+    hh = load(res, geobox=scene.geobox, chunks=256, amsr2=False).hh.isel(time=0).values
+    assert np.median(np.abs(hh - scene.dataset.hh.isel(time=0).values)) < 0.02
+
+
+def test_open_scene_embedded_equals_search_load() -> None:
+    bbox = tuple(xseaice.catalogs.embedded_sample()["bbox"])
+    a = open_scene(bbox, "2023-01-04", catalog="embedded", chunks=512)
+    b = load(xseaice.search(bbox, "2023-01-04", catalog="embedded"), bbox=bbox, chunks=512)
+    assert a.odc.geobox == b.odc.geobox and list(a.data_vars) == list(b.data_vars)
+    sl = {"x": slice(990, 1054), "y": slice(990, 1054)}  # the middle of the scene
+    np.testing.assert_array_equal(a.hh.isel(**sl).values, b.hh.isel(**sl).values)
+    assert np.isfinite(a.hh.isel(**sl).values).mean() > 0.9
+
+
+def test_graph_grows_linearly_with_chunks(http_result: Any, world: Any) -> None:
+    grid = make_geobox(BBOX, resolution=40)
+    counts = {}
+    for c in (64, 128):
+        ds = load(http_result, geobox=grid, chunks=c, amsr2=False)
+        nchunks = len(ds.hh.chunks[1]) * len(ds.hh.chunks[2])
+        counts[c] = (len(ds.__dask_graph__()), nchunks)
+    (t64, n64), (t128, n128) = counts[64], counts[128]
+    per_chunk = (t64 - t128) / (n64 - n128)
+    assert 3 <= per_chunk <= 6  # one load task, three slices (+ a NaN filler)
+    assert t128 - per_chunk * n128 < 10  # a handful of per-item annotation tasks
+
+
+def test_distributed_local_cluster(http_result: Any, world: Any) -> None:
+    from dask.distributed import Client, LocalCluster
+
+    scene = world.scenes[0]
+    ds = load(http_result, geobox=scene.geobox, chunks=128, amsr2=False)
+    with (
+        LocalCluster(
+            n_workers=1, threads_per_worker=2, processes=True, dashboard_address=None
+        ) as cl,
+        Client(cl),
+    ):
+        hh = ds.hh.isel(time=0).compute().values
+    assert np.median(np.abs(hh - scene.dataset.hh.isel(time=0).values)) < 0.02
+
+
+# ---------------------------------------------------------------------------------------
+# bad input and faults
+# ---------------------------------------------------------------------------------------
+
+
+def _items_on(server_url: str, world: Any, base: str) -> list[pystac.Item]:
+    res = xseaice.search(BBOX, "2023-01-04", catalog=str(world.http_catalog), sensors="sentinel-1")
+    items = []
+    for it in res.sentinel1[:1]:
+        it = it.clone()
+        for asset in it.assets.values():
+            asset.href = asset.href.replace(base, server_url)
+        items.append(it)
+    return items
+
+
+def _sign(href: str) -> str:
+    return href + "?se=2099&sig=SECRET-TOKEN"
+
+
+def test_asset_404_names_the_asset_without_token(
+    world: Any, flaky_server: Any, file_server: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level("DEBUG")
+    items = _items_on(flaky_server.url, world, file_server.url)
+    flaky_server.fail(items[0].assets["hh"].href, status=404)
+    ds = load(items, geobox=world.scenes[0].geobox, chunks=256, amsr2=False, patch_url=_sign)
+    with pytest.raises(AssetReadError) as err:
+        ds.hh.compute()
+    msg = str(err.value)
+    assert "'hh'" in msg and items[0].id in msg and "404" in msg
+    assert "SECRET" not in msg and "SECRET" not in caplog.text
+    # a 404 is not retried
+    hits = [p for p in flaky_server.log.paths(".tiff") if "-hh-" in p]
+    assert len(hits) <= 3
+
+
+def test_dropped_connections_are_retried(world: Any, flaky_server: Any, file_server: Any) -> None:
+    items = _items_on(flaky_server.url, world, file_server.url)
+    flaky_server.fail(items[0].assets["hh"].href, drop=True, times=2)
+    flaky_server.fail(items[0].assets["schema-calibration-hh"].href, drop=True, times=1)
+    hh = load(items, geobox=world.scenes[0].geobox, chunks=256, amsr2=False).hh.compute()
+    want = world.scenes[0].dataset.hh.isel(time=0).values
+    assert np.median(np.abs(hh.isel(time=0).values - want)) < 0.02
+    assert flaky_server.served(items[0].assets["hh"].href) == 2
+
+
+def test_server_that_always_drops(world: Any, flaky_server: Any, file_server: Any) -> None:
+    items = _items_on(flaky_server.url, world, file_server.url)
+    flaky_server.fail(items[0].assets["schema-noise-hv"].href, drop=True)
+    ds = load(items, geobox=world.scenes[0].geobox, chunks=256, amsr2=False, retries=1)
+    with pytest.raises(AssetReadError, match="'schema-noise-hv'"):
+        ds.hv.compute()
+
+
+def test_mostly_nodata_detected(world: Any, tmp_path: Path) -> None:
+    """A broken geolocation grid (every point 2 degrees north) leaves the footprint empty."""
+    res = xseaice.search(BBOX, "2023-01-05", catalog=str(world.catalog), sensors="sentinel-1")
+    item = res.sentinel1[0].clone()
+    src = Path(item.assets["schema-product-hh"].get_absolute_href())
+    bad = tmp_path / src.name
+    text = src.read_text()
+    import re
+
+    bad.write_text(
+        re.sub(r"<latitude>([-0-9.eE+]+)</latitude>",
+               lambda m: f"<latitude>{float(m.group(1)) + 2.0}</latitude>", text)
+    )  # fmt: skip
+    item.assets["schema-product-hh"].href = str(bad)
+    ds = load([item], geobox=world.scenes[2].geobox, chunks=128, amsr2=False)
+    with pytest.raises(MostlyNodataError, match="footprint"):
+        ds.hh.compute()
+    quiet = load([item], geobox=world.scenes[2].geobox, chunks=128, amsr2=False, nodata_check=None)
+    assert np.isnan(quiet.hh.values).all()
+
+
+def test_missing_polarization(world: Any) -> None:
+    res = xseaice.search(BBOX, "2023-01-04", catalog=str(world.catalog), sensors="sentinel-1")
+    with pytest.raises(LoadError, match=r"lacks asset\(s\) \['vv'"):
+        load(res, polarizations=("HH", "VV"))
+    item = res.sentinel1[0].clone()
+    del item.assets["schema-noise-hv"]
+    with pytest.raises(LoadError, match="schema-noise-hv"):
+        load([item])
+
+
+@pytest.mark.parametrize(
+    ("crs", "fragment"),
+    [("ESPG:3413", "not a coordinate reference system"), ("EPSG:4326", "geographic"),
+     ("EPSG:99999999", "not a coordinate reference system")],
+)  # fmt: skip
+def test_mistyped_crs(world: Any, crs: str, fragment: str) -> None:
+    res = xseaice.search(BBOX, "2023-01-04", catalog=str(world.catalog), sensors="sentinel-1")
+    with pytest.raises(CRSError, match=fragment):
+        load(res, crs=crs)
+
+
+def test_bad_arguments(world: Any) -> None:
+    res = xseaice.search(BBOX, "2023-01-04", catalog=str(world.catalog), sensors="sentinel-1")
+    with pytest.raises(EmptySearchError):
+        load([])
+    with pytest.raises(InvalidArgumentError, match="resolution"):
+        load(res, resolution=-40)
+    with pytest.raises(InvalidArgumentError, match="chunks"):
+        load(res, chunks="big")
+    with pytest.raises(InvalidArgumentError, match="groupby"):
+        load(res, groupby="week")  # type: ignore[arg-type]
+    with pytest.raises(InvalidArgumentError, match="neither Sentinel-1 nor AMSR-2"):
+        load([pystac.Item("x", None, None, res.sentinel1[0].datetime, {})])
+    with pytest.raises(CRSError, match="both hemispheres"):
+        make_geobox((-10.0, -5.0, 10.0, 5.0))
+
+
+def test_grids_south_antimeridian_and_pole() -> None:
+    south = make_geobox((-170.0, -77.0, -160.0, -75.0))
+    assert south.crs.epsg == 3031
+    across = make_geobox((175.0, 70.0, -175.0, 72.0))
+    plain = make_geobox((-5.0, 70.0, 5.0, 72.0))
+    assert across.crs.epsg == 3413
+    # same size of region on both sides of the antimeridian (the earth is round)
+    assert abs(across.shape[0] * across.shape[1] / (plain.shape[0] * plain.shape[1]) - 1) < 0.05
+    cap = make_geobox((-180.0, 88.0, 180.0, 90.0), resolution=1000)
+    # a polar cap of 2 degrees: a disc around the pole in the middle of the grid
+    from pyproj import Transformer
+
+    x88, y88 = Transformer.from_crs(4326, 3413, always_xy=True).transform(-45.0, 88.0)
+    radius_km = np.hypot(x88, y88) / 1000
+    assert abs(cap.shape[0] - 2 * radius_km) < 3 and abs(cap.shape[1] - 2 * radius_km) < 3
+    x, y = cap.extent.centroid.coords[0]
+    assert abs(x) < 1500 and abs(y) < 1500
+
+
+def test_real_item_builds_lazily_and_names_missing_measurement() -> None:
+    """The real Planetary Computer GRD item: annotation from the real files, no tiff here."""
+    d = json.loads((REAL_S1 / "S1A_EW_GRDM_1SDH_20221130T014342_stac_item.json").read_text())
+    safe = REAL_S1 / "S1A_EW_GRDM_1SDH_20221130T014342_20221130T014446_046117_058549_BB15"
+    ann = safe / "annotation"
+    for pol in ("hh", "hv"):
+        d["assets"][f"schema-product-{pol}"]["href"] = str(ann / f"ew-{pol}.xml")
+        d["assets"][f"schema-calibration-{pol}"]["href"] = str(
+            ann / "calibration" / f"calibration-ew-{pol}.xml"
+        )
+        d["assets"][f"schema-noise-{pol}"]["href"] = str(
+            ann / "calibration" / f"noise-ew-{pol}.xml"
+        )
+        d["assets"][pol]["href"] = str(safe / "measurement" / f"ew-{pol}.tiff")  # absent
+    item = pystac.Item.from_dict(d)
+    ds = load([item], bbox=(86.0, 79.0, 88.0, 79.5), chunks=512, amsr2=False)
+    assert ds.odc.crs.epsg == 3413 and ds.sizes["time"] == 1
+    with pytest.raises(AssetReadError, match=r"asset 'hh' of item 'S1A_EW_GRDM_1SDH_20221130"):
+        ds.hh.isel(x=slice(0, 64), y=slice(0, 64)).compute()

@@ -1,0 +1,810 @@
+"""Search STAC catalogs for Sentinel-1 GRD and AMSR-2 L3 items.
+
+:func:`search` asks one catalog (or one per sensor) for the Sentinel-1 scenes of a place
+and time in one acquisition mode and polarisation set, and for the AMSR-2 daily files of
+the same days.  STAC APIs are queried with pystac-client; the ``query`` or ``filter``
+extension narrows the mode on the server when the API declares it in ``conformsTo``, and
+every filter is checked again on the client (some servers ignore what they do not
+support).  Static catalogs have no search endpoint: their items are walked and filtered
+in process.
+
+The result, :class:`SearchResult`, holds plain :class:`pystac.Item` lists and prints as a
+table; :func:`xseaice.load` turns it into a co-registered dataset.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import html
+import logging
+import math
+import os
+import re
+import warnings
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from xseaice.catalogs import SENSORS, Catalog, get_catalog, redact_text, redact_url
+from xseaice.exceptions import (
+    CatalogError,
+    EmptySearchError,
+    InvalidArgumentError,
+    MissingSensorWarning,
+)
+
+__all__ = ["SearchResult", "parse_bbox", "parse_datetime", "search", "sensor_of"]
+
+logger = logging.getLogger(__name__)
+
+BBox = tuple[float, float, float, float]
+_UTC = _dt.UTC
+_MODES = ("EW", "IW", "SM", "WV")
+_POLS = ("HH", "HV", "VV", "VH")
+
+
+# ---------------------------------------------------------------------------------------
+# arguments
+# ---------------------------------------------------------------------------------------
+
+
+def parse_bbox(bbox: Any) -> list[BBox]:
+    """Validate a lon/lat ``bbox`` and split it at the antimeridian.
+
+    Parameters
+    ----------
+    bbox : sequence of 4 floats
+        ``(west, south, east, north)`` in degrees (EPSG:4326).  ``west > east`` means
+        the box crosses the antimeridian (e.g. ``(170, 70, -170, 75)``); a box may reach
+        a pole (``north=90``).
+
+    Returns
+    -------
+    list of tuple
+        One box, or two boxes (east and west of 180 degrees) for an antimeridian
+        crossing.
+
+    Raises
+    ------
+    InvalidArgumentError
+        If the box is not 4 finite numbers, is out of the lon/lat range (e.g. projected
+        metres), or is empty.
+    """
+    try:
+        values = tuple(float(v) for v in bbox)
+    except (TypeError, ValueError):
+        raise InvalidArgumentError(
+            f"bbox={bbox!r} is not a sequence of numbers; expected (west, south, east, "
+            "north) in degrees, e.g. (-20.0, 78.0, 0.0, 81.0)."
+        ) from None
+    if len(values) != 4 or not all(math.isfinite(v) for v in values):
+        raise InvalidArgumentError(
+            f"bbox={bbox!r} must hold 4 finite numbers (west, south, east, north) in "
+            "degrees, e.g. (-20.0, 78.0, 0.0, 81.0)."
+        )
+    west, south, east, north = values
+    if any(abs(v) > 360 for v in values):
+        raise InvalidArgumentError(
+            f"bbox={bbox!r} looks like projected coordinates; search takes longitude/"
+            "latitude degrees (EPSG:4326). Convert the box first, or pass a projected "
+            "box to load(bbox=..., crs=...) after searching with a lon/lat box."
+        )
+    if not (-180 <= west <= 180 and -180 <= east <= 180):
+        raise InvalidArgumentError(
+            f"bbox={bbox!r}: longitudes must lie in [-180, 180]; write a box crossing the "
+            "antimeridian as west > east, e.g. (170, 70, -170, 75)."
+        )
+    if not (-90 <= south <= 90 and -90 <= north <= 90):
+        raise InvalidArgumentError(
+            f"bbox={bbox!r}: latitudes must lie in [-90, 90]; the order is (west, south, "
+            "east, north) (longitude first)."
+        )
+    if south >= north:
+        raise InvalidArgumentError(
+            f"bbox={bbox!r} has south={south} >= north={north}; expected (west, south, "
+            "east, north) with south < north."
+        )
+    if west == east:
+        raise InvalidArgumentError(
+            f"bbox={bbox!r} has zero width (west == east); widen it, or use "
+            "(-180, south, 180, north) for a full circle around a pole."
+        )
+    if west > east:
+        return [(west, south, 180.0, north), (-180.0, south, east, north)]
+    return [(west, south, east, north)]
+
+
+_PARTIAL = re.compile(r"^(\d{4})(?:-(\d{2}))?(?:-(\d{2}))?$")
+
+
+def _to_utc(value: Any) -> _dt.datetime:
+    if isinstance(value, _dt.datetime):
+        dt = value
+    elif isinstance(value, _dt.date):
+        dt = _dt.datetime(value.year, value.month, value.day)
+    elif hasattr(value, "to_pydatetime"):  # pandas Timestamp
+        dt = value.to_pydatetime()
+    elif type(value).__name__ == "datetime64":
+        import numpy as np
+
+        dt = _dt.datetime.fromisoformat(str(np.datetime_as_string(value, unit="us")))
+    else:
+        raise TypeError(type(value).__name__)
+    return dt.replace(tzinfo=_UTC) if dt.tzinfo is None else dt.astimezone(_UTC)
+
+
+def _parse_one(text: str, *, end: bool) -> _dt.datetime | None:
+    text = text.strip()
+    if text in ("", ".."):
+        return None
+    m = _PARTIAL.match(text)
+    if m:
+        year, month, day = int(m.group(1)), m.group(2), m.group(3)
+        if month is None:
+            lo = _dt.datetime(year, 1, 1, tzinfo=_UTC)
+            hi = _dt.datetime(year + 1, 1, 1, tzinfo=_UTC)
+        elif day is None:
+            lo = _dt.datetime(year, int(month), 1, tzinfo=_UTC)
+            hi = (lo + _dt.timedelta(days=32)).replace(day=1)
+        else:
+            lo = _dt.datetime(year, int(month), int(day), tzinfo=_UTC)
+            hi = lo + _dt.timedelta(days=1)
+        return hi - _dt.timedelta(microseconds=1) if end else lo
+    dt = _dt.datetime.fromisoformat(text.replace("z", "Z"))
+    return _to_utc(dt)
+
+
+def parse_datetime(value: Any) -> tuple[_dt.datetime | None, _dt.datetime | None]:
+    """Parse ``datetime=`` into an inclusive UTC interval.
+
+    Parameters
+    ----------
+    value : str, datetime, date, numpy.datetime64, pandas.Timestamp or 2-sequence
+        ``"2023-01-04"`` (the whole UTC day), ``"2023-01"`` (the month), ``"2023"``,
+        ``"2023-01-04T10:00:00Z"`` (an instant), ``"2023-01-01/2023-01-07"`` (a range,
+        ``..`` for an open end), a datetime (naive = UTC) or ``(start, end)``.
+
+    Returns
+    -------
+    (datetime or None, datetime or None)
+        Start and end (inclusive), timezone-aware UTC; None for an open end.
+
+    Raises
+    ------
+    InvalidArgumentError
+        If the value cannot be parsed or the start is after the end.
+    """
+    try:
+        if isinstance(value, str):
+            if "/" in value:
+                a, b = value.split("/", 1)
+                start, end = _parse_one(a, end=False), _parse_one(b, end=True)
+            else:
+                start, end = _parse_one(value, end=False), _parse_one(value, end=True)
+        elif isinstance(value, (tuple, list)) and len(value) == 2:
+            start = None if value[0] is None else _parse_single(value[0], end=False)
+            end = None if value[1] is None else _parse_single(value[1], end=True)
+        else:
+            start = end = _parse_single(value, end=False)
+            if isinstance(value, _dt.date) and not isinstance(value, _dt.datetime):
+                end = _parse_single(value, end=True)
+    except (ValueError, TypeError):
+        raise InvalidArgumentError(
+            f"datetime={value!r} is not understood; expected e.g. '2023-01-04', "
+            "'2023-01-01/2023-01-07', '2023-01-04T10:00:00Z' or a datetime."
+        ) from None
+    if start is not None and end is not None and start > end:
+        raise InvalidArgumentError(
+            f"datetime={value!r} starts after it ends; expected 'start/end' with start <= end."
+        )
+    return start, end
+
+
+def _parse_single(value: Any, *, end: bool) -> _dt.datetime | None:
+    if isinstance(value, str):
+        return _parse_one(value, end=end)
+    if isinstance(value, _dt.date) and not isinstance(value, _dt.datetime):
+        lo = _to_utc(value)
+        return lo + _dt.timedelta(days=1, microseconds=-1) if end else lo
+    return _to_utc(value)
+
+
+def _iso(dt: _dt.datetime | None) -> str:
+    return ".." if dt is None else dt.astimezone(_UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _whole_days(
+    start: _dt.datetime | None, end: _dt.datetime | None
+) -> tuple[_dt.datetime | None, _dt.datetime | None]:
+    if start is not None:
+        start = start.replace(hour=0, minute=0, second=0, microsecond=0)
+    if end is not None:
+        end = end.replace(hour=0, minute=0, second=0, microsecond=0) + _dt.timedelta(
+            days=1, microseconds=-1
+        )
+    return start, end
+
+
+def _norm_list(value: Any, name: str, allowed: Sequence[str]) -> tuple[str, ...]:
+    items = (value,) if isinstance(value, str) else tuple(value)
+    out = []
+    for v in items:
+        if not isinstance(v, str) or v.upper() not in allowed:
+            raise InvalidArgumentError(f"{name} has {v!r}; expected values among {allowed}.")
+        out.append(v.upper())
+    if not out:
+        raise InvalidArgumentError(f"{name} is empty; expected values among {allowed}.")
+    return tuple(out)
+
+
+# ---------------------------------------------------------------------------------------
+# item properties
+# ---------------------------------------------------------------------------------------
+
+
+def sensor_of(item: Any, catalog: Catalog | None = None) -> str | None:
+    """Which sensor an item belongs to: ``"sentinel-1"``, ``"amsr2"`` or None.
+
+    Parameters
+    ----------
+    item : pystac.Item
+    catalog : Catalog, optional
+        Its collection ids are checked first.
+
+    Returns
+    -------
+    str or None
+    """
+    coll = (item.collection_id or "").lower()
+    if catalog is not None:
+        for sensor in SENSORS:
+            if coll and coll in (c.lower() for c in catalog.collections_for(sensor)):
+                return sensor
+    props = item.properties
+    platform = str(props.get("platform", "")).lower()
+    constellation = str(props.get("constellation", "")).lower()
+    instruments = " ".join(str(i).lower() for i in props.get("instruments", []) or [])
+    if "sentinel-1" in coll or constellation == "sentinel-1" or platform.startswith("sentinel-1"):
+        return "sentinel-1"
+    if "amsr" in coll or coll.startswith("au_si") or "amsr" in instruments or "gcom-w" in platform:
+        return "amsr2"
+    if "sar:instrument_mode" in props:
+        return "sentinel-1"
+    return None
+
+
+def _interval(item: Any) -> tuple[_dt.datetime, _dt.datetime]:
+    props = item.properties
+    dt = item.datetime
+    start = props.get("start_datetime")
+    end = props.get("end_datetime")
+    lo = _to_utc(_dt.datetime.fromisoformat(start)) if start else None
+    hi = _to_utc(_dt.datetime.fromisoformat(end)) if end else None
+    if dt is not None:
+        dt = _to_utc(dt)
+    lo = lo or dt
+    hi = hi or dt
+    if lo is None or hi is None:
+        raise CatalogError(f"item {item.id!r} has neither datetime nor start/end_datetime.")
+    return lo, hi
+
+
+def _item_time(item: Any) -> _dt.datetime:
+    if item.datetime is not None:
+        return _to_utc(item.datetime)
+    lo, hi = _interval(item)
+    return lo + (hi - lo) / 2
+
+
+def _mode(item: Any) -> str:
+    return str(item.properties.get("sar:instrument_mode", "")).upper()
+
+
+def _pols(item: Any) -> tuple[str, ...]:
+    return tuple(str(p).upper() for p in item.properties.get("sar:polarizations", []) or [])
+
+
+def _orbit(item: Any) -> str:
+    props = item.properties
+    state = str(props.get("sat:orbit_state", "") or "")
+    rel = props.get("sat:relative_orbit")
+    parts = [state[:3] if state else "", f"{rel}" if rel is not None else ""]
+    return " ".join(p for p in parts if p) or "-"
+
+
+def _in_time(item: Any, start: _dt.datetime | None, end: _dt.datetime | None) -> bool:
+    lo, hi = _interval(item)
+    return (start is None or hi >= start) and (end is None or lo <= end)
+
+
+def _in_space(item: Any, boxes: Sequence[BBox]) -> bool:
+    from shapely.geometry import box, shape
+
+    if item.geometry is None:
+        if item.bbox is None:
+            return True
+        geom = box(*item.bbox[:4]) if len(item.bbox) == 4 else box(*item.bbox[::2][:2])
+    else:
+        geom = shape(item.geometry)
+    return any(geom.intersects(box(*b)) for b in boxes)
+
+
+# ---------------------------------------------------------------------------------------
+# result
+# ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class SearchResult:
+    """Items found by :func:`search`, grouped per sensor.
+
+    Attributes
+    ----------
+    sentinel1 : list of pystac.Item
+        Sentinel-1 GRD items, sorted by time.
+    amsr2 : list of pystac.Item
+        AMSR-2 L3 items of the same days, sorted by time.
+    bbox : tuple or None
+        The searched ``(west, south, east, north)``.
+    datetime : (datetime, datetime)
+        The searched interval (UTC, inclusive; None = open).
+    mode : str
+        Sentinel-1 acquisition mode.
+    polarizations : tuple of str
+        Polarisations every Sentinel-1 item carries.
+    catalogs : dict
+        Sensor -> the :class:`~xseaice.catalogs.Catalog` it was found in (used by
+        :func:`xseaice.load` to sign asset URLs when they are read).
+    """
+
+    sentinel1: list[Any] = field(default_factory=list)
+    amsr2: list[Any] = field(default_factory=list)
+    bbox: BBox | None = None
+    datetime: tuple[_dt.datetime | None, _dt.datetime | None] = (None, None)
+    mode: str = "EW"
+    polarizations: tuple[str, ...] = ("HH", "HV")
+    catalogs: dict[str, Catalog] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.sentinel1) + len(self.amsr2)
+
+    def __iter__(self) -> Iterator[Any]:
+        yield from self.sentinel1
+        yield from self.amsr2
+
+    @property
+    def items(self) -> list[Any]:
+        """All items, Sentinel-1 first."""
+        return list(self)
+
+    @property
+    def dates(self) -> list[_dt.date]:
+        """The distinct UTC days of the Sentinel-1 items."""
+        return sorted({_item_time(i).date() for i in self.sentinel1})
+
+    def catalog_for(self, sensor: str) -> Catalog | None:
+        """The catalog a sensor's items came from (None if unknown)."""
+        return self.catalogs.get(sensor)
+
+    def rows(self) -> list[dict[str, str]]:
+        """One dict per item: sensor, id, time, mode, polarizations, orbit."""
+        rows = []
+        for sensor, items in (("sentinel-1", self.sentinel1), ("amsr2", self.amsr2)):
+            for it in items:
+                rows.append(
+                    {
+                        "sensor": sensor,
+                        "id": it.id,
+                        "time": _item_time(it).strftime("%Y-%m-%d %H:%M:%S"),
+                        "mode": _mode(it) or "-",
+                        "polarizations": "+".join(_pols(it)) or "-",
+                        "orbit": _orbit(it) if sensor == "sentinel-1" else "-",
+                    }
+                )
+        return rows
+
+    def _header(self) -> str:
+        names = sorted({c.name for c in self.catalogs.values()})
+        where = ", ".join(redact_url(n) for n in names) or "?"
+        return (
+            f"SearchResult: {len(self.sentinel1)} Sentinel-1 {self.mode} "
+            f"{'+'.join(self.polarizations)} item(s), {len(self.amsr2)} AMSR-2 item(s) "
+            f"from {where}"
+        )
+
+    def __repr__(self) -> str:
+        cols = ("sensor", "id", "time", "mode", "polarizations", "orbit")
+        rows = self.rows()
+        widths = {c: max([len(c), *(len(r[c]) for r in rows)]) for c in cols}
+        lines = [self._header()]
+        if rows:
+            lines.append("  ".join(c.ljust(widths[c]) for c in cols).rstrip())
+            lines.append("  ".join("-" * widths[c] for c in cols))
+            lines.extend("  ".join(r[c].ljust(widths[c]) for c in cols).rstrip() for r in rows)
+        return "\n".join(lines)
+
+    __str__ = __repr__
+
+    def _repr_html_(self) -> str:
+        cols = ("sensor", "id", "time", "mode", "polarizations", "orbit")
+        head = "".join(f"<th>{c}</th>" for c in cols)
+        body = "".join(
+            "<tr>" + "".join(f"<td>{html.escape(r[c])}</td>" for c in cols) + "</tr>"
+            for r in self.rows()
+        )
+        return (
+            f"<div><p>{html.escape(self._header())}</p>"
+            f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>"
+        )
+
+
+# ---------------------------------------------------------------------------------------
+# searching
+# ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Query:
+    boxes: list[BBox]
+    start: _dt.datetime | None
+    end: _dt.datetime | None
+    mode: str | None = None
+    polarizations: tuple[str, ...] = ()
+
+
+def _matches(item: Any, sensor: str, q: _Query, catalog: Catalog) -> bool:
+    if sensor_of(item, catalog) != sensor:
+        return False
+    if not _in_time(item, q.start, q.end) or not _in_space(item, q.boxes):
+        return False
+    if sensor == "sentinel-1":
+        if q.mode and _mode(item) != q.mode:
+            return False
+        if not set(q.polarizations) <= set(_pols(item)):
+            return False
+    return True
+
+
+def _static_items(catalog: Catalog) -> list[Any]:
+    import pystac
+
+    try:
+        root = pystac.read_file(catalog.url)
+    except Exception as exc:
+        raise CatalogError(
+            f"could not read the static catalog {redact_url(catalog.url)} "
+            f"({type(exc).__name__}: {exc}); expected a STAC catalog.json or collection.json."
+        ) from None
+    if isinstance(root, pystac.Item):
+        return [root]
+    if not isinstance(root, pystac.Catalog):
+        raise CatalogError(f"{redact_url(catalog.url)} is not a STAC catalog or collection.")
+    items = list(root.get_items(recursive=True))
+    for it in items:
+        it.make_asset_hrefs_absolute()
+    return items
+
+
+def _api_collections(catalog: Catalog, sensor: str) -> tuple[str, ...]:
+    wanted = catalog.collections_for(sensor)
+    if not wanted:
+        return ()
+    from xseaice.catalogs import CATALOGS
+
+    if CATALOGS.get(catalog.name) is catalog:
+        return wanted  # registered: trust the collection ids
+    try:
+        available = {c.id for c in catalog.client().get_collections()}
+    except CatalogError:
+        raise
+    except Exception:  # an API without /collections: try the ids as they are
+        logger.debug("could not list collections of %s", catalog.safe_url)
+        return wanted
+    return tuple(c for c in wanted if c in available)
+
+
+def _api_items(
+    catalog: Catalog, sensor: str, q: _Query, max_items: int, *, server_filters: bool = True
+) -> list[Any]:
+    collections = _api_collections(catalog, sensor)
+    if not collections:
+        return []
+    client = catalog.client()
+    conf = catalog.conformance()
+    if "item-search" not in conf:
+        raise CatalogError(
+            f"the STAC API {catalog.safe_url} does not conform to item-search; expected a "
+            "STAC API with /search (or pass a static catalog path)."
+        )
+    kwargs: dict[str, Any] = {
+        "collections": list(collections),
+        "datetime": f"{_iso(q.start)}/{_iso(q.end)}",
+        "limit": min(max(max_items, 10), 250),
+    }
+    if len(q.boxes) == 1:
+        kwargs["bbox"] = list(q.boxes[0])
+    else:
+        kwargs["intersects"] = {
+            "type": "MultiPolygon",
+            "coordinates": [[[[w, s], [e, s], [e, n], [w, n], [w, s]]] for (w, s, e, n) in q.boxes],
+        }
+    filtered_on_server = False
+    if server_filters and sensor == "sentinel-1" and q.mode:
+        if "query" in conf:
+            kwargs["query"] = {"sar:instrument_mode": {"eq": q.mode}}
+            filtered_on_server = True
+        elif "filter" in conf:
+            kwargs["filter"] = {"op": "=", "args": [{"property": "sar:instrument_mode"}, q.mode]}
+            kwargs["filter_lang"] = "cql2-json"
+            filtered_on_server = True
+    logger.info(
+        "searching %s %s (server-side mode filter: %s)",
+        catalog.safe_url,
+        list(collections),
+        filtered_on_server,
+    )
+    # the client re-checks everything; scan a bounded number of items
+    scan_limit = max_items if filtered_on_server else max(20 * max_items, 500)
+    out: list[Any] = []
+    try:
+        search = client.search(max_items=scan_limit, **kwargs)
+        for item in search.items():
+            if _matches(item, sensor, q, catalog):
+                out.append(item)
+                if len(out) >= max_items:
+                    break
+    except CatalogError:
+        raise
+    except Exception as exc:
+        raise CatalogError(
+            f"searching {catalog.safe_url} failed ({type(exc).__name__}: "
+            f"{_brief(exc)}); check the catalog, or retry later."
+        ) from None
+    return out
+
+
+def _brief(exc: BaseException) -> str:
+    return redact_text(" ".join(str(exc).split()))[:200]
+
+
+def _find(catalog: Catalog, sensor: str, q: _Query, max_items: int) -> list[Any]:
+    if catalog.kind == "static":
+        found = [it for it in _static_items(catalog) if _matches(it, sensor, q, catalog)]
+        return sorted(found, key=lambda i: (_item_time(i), i.id))[:max_items]
+    found = _api_items(catalog, sensor, q, max_items)
+    return sorted(found, key=lambda i: (_item_time(i), i.id))
+
+
+def _explain_empty(catalog: Catalog, q: _Query, mode: str, polarizations: tuple[str, ...]) -> str:
+    """Why nothing matched: look at the items of that place and time without mode/pols."""
+    loose = _Query(q.boxes, q.start, q.end, mode=None, polarizations=())
+    try:
+        if catalog.kind == "static":
+            near = [
+                it for it in _static_items(catalog) if _matches(it, "sentinel-1", loose, catalog)
+            ]
+        else:
+            near = _api_items(catalog, "sentinel-1", loose, 50, server_filters=False)
+    except Exception:  # diagnostics only
+        return ""
+    if not near:
+        return ""
+    modes = sorted({_mode(i) or "?" for i in near})
+    in_mode = [i for i in near if _mode(i) == mode]
+    if not in_mode:
+        return (
+            f" {len(near)} Sentinel-1 item(s) cover this place and time, but in mode(s) "
+            f"{modes}, not {mode!r}: pass mode={modes[0]!r}."
+        )
+    have = sorted({"+".join(_pols(i)) or "?" for i in in_mode})
+    lacking = "+".join(p for p in polarizations if all(p not in _pols(i) for i in in_mode))
+    return (
+        f" {len(in_mode)} {mode} item(s) cover this place and time, but with polarizations "
+        f"{have} (missing {lacking}): "
+        f"pass polarizations={tuple(have[0].split('+'))!r}."
+    )
+
+
+def search(
+    bbox: Any,
+    datetime: Any,
+    *,
+    catalog: str | os.PathLike[str] | Catalog | Mapping[str, Any] = "planetary-computer",
+    mode: str = "EW",
+    polarizations: Sequence[str] | str = ("HH", "HV"),
+    sensors: Sequence[str] | str = ("sentinel-1", "amsr2"),
+    max_items: int = 100,
+    collections: Mapping[str, Sequence[str]] | None = None,
+) -> SearchResult:
+    """Search a STAC catalog for Sentinel-1 GRD scenes and the AMSR-2 files of their days.
+
+    Parameters
+    ----------
+    bbox : (west, south, east, north)
+        Degrees (EPSG:4326).  ``west > east`` crosses the antimeridian; boxes may reach a
+        pole.
+    datetime : str, datetime or (start, end)
+        ``"2023-01-04"`` (the whole UTC day), ``"2023-01-01/2023-01-07"``, an instant,
+        or a pair (see :func:`parse_datetime`).  AMSR-2 daily files are searched over the
+        whole UTC days of this interval.
+    catalog : str, os.PathLike, Catalog or mapping
+        A registered name (``"planetary-computer"``, ``"earth-search"``, ``"cmr"``,
+        ``"embedded"``), a STAC API URL, a static catalog path, or a mapping
+        ``{"sentinel-1": ..., "amsr2": ...}`` with one catalog per sensor.  A catalog
+        without AMSR-2 (Planetary Computer, Earth Search) searches it in ``"cmr"``.
+    mode : {"EW", "IW", "SM", "WV"}
+        Sentinel-1 acquisition mode; sea-ice work uses EW (extra wide swath).
+    polarizations : sequence of str
+        Polarisations every Sentinel-1 item must carry.
+    sensors : sequence of {"sentinel-1", "amsr2"}
+        What to search.
+    max_items : int
+        Most items returned per sensor.
+    collections : mapping, optional
+        Sensor -> collection ids, overriding the catalog's (e.g. a private STAC API whose
+        GRD collection is named differently).
+
+    Returns
+    -------
+    SearchResult
+        ``.sentinel1`` and ``.amsr2`` lists of :class:`pystac.Item`, printable as a table.
+
+    Raises
+    ------
+    EmptySearchError
+        If no Sentinel-1 item matches (or no AMSR-2 item, when only AMSR-2 is searched);
+        the message says what was searched and, when items exist in another mode or
+        polarisation set, which option to change.
+    InvalidArgumentError
+        If ``bbox``, ``datetime``, ``mode``, ``polarizations`` or ``sensors`` is invalid.
+    CatalogError
+        If the catalog is unknown or cannot be reached.
+
+    Examples
+    --------
+    >>> result = xseaice.search((-20, 78, 0, 81), "2023-01-04")  # doctest: +SKIP
+    >>> result  # doctest: +SKIP
+    SearchResult: 2 Sentinel-1 EW HH+HV item(s), 1 AMSR-2 item(s) from ...
+    """
+    boxes = parse_bbox(bbox)
+    start, end = parse_datetime(datetime)
+    mode_u = _norm_list(mode, "mode", _MODES)
+    if len(mode_u) != 1:
+        raise InvalidArgumentError(f"mode={mode!r}; expected one of {_MODES}.")
+    pols = _norm_list(polarizations, "polarizations", _POLS)
+    sensor_list = (sensors,) if isinstance(sensors, str) else tuple(sensors)
+    for s in sensor_list:
+        if s not in SENSORS:
+            raise InvalidArgumentError(f"sensors has {s!r}; expected values among {SENSORS}.")
+    if not sensor_list:
+        raise InvalidArgumentError(f"sensors is empty; expected values among {SENSORS}.")
+    if not isinstance(max_items, int) or max_items < 1:
+        raise InvalidArgumentError(f"max_items={max_items!r}; expected a positive integer.")
+
+    per_sensor = _catalogs_per_sensor(catalog, sensor_list, collections)
+    q = _Query(boxes, start, end, mode=mode_u[0], polarizations=pols)
+    result = SearchResult(
+        bbox=tuple(float(v) for v in bbox),  # type: ignore[arg-type]
+        datetime=(start, end),
+        mode=mode_u[0],
+        polarizations=pols,
+    )
+    for sensor in sensor_list:
+        cat = per_sensor[sensor]
+        if cat is None:
+            continue
+        result.catalogs[sensor] = cat
+        if sensor == "sentinel-1":
+            result.sentinel1 = _find(cat, sensor, q, max_items)
+        else:
+            day_lo, day_hi = _whole_days(start, end)
+            aq = _Query(boxes, day_lo, day_hi)
+            try:
+                result.amsr2 = _find(cat, sensor, aq, max_items)
+            except CatalogError as exc:
+                if "sentinel-1" not in sensor_list:
+                    raise
+                warnings.warn(
+                    f"AMSR-2 search in {cat.name!r} failed ({exc}); continuing with "
+                    "Sentinel-1 only.",
+                    MissingSensorWarning,
+                    stacklevel=2,
+                )
+    _check_not_empty(result, sensor_list, per_sensor, q)
+    logger.info(
+        "found %d Sentinel-1 and %d AMSR-2 item(s)", len(result.sentinel1), len(result.amsr2)
+    )
+    return result
+
+
+def _catalogs_per_sensor(
+    catalog: Any, sensors: Sequence[str], collections: Mapping[str, Sequence[str]] | None
+) -> dict[str, Catalog | None]:
+    from dataclasses import replace
+
+    if isinstance(catalog, Mapping):
+        unknown = set(catalog) - set(SENSORS)
+        if unknown:
+            raise InvalidArgumentError(
+                f"catalog mapping has key(s) {sorted(unknown)}; expected sensors {SENSORS}."
+            )
+        chosen = {s: (get_catalog(catalog[s]) if s in catalog else None) for s in sensors}
+        missing = [s for s in sensors if chosen[s] is None]
+        if missing:
+            raise InvalidArgumentError(
+                f"catalog mapping lacks {missing}; give a catalog for every searched sensor "
+                "or leave that sensor out of sensors=."
+            )
+    else:
+        base = get_catalog(catalog)
+        chosen = {}
+        for s in sensors:
+            if base.collections_for(s) or (collections and s in collections):
+                chosen[s] = base
+            elif s in base.fallback:
+                chosen[s] = get_catalog(base.fallback[s])
+                logger.info("%s has no %s collection; searching %s", base.name, s, chosen[s])
+            elif base.kind == "static":
+                chosen[s] = base
+            else:
+                chosen[s] = None
+    if collections:
+        for sensor, ids in collections.items():
+            if sensor not in SENSORS:
+                raise InvalidArgumentError(
+                    f"collections has sensor {sensor!r}; expected one of {SENSORS}."
+                )
+            cat = chosen.get(sensor)
+            if cat is not None:
+                new = dict(cat.collections)
+                new[sensor] = (ids,) if isinstance(ids, str) else tuple(ids)
+                chosen[sensor] = replace(cat, collections=new)
+    return chosen
+
+
+def _check_not_empty(
+    result: SearchResult,
+    sensors: Sequence[str],
+    per_sensor: Mapping[str, Catalog | None],
+    q: _Query,
+) -> None:
+    start, end = q.start, q.end
+    when = f"{_iso(start)[:19]}/{_iso(end)[:19]}"
+    where = f"bbox={result.bbox}"
+    if "sentinel-1" in sensors and not result.sentinel1:
+        cat = per_sensor["sentinel-1"]
+        name = cat.name if cat else "?"
+        if cat is None:
+            raise EmptySearchError(
+                "the catalog has no Sentinel-1 collection; pass catalog='planetary-computer' "
+                "or a catalog that holds sentinel-1-grd."
+            )
+        why = _explain_empty(cat, q, result.mode, result.polarizations)
+        raise EmptySearchError(
+            f"no Sentinel-1 {result.mode} {'+'.join(result.polarizations)} item in catalog "
+            f"{redact_url(name)!r} for {where}, datetime={when}.{why or ''} "
+            + (
+                ""
+                if why
+                else "Widen datetime (EW revisits a polar site every 1-3 days), check that "
+                "bbox is (west, south, east, north) in degrees, or try another catalog."
+            )
+        )
+    if list(sensors) == ["amsr2"] and not result.amsr2:
+        cat = per_sensor["amsr2"]
+        raise EmptySearchError(
+            f"no AMSR-2 item in catalog {redact_url(cat.name) if cat else '?'!r} for {where}, "
+            f"datetime={when}; widen datetime or use catalog='cmr' (NASA CMR-STAC, AU_SI12)."
+        )
+
+
+def _flatten(items: Iterable[Any]) -> list[Any]:
+    out: list[Any] = []
+    for it in items:
+        if isinstance(it, SearchResult):
+            out.extend(it)
+        elif isinstance(it, (list, tuple)):
+            out.extend(_flatten(it))
+        else:
+            out.append(it)
+    return out

@@ -1,0 +1,382 @@
+"""The whole chain for one scene, and its products written to disk.
+
+:func:`map_ice` chains the plain functions lazily (segment -> Analytical Logit Scaling ->
+binarize -> topology); :func:`write_products` computes them once, in bounded memory, and
+writes Cloud-Optimized GeoTIFFs, a CF Zarr store, the per-polygon table as GeoPackage and
+GeoParquet and a PNG figure.  Every file is written under a temporary name in the output
+folder and moved into place when complete, so an interrupted run never leaves a
+half-written product.  :func:`segment_to_files` is the ``xseaice segment`` command.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from xseaice.exceptions import EmptySearchError, InvalidArgumentError
+
+__all__ = ["Products", "map_ice", "products_from_logits", "segment_to_files", "write_products"]
+
+logger = logging.getLogger(__name__)
+
+
+def products_from_logits(
+    logits: xr.DataArray,
+    *,
+    preserve: Any = None,
+    q: float = 0.98,
+    threshold: float = 0.5,
+    lead_max_width: float = 400.0,
+) -> xr.Dataset:
+    """Run ALS, binarize and topology lazily on ice logits.
+
+    Parameters
+    ----------
+    logits : xarray.DataArray
+        ``ice_logit`` from :func:`xseaice.inference.segment`.
+    preserve : None, "scene" or GeoDataFrame
+        Passed to :func:`xseaice.scaling.scale_logits`.
+    q : float, default 0.98
+        ALS target confidence.
+    threshold : float, default 0.5
+        Probability threshold of the binary map.
+    lead_max_width : float, default 400
+        Widest water channel (m) counted as a lead.
+
+    Returns
+    -------
+    xarray.Dataset
+        Lazy ``ice_logit``, ``ice_probability``, ``ice``, ``floe_id``, ``lead`` and the
+        summaries of :func:`xseaice.topology.topology`.
+    """
+    from xseaice.scaling import scale_logits
+    from xseaice.topology import binarize, topology
+
+    prob = scale_logits(logits, q=q, preserve=preserve)
+    ice = binarize(prob, threshold=threshold)
+    topo = topology(ice, lead_max_width=lead_max_width)
+    parts = [
+        logits.to_dataset(name="ice_logit"),
+        prob.to_dataset(name="ice_probability"),
+        ice.to_dataset(name="ice"),
+        topo,
+    ]
+    return xr.merge(parts, compat="no_conflicts", join="exact", combine_attrs="drop_conflicts")
+
+
+def map_ice(
+    ds: xr.Dataset,
+    *,
+    model: Any = "default",
+    segment_kwargs: dict[str, Any] | None = None,
+    **options: Any,
+) -> xr.Dataset:
+    """Run segment, ALS, binarize and topology lazily on one scene.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        A scene following the Dataset contract (from :func:`xseaice.load`).
+    model : str, path or WeightsSpec, default "default"
+        Weights for :func:`xseaice.inference.segment`.
+    segment_kwargs : dict, optional
+        Options of :func:`xseaice.inference.segment` (``tile``, ``device``, ...).
+    **options
+        Options of :func:`products_from_logits` (``preserve``, ``q``, ``threshold``,
+        ``lead_max_width``).
+
+    Returns
+    -------
+    xarray.Dataset
+        The lazy products (see :func:`products_from_logits`).
+    """
+    return products_from_logits(_logits(ds, model, segment_kwargs), **options)
+
+
+def _logits(ds: xr.Dataset, model: Any, segment_kwargs: dict[str, Any] | None) -> xr.DataArray:
+    from xseaice.inference import segment
+
+    logits = segment(ds, model, **(segment_kwargs or {}))
+    return logits["ice_logit"] if isinstance(logits, xr.Dataset) else logits
+
+
+@dataclass
+class Products:
+    """Where :func:`write_products` put each product, and the scene summary."""
+
+    folder: Path
+    files: dict[str, Path] = field(default_factory=dict)
+    summary: dict[str, Any] = field(default_factory=dict)
+
+    def __str__(self) -> str:
+        lines = [f"products in {self.folder}:"]
+        lines += [f"  {name:<14} {path.name}" for name, path in self.files.items()]
+        if self.summary:
+            lines.append("scene:")
+            lines += [f"  {k:<30} {_fmt(v)}" for k, v in self.summary.items()]
+        return "\n".join(lines)
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)
+
+
+@contextmanager
+def _atomic_path(target: Path) -> Iterator[Path]:
+    """Yield a temporary path beside ``target``; move it onto ``target`` on success."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp_dir = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    tmp = tmp_dir / target.name
+    try:
+        yield tmp
+        if target.is_dir():
+            shutil.rmtree(target)
+        elif target.exists():
+            target.unlink()
+        os.replace(tmp, target)
+    finally:
+        shutil.rmtree(tmp_dir, ignore_errors=True)
+
+
+def _progress(enabled: bool) -> Any:
+    from contextlib import nullcontext
+
+    if not enabled:
+        return nullcontext()
+    from tqdm.dask import TqdmCallback
+
+    return TqdmCallback(desc="computing", leave=False)
+
+
+def _write_cog(da: xr.DataArray, path: Path, *, nodata: float | int) -> None:
+    import rioxarray  # noqa: F401  (registers .rio)
+
+    clean = da.copy()
+    clean.encoding = {}
+    clean.attrs.pop("_FillValue", None)
+    with _atomic_path(path) as tmp:
+        out = clean.rio.write_nodata(nodata, encoded=False)
+        out.rio.to_raster(tmp, driver="COG", compress="DEFLATE", blocksize=512)
+
+
+def write_products(
+    scene: xr.Dataset,
+    output: str | os.PathLike[str],
+    *,
+    model: Any = "default",
+    chart: Any = None,
+    preserve: Any = None,
+    figure: bool = True,
+    progress: bool = True,
+    prefix: str = "xseaice",
+    segment_kwargs: dict[str, Any] | None = None,
+    **options: Any,
+) -> Products:
+    """Map the ice of a scene and write every product to ``output``.
+
+    The model runs once: its logits are written to the Zarr store first and every other
+    product is derived from the stored logits, so memory stays bounded by dask chunks.
+
+    Parameters
+    ----------
+    scene : xarray.Dataset
+        A scene following the Dataset contract.
+    output : path
+        Output folder, created if needed.
+    model : str, path or WeightsSpec, default "default"
+        Weights for :func:`xseaice.inference.segment`.
+    chart : GeoDataFrame, optional
+        Ice-chart polygons: concentration per polygon is written as GeoPackage and
+        GeoParquet (with the chart's concentration and the difference).
+    preserve : None, "scene" or GeoDataFrame
+        ALS bias option (:func:`xseaice.scaling.scale_logits`).
+    figure : bool, default True
+        Write the PNG overview figure.
+    progress : bool, default True
+        Show progress bars.
+    prefix : str, default "xseaice"
+        File-name prefix.
+    segment_kwargs : dict, optional
+        Options of :func:`xseaice.inference.segment`.
+    **options
+        ``q``, ``threshold``, ``lead_max_width`` of :func:`products_from_logits`.
+
+    Returns
+    -------
+    Products
+        File paths and a summary (ice fraction, lead fraction, floe count, ALS
+        parameters, regional concentration error).  GeoTIFFs hold the first time step.
+    """
+    from xseaice.zonal import concentration
+
+    folder = Path(output)
+    folder.mkdir(parents=True, exist_ok=True)
+    result = Products(folder=folder)
+    logits = _logits(scene, model, segment_kwargs)
+
+    zarr_path = folder / f"{prefix}_products.zarr"
+    with _atomic_path(zarr_path) as tmp, _progress(progress):
+        logits.to_dataset(name="ice_logit").to_zarr(tmp, mode="w", zarr_format=2, consolidated=True)
+        stored = xr.open_zarr(tmp, chunks={})["ice_logit"]
+        derived = products_from_logits(stored, preserve=preserve, **options)
+        derived.drop_vars("ice_logit").to_zarr(tmp, mode="a", zarr_format=2, consolidated=True)
+    result.files["zarr"] = zarr_path
+    done = xr.open_zarr(zarr_path, chunks={})
+
+    first = done.isel(time=0) if "time" in done.dims else done
+    for name, nodata in (("ice_probability", np.nan), ("ice", 255), ("lead", 255)):
+        path = folder / f"{prefix}_{name}.tif"
+        _write_cog(first[name], path, nodata=nodata)
+        result.files[f"cog_{name}"] = path
+
+    table = None
+    if chart is not None:
+        table = concentration(first["ice"].where(first["ice"] != 255), chart)
+        for ext, frame in ((".gpkg", _case_unique(table)), (".parquet", table)):
+            path = folder / f"{prefix}_concentration{ext}"
+            with _atomic_path(path) as tmp:
+                frame.to_file(tmp) if ext == ".gpkg" else frame.to_parquet(tmp)
+            result.files[f"table_{ext[1:]}"] = path
+
+    result.summary = _summary(first, table)
+    if figure:
+        import matplotlib.pyplot as plt
+
+        from xseaice.plotting import overview_figure
+
+        path = folder / f"{prefix}_overview.png"
+        fig = overview_figure(first, scene=scene, table=table)
+        with _atomic_path(path) as tmp:
+            fig.savefig(tmp, dpi=120, bbox_inches="tight")
+        plt.close(fig)
+        result.files["figure"] = path
+    return result
+
+
+def _case_unique(table: Any) -> Any:
+    """Rename columns whose names differ only in case (``CT`` and ``ct``): GeoPackage
+    field names are case-insensitive.  The lower-case (decoded) one gets ``_value``."""
+    seen = {str(c).lower() for c in table.columns if str(c) != str(c).lower()}
+    clashes = {c: f"{c}_value" for c in table.columns if str(c) == str(c).lower() and c in seen}
+    return table.rename(columns=clashes)
+
+
+def _summary(first: xr.Dataset, table: Any) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name in ("ice_fraction", "lead_fraction", "floe_count"):
+        if name in first:
+            out[name] = float(first[name].values)
+    prob = first["ice_probability"]
+    for name in ("p_lo", "p_hi", "bias", "temperature"):
+        if name in prob.coords:
+            out[f"als_{name}"] = float(prob.coords[name].values)
+    if table is not None and "difference" in table:
+        diff = np.asarray(table["difference"], dtype=float)
+        diff = diff[np.isfinite(diff)]
+        if diff.size:
+            out["polygons_compared"] = int(diff.size)
+            out["concentration_mae_vs_chart"] = float(np.mean(np.abs(diff)))
+    return out
+
+
+def segment_to_files(
+    *,
+    output: Path,
+    source: str | None = None,
+    bbox: tuple[float, float, float, float] | None = None,
+    datetime: str | None = None,
+    items: list[str] | None = None,
+    catalog: str = "planetary-computer",
+    model: str = "default",
+    chart: str | None = None,
+    preserve: str = "none",
+    resolution: float = 40.0,
+    figure: bool = True,
+    progress: bool = True,
+) -> Products:
+    """Load a scene, map its ice and write the products (the ``xseaice segment`` command).
+
+    Parameters
+    ----------
+    output : pathlib.Path
+        Output folder.
+    source : str, optional
+        A local scene (Zarr store or netCDF file) following the Dataset contract.
+    bbox, datetime : optional
+        Place (west, south, east, north in degrees) and date to search in ``catalog``.
+    items : list of str, optional
+        Sentinel-1 item ids to load from ``catalog`` (with ``datetime`` to narrow).
+    catalog : str
+        Catalog name, STAC API URL or static catalog path.
+    model : str
+        Registered weights name or weights file.
+    chart : str, optional
+        Ice-chart file (SIGRID-3) for concentration per polygon and ``preserve="chart"``.
+    preserve : {"none", "scene", "chart"}
+        ALS bias option.
+    resolution : float
+        Pixel size in metres of the loaded grid.
+    figure, progress : bool
+        Write the PNG figure; show progress bars.
+
+    Returns
+    -------
+    Products
+        What was written.
+    """
+    from xseaice.icechart import read_icechart
+
+    chart_gdf = read_icechart(chart) if chart else None
+    if preserve == "chart" and chart_gdf is None:
+        raise InvalidArgumentError("--preserve chart needs --chart FILE (an ice chart)")
+    if source is not None:
+        path = Path(source)
+        if not path.exists():
+            raise InvalidArgumentError(f"--input {source!r} does not exist")
+        scene = (
+            xr.open_zarr(path)
+            if path.suffix == ".zarr" or path.is_dir()
+            else (xr.open_dataset(path, chunks={}))
+        )
+    else:
+        from xseaice.loading import load
+        from xseaice.searching import search
+
+        if bbox is not None and datetime is None:
+            raise InvalidArgumentError("--bbox needs --datetime (a date or an interval a/b)")
+        result = search(bbox, datetime, catalog=catalog)
+        if items:
+            wanted = set(items)
+            kept = [item for item in result.sentinel1 if item.id in wanted]
+            if not kept:
+                raise EmptySearchError(
+                    f"none of the item ids {sorted(wanted)} was found in {catalog!r} for "
+                    f"datetime {datetime!r}; check the ids with `xseaice search`"
+                )
+            result = dataclasses.replace(result, sentinel1=kept)
+        scene = load(result, resolution=resolution)
+    mode = {"none": None, "scene": "scene", "chart": chart_gdf}[preserve]
+    written = write_products(
+        scene,
+        output,
+        model=model,
+        chart=chart_gdf,
+        preserve=mode,
+        figure=figure,
+        progress=progress,
+    )
+    logger.info("%s", written)
+    return written
