@@ -23,19 +23,6 @@ EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 1
 logger = logging.getLogger("xseaice.cli")
 
 
-def _bbox(text: str) -> tuple[float, float, float, float]:
-    parts = text.replace(",", " ").split()
-    if len(parts) != 4:
-        raise argparse.ArgumentTypeError(
-            f"expected 4 numbers 'west,south,east,north' in degrees, got {text!r}"
-        )
-    try:
-        w, s, e, n = (float(p) for p in parts)
-    except ValueError as err:
-        raise argparse.ArgumentTypeError(f"bbox values must be numbers, got {text!r}") from err
-    return (w, s, e, n)
-
-
 def _cmd_demo(args: argparse.Namespace) -> int:
     from xseaice.demo import run_demo
 
@@ -47,7 +34,7 @@ def _cmd_search(args: argparse.Namespace) -> int:
     from xseaice.searching import search
 
     result = search(
-        args.bbox,
+        tuple(args.bbox),
         args.datetime,
         catalog=args.catalog,
         mode=args.mode,
@@ -64,7 +51,7 @@ def _cmd_segment(args: argparse.Namespace) -> int:
     segment_to_files(
         output=Path(args.output),
         source=args.input,
-        bbox=args.bbox,
+        bbox=tuple(args.bbox) if args.bbox else None,
         datetime=args.datetime,
         items=args.items,
         catalog=args.catalog,
@@ -133,7 +120,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="list Sentinel-1 / AMSR-2 items matching a place and time",
         description="Search a STAC catalog and print a table of matching items.",
     )
-    search.add_argument("--bbox", type=_bbox, required=True, help="west,south,east,north (deg)")
+    search.add_argument(
+        "--bbox",
+        type=float,
+        nargs=4,
+        required=True,
+        metavar=("W", "S", "E", "N"),
+        help="west south east north in degrees (west > east crosses the antimeridian)",
+    )
     search.add_argument("--datetime", required=True, help="date or RFC 3339 interval a/b")
     search.add_argument(
         "--catalog",
@@ -156,7 +150,13 @@ def build_parser() -> argparse.ArgumentParser:
         "segment it, apply ALS and write the products.",
     )
     src = seg.add_mutually_exclusive_group(required=True)
-    src.add_argument("--bbox", type=_bbox, help="west,south,east,north (deg); needs --datetime")
+    src.add_argument(
+        "--bbox",
+        type=float,
+        nargs=4,
+        metavar=("W", "S", "E", "N"),
+        help="west south east north in degrees; needs --datetime",
+    )
     src.add_argument("--items", nargs="+", help="Sentinel-1 item ids in --catalog")
     src.add_argument("--input", help="a local scene (.zarr or .nc) following the Dataset contract")
     seg.add_argument("--datetime", help="date or interval, with --bbox or --items")

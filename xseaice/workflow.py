@@ -169,7 +169,14 @@ def _write_cog(da: xr.DataArray, path: Path, *, nodata: float | int) -> None:
     clean.attrs.pop("_FillValue", None)
     with _atomic_path(path) as tmp:
         out = clean.rio.write_nodata(nodata, encoded=False)
-        out.rio.to_raster(tmp, driver="COG", compress="DEFLATE", blocksize=512)
+        resampling = "NEAREST" if np.issubdtype(da.dtype, np.integer) else "AVERAGE"
+        out.rio.to_raster(
+            tmp,
+            driver="COG",
+            compress="DEFLATE",
+            blocksize=256,
+            overview_resampling=resampling,
+        )
 
 
 def write_products(

@@ -1,0 +1,119 @@
+"""The whole chain written to disk: COG, Zarr, GeoPackage/GeoParquet, PNG, atomically."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import geopandas as gpd
+import matplotlib
+import numpy as np
+import pytest
+import rasterio
+import xarray as xr
+
+from xseaice.synthetic import make_scene
+from xseaice.workflow import map_ice, write_products
+
+matplotlib.use("Agg")
+
+
+@pytest.fixture(scope="module")
+def random_model(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """An untrained U-Net registered under a test name (the chain does not need skill)."""
+    import torch
+
+    from xseaice.models import build_model, save_weights
+    from xseaice.variables import SCENE_VARIABLES
+
+    torch.manual_seed(0)
+    model = build_model("unet", in_channels=len(SCENE_VARIABLES), widths=(8, 16, 16, 16))
+    norm = {v: (0.0, 1.0) for v in SCENE_VARIABLES}
+    norm.update({"hh": (-20.0, 5.0), "hv": (-28.0, 5.0), "incidence_angle": (33.0, 8.0)})
+    for tb in ("tb18h", "tb18v", "tb36h", "tb36v"):
+        norm[tb] = (215.0, 25.0)
+    path = tmp_path_factory.mktemp("weights") / "random.safetensors"
+    save_weights(
+        model,
+        path,
+        name="test-random",
+        variables=SCENE_VARIABLES,
+        normalisation=norm,
+        pixel_size=40.0,
+        licence="test",
+    )
+    return "test-random"
+
+
+@pytest.fixture(scope="module")
+def scene() -> object:
+    return make_scene(5, shape=(384, 384))
+
+
+def test_map_ice_is_lazy_and_complete(scene: object, random_model: str) -> None:
+    ds = scene.dataset.chunk({"y": 128, "x": 128})  # type: ignore[attr-defined]
+    products = map_ice(ds, model=random_model)
+    for name in ("ice_logit", "ice_probability", "ice", "floe_id", "lead"):
+        assert name in products
+        assert products[name].chunks is not None, f"{name} was computed eagerly"
+    ice = products["ice"].compute()
+    prob = products["ice_probability"].compute()
+    valid = np.isfinite(prob.values)
+    np.testing.assert_array_equal(ice.values[valid], (prob.values[valid] >= 0.5).astype("uint8"))
+
+
+def test_write_products_files_and_values(scene: object, random_model: str, tmp_path: Path) -> None:
+    ds = scene.dataset.chunk({"y": 128, "x": 128})  # type: ignore[attr-defined]
+    chart = scene.chart  # type: ignore[attr-defined]
+    out = write_products(ds, tmp_path / "out", model=random_model, chart=chart, progress=False)
+    files = out.files
+    assert {
+        "zarr",
+        "cog_ice_probability",
+        "cog_ice",
+        "cog_lead",
+        "table_gpkg",
+        "table_parquet",
+        "figure",
+    } <= set(files)
+    # nothing half-written or temporary left behind
+    assert not [p for p in (tmp_path / "out").iterdir() if p.name.startswith(".")]
+
+    stored = xr.open_zarr(files["zarr"])
+    assert stored["ice"].attrs["flag_meanings"] == "water ice"
+    with rasterio.open(files["cog_ice"]) as src:
+        assert src.crs.to_epsg() == 3413
+        assert src.nodata == 255
+        assert src.overviews(1) == [2], "a COG has overviews"
+        assert src.block_shapes[0] == (256, 256)
+        np.testing.assert_array_equal(src.read(1), stored["ice"].isel(time=0).values)
+        assert src.transform.a == pytest.approx(40.0)
+
+    table = gpd.read_file(files["table_gpkg"])
+    assert len(table) == len(chart)
+    parquet = gpd.read_parquet(files["table_parquet"])
+    # the chart's concentration and the map's mean are both carried, and differ by `difference`
+    np.testing.assert_allclose(
+        parquet["difference"], parquet["mean"] - parquet["chart_concentration"]
+    )
+    ice0 = stored["ice"].isel(time=0).values
+    assert out.summary["ice_fraction"] == pytest.approx(float((ice0 == 1).mean()), abs=1e-6)
+    assert files["figure"].stat().st_size > 50_000
+
+
+def test_failed_write_leaves_no_partial_product(
+    scene: object, random_model: str, tmp_path: Path
+) -> None:
+    from xseaice.exceptions import XSeaIceError
+
+    bad_chart = scene.chart.drop(columns=["CT"]).iloc[:0]  # type: ignore[attr-defined]
+    with pytest.raises((XSeaIceError, ValueError)):
+        write_products(
+            scene.dataset,
+            tmp_path / "o",
+            model=random_model,  # type: ignore[attr-defined]
+            chart=bad_chart.set_crs(None, allow_override=True),
+            progress=False,
+        )
+    leftovers = [p.name for p in (tmp_path / "o").iterdir() if p.name.startswith(".")]
+    assert leftovers == []
+    assert not (tmp_path / "o" / "xseaice_concentration.gpkg").exists()
