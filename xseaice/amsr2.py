@@ -160,7 +160,7 @@ def _candidates(freq: str, pol: str, pass_: str) -> list[str]:
 
 def _safe_name(source: Any) -> str:
     if isinstance(source, str) and "://" in source[:16]:
-        from xseaice.sentinel1 import redact_url
+        from xseaice._urls import redact_url
 
         return redact_url(source)
     if isinstance(source, (str, os.PathLike)):
@@ -187,7 +187,7 @@ def _download(url: str, *, retries: int = 3, backoff: float = 0.5) -> bytes:
     import urllib.error
     import urllib.request
 
-    from xseaice.sentinel1 import redact_url
+    from xseaice._urls import redact_url
 
     last = ""
     for attempt in range(retries + 1):

@@ -33,6 +33,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
+from xseaice._urls import redact_url
 from xseaice.exceptions import CatalogError, InvalidArgumentError
 
 __all__ = [
@@ -61,30 +62,6 @@ DEFAULT_COLLECTIONS: dict[str, tuple[str, ...]] = {
     "sentinel-1": ("sentinel-1-grd",),
     "amsr2": ("amsr2-l3", "AU_SI12_1", "AU_SI12.v1", "AU_SI25_1", "AU_SI25.v1"),
 }
-
-
-def redact_url(url: str) -> str:
-    """Return ``url`` without query string, fragment or user info.
-
-    Parameters
-    ----------
-    url : str
-        Any URL or path.
-
-    Returns
-    -------
-    str
-        ``scheme://host[:port]/path`` followed by ``?<redacted>`` when a query was
-        present; paths are returned unchanged.
-    """
-    if "://" not in url[:16]:
-        return url
-    parts = urllib.parse.urlsplit(url)
-    host = parts.hostname or ""
-    if parts.port:
-        host = f"{host}:{parts.port}"
-    clean = urllib.parse.urlunsplit((parts.scheme, host, parts.path, "", ""))
-    return clean + ("?<redacted>" if parts.query else "")
 
 
 def _sign_planetary_computer(href: str) -> str:

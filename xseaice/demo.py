@@ -65,7 +65,7 @@ def run_demo(
     result = search(tuple(info["bbox"]), info["datetime"], catalog="embedded")
     if progress:
         print(result)
-    _step("loading and co-registering Sentinel-1 + AMSR-2 onto the 40 m polar grid of the chart", progress)
+    _step("loading and co-registering Sentinel-1 + AMSR-2 onto the scene's 40 m grid", progress)
     grid = GeoBox(tuple(info["shape"]), Affine(*info["transform"]), info["crs"])
     scene = load(result, geobox=grid)
     chart = read_icechart(info["chart"])

@@ -53,6 +53,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from xseaice._urls import redact_url
 from xseaice.exceptions import AssetReadError, CalibrationError, InvalidArgumentError
 
 __all__ = [
@@ -82,31 +83,6 @@ _LUTS: tuple[str, ...] = ("sigmaNought", "betaNought", "gamma", "dn")
 # ---------------------------------------------------------------------------------------
 # reading sources
 # ---------------------------------------------------------------------------------------
-
-
-def redact_url(url: str) -> str:
-    """Return ``url`` without its query string, fragment and user info.
-
-    Signed URLs (Planetary Computer SAS tokens, S3 pre-signed URLs) carry their secret in
-    the query; this is the form used in every message and log line.
-
-    Parameters
-    ----------
-    url : str
-        Any URL.
-
-    Returns
-    -------
-    str
-        ``scheme://host[:port]/path`` (with ``?...`` replaced by ``?<redacted>`` if there
-        was a query).
-    """
-    parts = urllib.parse.urlsplit(url)
-    host = parts.hostname or ""
-    if parts.port:
-        host = f"{host}:{parts.port}"
-    clean = urllib.parse.urlunsplit((parts.scheme, host, parts.path, "", ""))
-    return clean + ("?<redacted>" if parts.query else "")
 
 
 def _is_url(source: Any) -> bool:
