@@ -1,0 +1,998 @@
+"""Run a segmentation model over a scene, lazily, seam-free and in bounded memory.
+
+:func:`segment` turns a scene :class:`xarray.Dataset` into lazy logits.  The scene is cut
+into dask blocks aligned to the model's pooling grid; each block carries a halo at least
+as wide as the model's receptive field (:func:`xseaice.models.receptive_halo`), so the
+tiled result equals the whole-scene forward pass to float tolerance.  At the scene's
+outer edges no halo is invented: the model sees the real edge, exactly as in a
+whole-scene pass.
+
+The halo is explicit rather than ``map_overlap``: one task per input chunk copies its
+edge strips (``halo`` px wide), and the block task assembles its chunk plus the eight
+neighbouring strips directly into the normalised channels-last buffer the model reads.
+Because the strips are copies, a full input chunk is freed as soon as its own block has
+run (numpy views of the strips would keep every neighbour chunk alive).
+
+Inside a task the model comes from a per-process cache (keyed by the weights' sha256 and
+the device), so it is loaded once per worker process; the graph only carries the small
+:class:`~xseaice.models.WeightsSpec`.  An in-memory ``(module, spec)`` pair is put into
+the graph once, as a single dask key that every task depends on (about 2 MB for the
+default U-Net); each worker receives it once.
+
+Torch is imported inside functions only, so ``import xseaice`` stays light.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import logging
+import math
+import os
+import threading
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
+import xarray as xr
+
+from xseaice.exceptions import (
+    InvalidArgumentError,
+    MissingVariablesError,
+    ModelError,
+    XSeaIceWarning,
+)
+from xseaice.variables import SAR_VARIABLES
+
+if TYPE_CHECKING:
+    import torch
+    from torch import nn
+
+    from xseaice.models import WeightsSpec
+
+__all__ = [
+    "DEFAULT_TILE",
+    "clear_model_cache",
+    "cpu_supports_bf16",
+    "default_tile",
+    "segment",
+]
+
+logger = logging.getLogger(__name__)
+
+Precision = Literal["auto", "fp32", "bf16"]
+
+#: Default tile side (pixels, without halo) per device and precision.  On the CPU the
+#: default U-Net's throughput per output pixel is flat from 768 to 2048 px tiles in bf16
+#: (smaller tiles stay in cache, which pays for their larger halo share) and best from
+#: 1536 px in float32; smaller tiles need less memory.  Measured in
+#: ``benchmarks/bench_inference.py``; see docs/performance.md.
+DEFAULT_TILE: dict[tuple[str, bool], int] = {
+    ("cpu", True): 1024,  # bf16
+    ("cpu", False): 1536,  # float32
+    ("cuda", True): 2048,
+    ("cuda", False): 2048,
+}
+
+#: Tolerated relative difference between the data's pixel size and the model's.
+PIXEL_SIZE_TOLERANCE = 0.10
+
+#: Class maps use this value where the input is not valid.
+CLASS_FILL = 255
+
+
+# --------------------------------------------------------------------------------------
+# hardware helpers
+# --------------------------------------------------------------------------------------
+
+
+def cpu_supports_bf16() -> bool:
+    """Whether this CPU computes bfloat16 natively (AMX or AVX512-BF16).
+
+    Reads the CPU flags from ``/proc/cpuinfo`` (Linux); elsewhere returns False, so
+    ``precision="auto"`` stays in float32 where bf16 would only be emulated.
+    """
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("flags"):
+                    flags = set(line.split(":", 1)[1].split())
+                    return bool(flags & {"amx_bf16", "avx512_bf16"})
+    except OSError:
+        pass
+    return False
+
+
+def _resolve_device(device: Any) -> torch.device:
+    import torch
+
+    if device == "auto" or device is None:
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError) as err:
+        raise InvalidArgumentError(
+            f"device must be 'auto', 'cpu', 'cuda' or 'cuda:N'; got {device!r}"
+        ) from err
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ModelError(
+            f"device={device!r} was requested but CUDA is not available here; use device='cpu' "
+            "or 'auto'"
+        )
+    if dev.type not in ("cpu", "cuda"):
+        raise InvalidArgumentError(f"device must be a CPU or CUDA device; got {device!r}")
+    return dev
+
+
+def _resolve_precision(precision: str, device: torch.device) -> torch.dtype | None:
+    """The autocast dtype, or None for float32."""
+    import torch
+
+    if precision == "fp32":
+        return None
+    if precision == "bf16":
+        return torch.bfloat16
+    if precision == "auto":
+        if device.type == "cuda":
+            return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+        return torch.bfloat16 if cpu_supports_bf16() else None
+    raise InvalidArgumentError(f"precision must be 'auto', 'fp32' or 'bf16'; got {precision!r}")
+
+
+def _concurrent_tasks() -> int:
+    """Number of tasks that may run concurrently in this process (best guess)."""
+    try:
+        from distributed import get_worker
+
+        return max(1, int(get_worker().state.nthreads))
+    except (ImportError, ValueError, AttributeError):
+        pass
+    if threading.current_thread() is threading.main_thread():
+        return 1  # synchronous scheduler
+    import dask
+
+    n = dask.config.get("num_workers", None) or os.cpu_count() or 1
+    return max(1, int(n))
+
+
+_THREADS_SET = threading.local()
+
+
+def _configure_threads(threads: int | None) -> None:
+    """Set torch's intra-op threads so that tasks x torch threads <= cores."""
+    import torch
+
+    if threads is None:
+        env = os.environ.get("OMP_NUM_THREADS", "")
+        in_worker = False
+        try:
+            from distributed import get_worker
+
+            get_worker()
+            in_worker = True
+        except (ImportError, ValueError):
+            pass
+        if in_worker and env.isdigit() and int(env) > 0:
+            threads = int(env)  # dask's nanny sets this for its worker processes
+        else:
+            cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
+            threads = max(1, (cores or os.cpu_count() or 1) // _concurrent_tasks())
+    # omp_set_num_threads acts per calling thread: keep a per-thread record
+    if getattr(_THREADS_SET, "n", None) != threads:
+        torch.set_num_threads(threads)
+        _THREADS_SET.n = threads
+
+
+def default_tile(device: Any = "auto", precision: str = "auto") -> int:
+    """Default tile side in pixels (without halo) for a device and precision.
+
+    CPU: 1024 in bf16, 1536 in float32 (same throughput as larger tiles, less memory);
+    CUDA: 2048.  See :data:`DEFAULT_TILE`.
+    """
+    dev = _resolve_device(device)
+    dtype = _resolve_precision(precision, dev)
+    return DEFAULT_TILE[(dev.type, dtype is not None)]
+
+
+# --------------------------------------------------------------------------------------
+# per-process model cache
+# --------------------------------------------------------------------------------------
+
+_MODEL_CACHE: dict[tuple[str, str], nn.Module] = {}
+_CACHE_LOCK = threading.Lock()
+_LOAD_COUNT: dict[str, int] = {}
+
+
+def clear_model_cache() -> None:
+    """Forget the models cached in this process (they are reloaded on next use)."""
+    with _CACHE_LOCK:
+        _MODEL_CACHE.clear()
+
+
+def _cached_model(
+    key: str, device: torch.device, *, spec: WeightsSpec | None, module: nn.Module | None
+) -> nn.Module:
+    import copy
+
+    import torch
+
+    ck = (key, str(device))
+    model = _MODEL_CACHE.get(ck)
+    if model is not None:
+        return model
+    with _CACHE_LOCK:
+        model = _MODEL_CACHE.get(ck)
+        if model is not None:
+            return model
+        if module is not None:
+            model = copy.deepcopy(module).to(device).eval()
+        else:
+            from xseaice.models import load_model
+
+            assert spec is not None
+            model, _ = load_model(spec, device=device)
+        for p in model.parameters():
+            p.requires_grad_(False)
+        _fold_batchnorm(model)
+        model = model.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
+        _MODEL_CACHE[ck] = model
+        _LOAD_COUNT[key] = _LOAD_COUNT.get(key, 0) + 1
+        logger.debug("loaded model %s on %s (pid %d)", key[:12], device, os.getpid())
+        return model
+
+
+def _fold_batchnorm(model: nn.Module) -> int:
+    """Fold eval-mode ``BatchNorm2d`` layers into the ``Conv2d`` before them, in place.
+
+    Only ``Conv2d -> BatchNorm2d`` pairs inside an ``nn.Sequential`` are folded (the
+    layout of every xseaice model); the result is the same function with one memory pass
+    less per layer.  Returns the number of folded layers.
+    """
+    import torch
+    from torch import nn
+
+    n = 0
+    for mod in model.modules():
+        if not isinstance(mod, nn.Sequential):
+            continue
+        for i in range(len(mod) - 1):
+            conv, bn = mod[i], mod[i + 1]
+            if not (
+                isinstance(conv, nn.Conv2d)
+                and isinstance(bn, nn.BatchNorm2d)
+                and bn.running_mean is not None
+                and bn.running_var is not None
+                and bn.num_features == conv.out_channels
+            ):
+                continue
+            with torch.no_grad():
+                scale = torch.rsqrt(bn.running_var + bn.eps)
+                if bn.weight is not None:
+                    scale = scale * bn.weight
+                shift = -bn.running_mean * scale
+                if bn.bias is not None:
+                    shift = shift + bn.bias
+                if conv.bias is not None:
+                    shift = shift + conv.bias * scale
+                conv.weight.mul_(scale.view(-1, 1, 1, 1))
+                conv.bias = nn.Parameter(shift, requires_grad=False)
+            mod[i + 1] = nn.Identity()
+            n += 1
+    return n
+
+
+def _module_token(module: nn.Module) -> str:
+    h = hashlib.sha256(type(module).__qualname__.encode())
+    for k, v in module.state_dict().items():
+        h.update(k.encode())
+        t = v.detach().to("cpu").contiguous()
+        h.update(str(t.dtype).encode() + str(tuple(t.shape)).encode())
+        h.update(_tensor_bytes(t))
+    return "mem-" + h.hexdigest()
+
+
+def _tensor_bytes(t: torch.Tensor) -> bytes:
+    import torch
+
+    if t.dtype == torch.bfloat16:
+        t = t.view(torch.int16)
+    return t.numpy().tobytes()
+
+
+# --------------------------------------------------------------------------------------
+# the per-block computation (runs in dask tasks)
+# --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _BlockPlan:
+    """Everything a task needs, small and picklable (no nn.Module)."""
+
+    key: str
+    spec: WeightsSpec | None
+    means: tuple[float, ...]
+    stds: tuple[float, ...]
+    mask_index: tuple[int, ...]
+    channels: tuple[tuple[str, int], ...]  # (output name, n channels) in model order
+    select: tuple[str, ...]  # outputs to return, in order
+    halo: int
+    tile: int
+    batch_size: int
+    device: str
+    precision: str
+    threads: int | None
+
+
+def _windows(size: int, lo: int, hi: int, tile: int, halo: int) -> list[tuple[int, int, int, int]]:
+    """Sub-tiles of the core ``[lo, hi)`` of a block of ``size``: (core0, core1, win0, win1)."""
+    out = []
+    for c0 in range(lo, hi, tile):
+        c1 = min(c0 + tile, hi)
+        out.append((c0, c1, max(0, c0 - halo), min(size, c1 + halo)))
+    return out
+
+
+_SIDES = ("top", "bottom", "left", "right", "tl", "tr", "bl", "br")
+
+
+def _edges(chunk: np.ndarray, hy: int, hx: int) -> dict[str, np.ndarray]:
+    """Copies of a chunk's edge strips and corners (``hy`` rows, ``hx`` columns).
+
+    Neighbouring blocks take their halo from these small copies, so the full chunk can
+    be freed as soon as its own block has run (a numpy view would pin it in memory).
+    """
+    c = np.asarray(chunk, dtype=np.float32)
+    out: dict[str, np.ndarray] = {}
+    if hy:
+        out["top"] = c[..., :hy, :].copy()
+        out["bottom"] = c[..., -hy:, :].copy()
+    if hx:
+        out["left"] = c[..., :, :hx].copy()
+        out["right"] = c[..., :, -hx:].copy()
+    if hy and hx:
+        out["tl"] = c[..., :hy, :hx].copy()
+        out["tr"] = c[..., :hy, -hx:].copy()
+        out["bl"] = c[..., -hy:, :hx].copy()
+        out["br"] = c[..., -hy:, -hx:].copy()
+    return out
+
+
+def _assemble(
+    center: np.ndarray,
+    neighbours: Sequence[Sequence[dict[str, np.ndarray] | None]],
+    means: Sequence[float],
+    stds: Sequence[float],
+) -> tuple[np.ndarray, int, int, int, int]:
+    """The normalised block with its halo, channels-last ``(H, W, C)``, NaN kept.
+
+    The block's chunk and the 3 x 3 neighbourhood of edge strips are written straight
+    into one buffer in the layout the model runs in (no padded intermediate copy).
+    Returns the buffer and the halo widths (top, bottom, left, right).
+    """
+    c = np.asarray(center)[0]
+    nb = neighbours
+    top = nb[0][1]["bottom"].shape[-2] if nb[0][1] is not None else 0
+    bottom = nb[2][1]["top"].shape[-2] if nb[2][1] is not None else 0
+    left = nb[1][0]["right"].shape[-1] if nb[1][0] is not None else 0
+    right = nb[1][2]["left"].shape[-1] if nb[1][2] is not None else 0
+    C, H, W = c.shape
+    xn = np.empty((H + top + bottom, W + left + right, C), dtype=np.float32)
+    rows = ((0, top), (top, top + H), (top + H, top + H + bottom))
+    cols = ((0, left), (left, left + W), (left + W, left + W + right))
+    # the piece each cell of the 3 x 3 grid takes: a neighbour's strip, or the chunk
+    pieces = {(0, 0): "br", (0, 1): "bottom", (0, 2): "bl", (1, 0): "right", (1, 1): "",
+              (1, 2): "left", (2, 0): "tr", (2, 1): "top", (2, 2): "tl"}  # fmt: skip
+    for (i, j), side in pieces.items():
+        (r0, r1), (c0, c1) = rows[i], cols[j]
+        if r1 == r0 or c1 == c0:
+            continue
+        cell = nb[i][j]
+        piece = c if not side else (cell[side][0] if cell is not None else None)
+        if piece is None:
+            continue
+        for ch, (mean, std) in enumerate(zip(means, stds, strict=True)):
+            dst = xn[r0:r1, c0:c1, ch]
+            np.subtract(piece[ch], np.float32(mean), out=dst, dtype=np.float32)
+            dst *= np.float32(1.0 / std)
+    return xn, top, bottom, left, right
+
+
+def _segment_block(
+    center: np.ndarray,
+    neighbours: Sequence[Sequence[dict[str, np.ndarray] | None]],
+    module: nn.Module | None = None,
+    *,
+    plan: _BlockPlan,
+) -> np.ndarray:
+    """Run the model on one block: its chunk plus halo strips from its neighbours."""
+
+    xn, top, bottom, left, right = _assemble(center, neighbours, plan.means, plan.stds)
+    del center, neighbours
+    n_out = sum(n for name, n in plan.channels if name in plan.select)
+    H, W, _ = xn.shape
+    core = (slice(top, H - bottom), slice(left, W - right))
+    out = np.full((1, n_out, H - top - bottom, W - left - right), np.nan, dtype=np.float32)
+
+    # NaN survives the normalisation: the valid mask comes from the normalised block
+    valid: np.ndarray = np.asarray(np.isfinite(xn[..., list(plan.mask_index)]).all(axis=-1))
+    if not valid[core].any():
+        return out  # all-NaN block: NaN out, no model run
+    np.nan_to_num(xn, copy=False, nan=0.0, posinf=0.0, neginf=0.0)
+
+    _configure_threads(plan.threads)
+    device = _resolve_device(plan.device)
+    dtype = _resolve_precision(plan.precision, device)
+    model = _cached_model(plan.key, device, spec=plan.spec, module=module)
+
+    _forward_tiles(model, xn, out, valid, (top, bottom, left, right), plan, device, dtype)
+    del xn  # free the block's buffers before handing memory back to the OS
+    out[0][:, ~valid[core]] = np.nan
+    _trim_memory()
+    return out
+
+
+def _forward_tiles(
+    model: nn.Module,
+    xn: np.ndarray,
+    out: np.ndarray,
+    valid: np.ndarray,
+    halos: tuple[int, int, int, int],
+    plan: _BlockPlan,
+    device: torch.device,
+    dtype: torch.dtype | None,
+) -> None:
+    """Forward the block's sub-tiles (each with its halo, from inside the block) in
+    batches of equal shape, writing their cores into ``out``."""
+    import torch
+
+    top, bottom, left, right = halos
+    H, W, _ = xn.shape
+    rows = _windows(H, top, H - bottom, plan.tile, plan.halo)
+    cols = _windows(W, left, W - right, plan.tile, plan.halo)
+    Window = tuple[int, int, int, int]
+    groups: dict[tuple[int, int], list[tuple[Window, Window]]] = {}
+    for r in rows:
+        for c in cols:
+            if valid[r[0] : r[1], c[0] : c[1]].any():  # all-NaN sub-tiles stay NaN
+                groups.setdefault((r[3] - r[2], c[3] - c[2]), []).append((r, c))
+
+    select = set(plan.select)
+    with (
+        torch.inference_mode(),
+        torch.autocast(device.type, dtype=dtype or torch.float32, enabled=dtype is not None),
+    ):
+        for items in groups.values():
+            for i in range(0, len(items), plan.batch_size):
+                batch = items[i : i + plan.batch_size]
+                if len(batch) == 1:
+                    r, c = batch[0]
+                    arr = np.ascontiguousarray(xn[r[2] : r[3], c[2] : c[3]])[None]
+                else:
+                    arr = np.stack([xn[r[2] : r[3], c[2] : c[3]] for r, c in batch])
+                # (B, H, W, C) memory seen as (B, C, H, W) channels-last: no copy
+                inp = torch.from_numpy(arr).permute(0, 3, 1, 2).to(device)
+                res = model(inp)
+                if not isinstance(res, Mapping):
+                    res = {plan.channels[0][0]: res}
+                t = torch.cat([res[name] for name, _ in plan.channels if name in select], dim=1)
+                y = t.float().cpu().numpy()
+                for j, (r, c) in enumerate(batch):
+                    out[0, :, r[0] - top : r[1] - top, c[0] - left : c[1] - left] = y[
+                        j, :, r[0] - r[2] : r[1] - r[2], c[0] - c[2] : c[1] - c[2]
+                    ]
+
+
+@functools.lru_cache(maxsize=1)
+def _libc_malloc_trim() -> Any:
+    import ctypes
+    import ctypes.util
+
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        return libc.malloc_trim
+    except (OSError, AttributeError):  # not glibc
+        return None
+
+
+def _trim_memory() -> None:
+    """Give freed heap memory back to the OS (glibc keeps it in per-thread arenas).
+
+    Without this, the many medium-sized tensors of a forward pass leave each thread's
+    arena holding its peak, and a long-running process keeps that memory resident.
+    """
+    trim = _libc_malloc_trim()
+    if trim is not None:
+        trim(0)
+
+
+def _argmax_block(block: np.ndarray) -> np.ndarray:
+    """Argmax over axis 1 of (time, class, y, x); NaN pixels get :data:`CLASS_FILL`."""
+    bad = np.isnan(block).any(axis=1)
+    idx = np.nanargmax(np.where(np.isnan(block), -np.inf, block), axis=1).astype(np.uint8)
+    idx[bad] = CLASS_FILL
+    return idx
+
+
+# --------------------------------------------------------------------------------------
+# graph building
+# --------------------------------------------------------------------------------------
+
+
+def _axis_chunks(n: int, size: int, halo: int) -> tuple[int, ...]:
+    """Chunks of ``size`` along an axis of length ``n``; a last chunk shorter than the
+    halo is merged into the one before (dask takes each halo from one neighbour)."""
+    if n <= size:
+        return (n,)
+    chunks = [size] * (n // size)
+    rem = n - size * len(chunks)
+    if rem:
+        if rem < halo:
+            chunks[-1] += rem
+        else:
+            chunks.append(rem)
+    return tuple(chunks)
+
+
+def _resolve_model(model: Any) -> tuple[WeightsSpec, nn.Module | None, str]:
+    """(spec, in-memory module or None, cache key)."""
+    from torch import nn
+
+    from xseaice.models import WeightsSpec
+    from xseaice.models.registry import _resolve, _sha256
+
+    if isinstance(model, tuple):
+        if len(model) != 2 or not isinstance(model[0], nn.Module):
+            raise InvalidArgumentError(
+                "model as a tuple must be (torch.nn.Module, WeightsSpec); got "
+                f"({', '.join(type(m).__name__ for m in model)})"
+            )
+        module, spec = model
+        if not isinstance(spec, WeightsSpec):
+            raise InvalidArgumentError(
+                f"model tuple must be (nn.Module, WeightsSpec); got a {type(spec).__name__} "
+                "as the second item"
+            )
+        spec.validate(require_architecture=False)
+        return spec, module, _module_token(module)
+    if isinstance(model, nn.Module):
+        raise InvalidArgumentError(
+            "model is a bare torch.nn.Module: pass (module, WeightsSpec) so that the input "
+            "variables, normalisation and pixel size are known, or save it with "
+            "xseaice.models.save_weights() and pass the path"
+        )
+    if not isinstance(model, str | os.PathLike | WeightsSpec):
+        raise InvalidArgumentError(
+            "model must be a registered name, a weights path, a WeightsSpec or a "
+            f"(nn.Module, WeightsSpec) pair; got {type(model).__name__}"
+        )
+    spec = _resolve(model)
+    path = spec.path
+    if not path.exists():
+        from xseaice.exceptions import WeightsError
+
+        raise WeightsError(f"weights {spec.name!r}: file {path} does not exist")
+    if _sha256(path) != spec.sha256:
+        from xseaice.exceptions import WeightsError
+
+        raise WeightsError(
+            f"weights {spec.name!r}: sha256 of {path} does not match the spec ({spec.sha256}); "
+            "the file is corrupt or was replaced. Re-save it with save_weights()"
+        )
+    if not Path(spec.filename).is_absolute():
+        spec = _absolute(spec)
+    return spec, None, spec.sha256
+
+
+def _absolute(spec: WeightsSpec) -> WeightsSpec:
+    import dataclasses
+
+    return dataclasses.replace(spec, filename=str(spec.path))
+
+
+def _check_variables(ds: xr.Dataset, spec: WeightsSpec) -> list[xr.DataArray]:
+    if not isinstance(ds, xr.Dataset):
+        raise InvalidArgumentError(
+            f"segment() expects a scene xarray.Dataset with variables {list(spec.variables)}; "
+            f"got {type(ds).__name__}. For a DataArray with a band dimension use "
+            "da.to_dataset(dim='band')"
+        )
+    names = [str(v) for v in ds.data_vars]
+    missing = [v for v in spec.variables if v not in ds.data_vars]
+    if missing:
+        extra = [v for v in names if v not in spec.variables]
+        lower = {v.lower(): v for v in names}
+        renames = {lower[m.lower()]: m for m in missing if m.lower() in lower}
+        fix = (
+            f" Rename them: ds.rename({renames})."
+            if renames
+            else " Load them with xseaice.load(..., variables=...) or pick a model whose variables "
+            "the dataset has (xseaice.models.list_weights())."
+        )
+        raise MissingVariablesError(
+            f"model {spec.name!r} needs variables {list(spec.variables)}; the dataset lacks "
+            f"{missing} (it has {names}; not used by the model: {extra}).{fix}"
+        )
+    arrays = []
+    dims0: tuple[str, ...] | None = None
+    for v in spec.variables:
+        a = ds[v]
+        if not np.issubdtype(a.dtype, np.floating):
+            raise ModelError(
+                f"variable {v!r} has dtype {a.dtype}; the model expects floating-point physical "
+                "values (sigma0 in dB, angles in degrees, TB in K) with NaN for no data. Load "
+                "calibrated data with xseaice.load(), or convert with ds[v].astype('float32')"
+            )
+        dims = tuple(str(d) for d in a.dims)
+        if dims not in (("y", "x"), ("time", "y", "x")):
+            if set(dims) in ({"y", "x"}, {"time", "y", "x"}):
+                a = a.transpose(*(d for d in ("time", "y", "x") if d in dims))
+                dims = tuple(str(d) for d in a.dims)
+            else:
+                raise ModelError(
+                    f"variable {v!r} has dims {dims}; expected ('time', 'y', 'x') or ('y', 'x'). "
+                    "Rename spatial dims to y/x (e.g. ds.rename(lat='y', lon='x'))"
+                )
+        if dims0 is None:
+            dims0 = dims
+        elif dims != dims0:
+            raise ModelError(
+                f"variables {list(spec.variables)} must share dims; {v!r} has {dims}, "
+                f"{spec.variables[0]!r} has {dims0}. Broadcast them first (xr.broadcast)"
+            )
+        arrays.append(a)
+    return arrays
+
+
+def _check_pixel_size(ds: xr.Dataset, spec: WeightsSpec) -> float | None:
+    if "x" not in ds.coords or ds.sizes.get("x", 0) < 2:
+        return None
+    ref = ds.coords.get("spatial_ref")
+    wkt = str(ref.attrs.get("crs_wkt", "")) if ref is not None else ""
+    if wkt.startswith(("GEOGCS", "GEOGCRS")):
+        logger.warning("scene CRS is geographic; pixel size check against the model skipped")
+        return None
+    xs = np.asarray(ds["x"].values[:2], dtype=float)
+    res = abs(float(xs[1] - xs[0]))
+    if "y" in ds.coords and ds.sizes.get("y", 0) >= 2:
+        ys = np.asarray(ds["y"].values[:2], dtype=float)
+        res = max(res, abs(float(ys[1] - ys[0])))
+    if abs(res - spec.pixel_size) > PIXEL_SIZE_TOLERANCE * spec.pixel_size:
+        raise ModelError(
+            f"the scene's pixel size is {res:g} m but model {spec.name!r} was trained at "
+            f"{spec.pixel_size:g} m (more than {PIXEL_SIZE_TOLERANCE:.0%} apart); its receptive "
+            f"field would cover the wrong ground distance. Load the scene at the model's "
+            f"resolution: xseaice.load(..., resolution={spec.pixel_size:g}) (or "
+            f"ds.odc.reproject(ds.odc.geobox.zoom_to(resolution={spec.pixel_size:g})))"
+        )
+    return res
+
+
+def _probe_channels(
+    model: nn.Module, n_in: int, multiple: int, single_name: str = "ice_logit"
+) -> dict[str, int]:
+    import torch
+
+    was_training = model.training
+    model.eval()
+    try:
+        p = next(model.parameters(), None)
+        device = p.device if p is not None else torch.device("cpu")
+        side = max(multiple, 1)
+        with torch.inference_mode():
+            res = model(torch.zeros(1, n_in, side, side, device=device))
+    except Exception as err:  # a user module failing on a probe: say so, not deep in dask
+        raise ModelError(
+            f"the model fails on a {n_in}-channel probe input: {err}. Check that the spec's "
+            "variables match the model's input channels"
+        ) from err
+    finally:
+        model.train(was_training)
+    if not isinstance(res, Mapping):
+        res = {single_name: res}  # a module returning one tensor: the spec's one output
+    return {str(k): int(v.shape[1]) for k, v in res.items()}
+
+
+def segment(
+    ds: xr.Dataset,
+    model: Any = "default",
+    *,
+    tile: int | None = None,
+    overlap: int | None = None,
+    device: str = "auto",
+    precision: Precision = "auto",
+    batch_size: int | None = None,
+    outputs: Sequence[str] | None = None,
+    threads: int | None = None,
+) -> xr.DataArray | xr.Dataset:
+    """Segment a scene with a model, lazily, over dask blocks with a halo.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        A scene (see :mod:`xseaice.variables`): the model's variables, float, dims
+        ``(time, y, x)`` or ``(y, x)``, NaN for no data.
+    model : str, path, WeightsSpec or (nn.Module, WeightsSpec), default "default"
+        Registered weights name (:func:`xseaice.models.list_weights`), a weights file with
+        its JSON sidecar, a spec, or an in-memory module with its spec.
+    tile : int, optional
+        Tile side in pixels without halo; a multiple of the model's ``size_multiple``
+        (16 for the default U-Net).  Default :func:`default_tile`: on the CPU 1024 in
+        bf16 and 1536 in float32, on CUDA 2048.
+    overlap : int, optional
+        Halo in pixels on each side of a tile; default (and minimum for a seam-free
+        result) :func:`xseaice.models.receptive_halo` of the model.
+    device : str, default "auto"
+        ``"auto"`` (CUDA if available, else CPU), ``"cpu"``, ``"cuda"``, ``"cuda:N"``;
+        resolved in each worker.
+    precision : {"auto", "fp32", "bf16"}, default "auto"
+        ``"auto"``: bfloat16 autocast on CUDA and on CPUs with AMX / AVX512-BF16, else
+        float32.  Outputs are always float32.
+    batch_size : int, optional
+        Tiles per forward pass (default 1).  Each dask block holds up to
+        ``ceil(sqrt(batch_size))**2`` tiles.
+    outputs : sequence of str, optional
+        Outputs to return (default all of the spec's ``outputs``).
+    threads : int, optional
+        Torch threads per task; default cores divided by the tasks running at once
+        (``OMP_NUM_THREADS`` in dask.distributed workers).
+
+    Returns
+    -------
+    xarray.DataArray or xarray.Dataset
+        For a single logit output, the DataArray ``ice_logit`` (float32, dims of the
+        input).  Otherwise a Dataset: ``<task>_logit`` (float32, dims ``(time,
+        <task>_class, y, x)`` with the class names as coordinate) and ``<task>`` (uint8
+        argmax with CF ``flag_values`` / ``flag_meanings``, 255 where the input is not
+        valid) per classification output, and float32 ``(time, y, x)`` for logit or
+        regression outputs.  The output is NaN where any SAR input of the model (or, for
+        a model without SAR inputs, any input) is NaN.
+
+    Raises
+    ------
+    MissingVariablesError
+        The dataset lacks variables the model needs.
+    ModelError
+        Wrong dtype or dims, or a pixel size more than 10 % off the model's.
+    InvalidArgumentError
+        A tile or overlap that does not fit the model.
+    WeightsError
+        Unknown or corrupt weights.
+    """
+    import dask
+    import dask.array as dsa
+    from dask.highlevelgraph import HighLevelGraph
+
+    from xseaice.models import build_model, receptive_halo
+
+    spec, module, key = _resolve_model(model)
+    arrays = _check_variables(ds, spec)
+    _check_pixel_size(ds, spec)
+    dev_name = str(device)
+    if device != "auto":
+        _resolve_device(device)  # fail early on a missing CUDA
+    if precision not in ("auto", "fp32", "bf16"):
+        raise InvalidArgumentError(f"precision must be 'auto', 'fp32' or 'bf16'; got {precision!r}")
+
+    net = module if module is not None else build_model(spec.architecture, **spec.arch_kwargs)
+    multiple = int(getattr(net, "size_multiple", 1))
+    try:
+        halo_needed: int | None = receptive_halo(net)
+    except ModelError:
+        if overlap is None:
+            raise
+        halo_needed = None  # a foreign module with an explicit overlap: trust the caller
+    if overlap is None:
+        assert halo_needed is not None
+        halo = halo_needed
+    else:
+        if isinstance(overlap, bool) or not isinstance(overlap, int) or overlap < 0:
+            raise InvalidArgumentError(f"overlap must be a non-negative int; got {overlap!r}")
+        if overlap % multiple:
+            raise InvalidArgumentError(
+                f"overlap={overlap} must be a multiple of the model's size_multiple {multiple} "
+                f"so that every tile shares the scene's pooling grid; use "
+                f"{math.ceil(overlap / multiple) * multiple}"
+            )
+        halo = overlap
+        if halo_needed is not None and halo < halo_needed:
+            warnings.warn(
+                f"overlap={overlap} is smaller than the model's receptive halo {halo_needed}: "
+                "tile seams will show; use overlap=None for a seam-free result",
+                XSeaIceWarning,
+                stacklevel=2,
+            )
+    if tile is None:
+        tile = default_tile(device, precision)
+        tile = max(tile // multiple * multiple, math.ceil(halo / multiple) * multiple)
+    if isinstance(tile, bool) or not isinstance(tile, int) or tile < 1:
+        raise InvalidArgumentError(f"tile must be a positive int (pixels); got {tile!r}")
+    if tile % multiple:
+        lo = max(multiple, tile // multiple * multiple)
+        raise InvalidArgumentError(
+            f"tile={tile} must be a multiple of the model's size_multiple {multiple} (tiles must "
+            f"start on its pooling grid); use tile={lo} or {lo + multiple}"
+        )
+    if tile < halo:
+        raise InvalidArgumentError(
+            f"tile={tile} is smaller than the halo {halo} the model needs on each side; each "
+            f"tile would compute mostly halo. Use tile >= {math.ceil(halo / multiple) * multiple}"
+            f" (the default is {default_tile(device, precision)})"
+        )
+    if batch_size is None:
+        batch_size = 1
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise InvalidArgumentError(f"batch_size must be a positive int; got {batch_size!r}")
+    if threads is not None and (
+        isinstance(threads, bool) or not isinstance(threads, int) or threads < 1
+    ):
+        raise InvalidArgumentError(f"threads must be a positive int or None; got {threads!r}")
+
+    channels = _probe_channels(net, len(spec.variables), multiple, next(iter(spec.outputs)))
+    unknown = set(spec.outputs) - set(channels)
+    if unknown:
+        raise ModelError(
+            f"spec {spec.name!r} declares outputs {sorted(unknown)} that the model does not "
+            f"produce (it returns {sorted(channels)})"
+        )
+    select = tuple(spec.outputs) if outputs is None else tuple(outputs)
+    bad = [o for o in select if o not in spec.outputs]
+    if bad or not select:
+        raise InvalidArgumentError(
+            f"outputs={list(select)!r}: unknown {bad}; model {spec.name!r} has outputs "
+            f"{list(spec.outputs)}"
+        )
+    order = tuple((name, channels[name]) for name in channels if name in spec.outputs)
+
+    # --- the input stack (time, var, y, x), chunked on the tile grid ---
+    has_time = "time" in arrays[0].dims
+    datas = [a.data if has_time else a.data[None] for a in arrays]
+    ny, nx = datas[0].shape[-2:]
+    grid = math.ceil(math.sqrt(batch_size))
+    csize = tile * grid
+    ychunks = _axis_chunks(ny, csize, halo)
+    xchunks = _axis_chunks(nx, csize, halo)
+    nt = datas[0].shape[0]
+    stacked = dsa.stack(
+        [dsa.asarray(d).rechunk((1, ychunks, xchunks)) for d in datas], axis=1
+    ).astype(np.float32)
+    stacked = stacked.rechunk((1, len(datas), ychunks, xchunks))
+    depth = (halo if len(ychunks) > 1 else 0, halo if len(xchunks) > 1 else 0)
+
+    sar = [i for i, v in enumerate(spec.variables) if v in SAR_VARIABLES]
+    plan = _BlockPlan(
+        key=key,
+        spec=spec if module is None else None,
+        means=tuple(float(spec.normalisation[v][0]) for v in spec.variables),
+        stds=tuple(float(spec.normalisation[v][1]) for v in spec.variables),
+        mask_index=tuple(sar or range(len(spec.variables))),
+        channels=order,
+        select=select,
+        halo=halo,
+        tile=tile,
+        batch_size=batch_size,
+        device=dev_name,
+        precision=precision,
+        threads=threads,
+    )
+    n_out = sum(n for name, n in order if name in select)
+    deps: list[Any] = [stacked]
+    module_key = None
+    if module is not None:  # one key holds the module; every task refers to it
+        module_obj = dask.delayed(module, name=f"xseaice-model-{key}", pure=True)
+        deps.append(module_obj)
+        module_key = module_obj.key
+    token = dask.base.tokenize(stacked, plan, key, module_key)
+    name = f"xseaice-segment-{token}"
+    ename = f"xseaice-halo-{token}"
+    ny_b, nx_b = len(ychunks), len(xchunks)
+    dsk: dict[Any, Any] = {}
+    if depth != (0, 0):
+        for t in range(nt):
+            for i in range(ny_b):
+                for j in range(nx_b):
+                    dsk[(ename, t, i, j)] = (_edges, (stacked.name, t, 0, i, j), *depth)
+    run = functools.partial(_segment_block, plan=plan)
+    for t in range(nt):
+        for i in range(ny_b):
+            for j in range(nx_b):
+                nbrs = [
+                    [
+                        (ename, t, i + di, j + dj)
+                        if (di or dj) and 0 <= i + di < ny_b and 0 <= j + dj < nx_b
+                        else None
+                        for dj in (-1, 0, 1)
+                    ]
+                    for di in (-1, 0, 1)
+                ]
+                task: tuple[Any, ...] = (run, (stacked.name, t, 0, i, j), nbrs)
+                if module_key is not None:
+                    task = (*task, module_key)
+                dsk[(name, t, 0, i, j)] = task
+    graph = HighLevelGraph.from_collections(name, dsk, dependencies=deps)
+    result = dsa.Array(
+        graph,
+        name,
+        chunks=((1,) * nt, (n_out,), ychunks, xchunks),
+        dtype=np.float32,
+        meta=np.empty((0, 0, 0, 0), dtype=np.float32),
+    )
+    # a merged last block is split again, so chunks are regular (Zarr needs that)
+    regular = ((1,) * nt, (n_out,), _axis_chunks(ny, csize, 0), _axis_chunks(nx, csize, 0))
+    if regular != result.chunks:
+        result = result.rechunk(regular)
+
+    # --- wrap as xarray ---
+    spatial_dims = ("time", "y", "x") if has_time else ("y", "x")
+    coords = {k: c for k, c in ds.coords.items() if set(c.dims) <= set(spatial_dims)}
+    base_attrs = {
+        "model": spec.name,
+        "weights_sha256": spec.sha256 if module is None else key,
+        "architecture": spec.architecture,
+        "input_variables": " ".join(spec.variables),
+        "tile": tile,
+        "halo": halo,
+        "precision": precision,
+    }
+    if "spatial_ref" in ds.coords:
+        base_attrs["grid_mapping"] = "spatial_ref"
+
+    def _squeeze(a: Any) -> Any:
+        return a if has_time else a[0]
+
+    out_vars: dict[str, xr.DataArray] = {}
+    start = 0
+    for name, n in order:
+        if name not in select:
+            continue
+        part = result[:, start : start + n]
+        start += n
+        classes = spec.outputs[name]
+        if classes is None:
+            data = _squeeze(part[:, 0] if n == 1 else part)
+            dims = spatial_dims if n == 1 else (*spatial_dims[:-2], f"{name}_channel", "y", "x")
+            attrs = {
+                **base_attrs,
+                "long_name": "sea ice logit (ice vs water)"
+                if name == "ice_logit"
+                else f"model output {name}",
+                "units": "1",
+            }
+            if name == "ice_logit":
+                attrs["comment"] = "sigmoid(ice_logit) is the ice probability before scaling"
+            out_vars[name] = xr.DataArray(data, dims=dims, coords=coords, attrs=attrs)
+            continue
+        cdim = f"{name}_class"
+        ldims = (*spatial_dims[:-2], cdim, "y", "x")
+        out_vars[f"{name}_logit"] = xr.DataArray(
+            _squeeze(part),
+            dims=ldims,
+            coords={**coords, cdim: np.array(classes, dtype=object)},
+            attrs={**base_attrs, "long_name": f"{name.upper()} class logits", "units": "1"},
+        )
+        cls = part.map_blocks(
+            _argmax_block, drop_axis=1, dtype=np.uint8, meta=np.empty((0, 0, 0), np.uint8)
+        )
+        da_cls = xr.DataArray(
+            _squeeze(cls),
+            dims=spatial_dims,
+            coords=coords,
+            attrs={
+                **base_attrs,
+                "long_name": f"{name.upper()} class (argmax of the logits)",
+                "flag_values": np.arange(len(classes), dtype=np.uint8),
+                "flag_meanings": " ".join(classes),
+                "comment": f"{CLASS_FILL} = no data",
+            },
+        )
+        da_cls.encoding["_FillValue"] = np.uint8(CLASS_FILL)
+        out_vars[name] = da_cls
+
+    if list(out_vars) == ["ice_logit"]:
+        da_out = out_vars["ice_logit"]
+        da_out.name = "ice_logit"
+        return da_out
+    dset = xr.Dataset(out_vars, attrs={k: v for k, v in base_attrs.items() if k != "grid_mapping"})
+    return dset

@@ -1,0 +1,872 @@
+"""Training scenes and patch sampling for weak supervision from ice charts.
+
+Every source becomes a list of :class:`TrainScene` (inputs as a ``[C, H, W]`` float32
+array in physical units, the chart's regions rasterized as ids, their concentrations and
+AutoICE classes, and a validity mask):
+
+* :func:`scene_from_dataset`: a scene Dataset (e.g. from :func:`xseaice.load`) and an
+  ice chart GeoDataFrame (:func:`xseaice.read_icechart`);
+* :func:`synthetic_scene`: the synthetic world, with the physics of each scene drawn
+  widely (:func:`xseaice.synthetic.sample_params`); the pixel truth is kept for
+  evaluation only and never reaches the loss;
+* :func:`read_ai4arctic`: an AI4Arctic ready-to-train netCDF scene (the AutoICE data).
+
+:class:`PatchSampler` draws batches of random patches with flips and 90-degree rotations.
+A batch is a pure function of ``(seed, epoch, step)``, so a resumed run sees exactly the
+batches the interrupted run would have seen.
+
+Validity: a pixel is valid where all SAR inputs (``hh``, ``hv``, ``incidence_angle``) are
+finite, as in :func:`xseaice.inference.segment`; other inputs (AMSR-2) that are NaN become
+0 after normalisation.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from xseaice.exceptions import ConfigError, CRSError, TrainingError
+from xseaice.variables import SAR_VARIABLES
+
+if TYPE_CHECKING:
+    import geopandas as gpd
+    import xarray as xr
+
+    from xseaice.training.config import TrainConfig
+
+__all__ = [
+    "AI4ARCTIC_NAMES",
+    "PatchSampler",
+    "TrainScene",
+    "ai4arctic_files",
+    "build_scenes",
+    "compute_normalisation",
+    "read_ai4arctic",
+    "scene_from_dataset",
+    "synthetic_scene",
+]
+
+logger = logging.getLogger(__name__)
+
+#: xseaice variable -> AI4Arctic ready-to-train variable.
+AI4ARCTIC_NAMES: dict[str, str] = {
+    "hh": "nersc_sar_primary",
+    "hv": "nersc_sar_secondary",
+    "incidence_angle": "sar_incidenceangle",
+    "tb18h": "btemp_18_7h",
+    "tb18v": "btemp_18_7v",
+    "tb36h": "btemp_36_5h",
+    "tb36v": "btemp_36_5v",
+}
+
+_UNDEF = 255
+# poly types whose regions may legitimately lack a CT (land, ice shelf, no data)
+_NO_CT_TYPES = frozenset({"L", "S", "N"})
+
+
+@dataclass
+class TrainScene:
+    """One scene ready for training or evaluation.
+
+    Attributes
+    ----------
+    name : str
+        Identifier (file name, seed).
+    variables : tuple of str
+        Input variables in channel order.
+    inputs : numpy.ndarray
+        float32 ``[C, H, W]`` in physical units (dB, degree, K), NaN = no data.
+    region_ids : numpy.ndarray
+        int32 ``[H, W]``: chart region ``1..N`` (0 = none).
+    region_ct : numpy.ndarray
+        float32 ``[N]``: concentration (0-1) of region ``k`` at index ``k - 1``; NaN if the
+        region gives none (left out of the loss).
+    region_classes : dict
+        ``sic``, ``sod``, ``floe``: uint8 ``[N]`` AutoICE classes per region (255 undefined).
+    valid : numpy.ndarray
+        bool ``[H, W]``: all SAR inputs finite.
+    labels : dict
+        Optional per-pixel uint8 ``sic``, ``sod``, ``floe`` ``[H, W]`` (AI4Arctic files
+        carry them); otherwise derived from the regions on demand.
+    truth : dict
+        Pixel truth (synthetic world only): ``ice``, ``lead`` ``[H, W]``.  Never used by
+        the loss.
+    chart : GeoDataFrame, optional
+        The decoded chart the regions come from (row ``k - 1`` is region ``k``).
+    like : Any
+        The scene's Dataset or GeoBox (for ALS with ``preserve=chart``), if known.
+    pixel_size : float
+        Pixel size in metres.
+    meta : dict
+        Free metadata (season, seed, parameters).
+    """
+
+    name: str
+    variables: tuple[str, ...]
+    inputs: np.ndarray
+    region_ids: np.ndarray
+    region_ct: np.ndarray
+    region_classes: dict[str, np.ndarray]
+    valid: np.ndarray
+    labels: dict[str, np.ndarray] = field(default_factory=dict)
+    truth: dict[str, np.ndarray] = field(default_factory=dict)
+    chart: Any = None
+    like: Any = None
+    pixel_size: float = 40.0
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """``(height, width)`` in pixels."""
+        return (int(self.inputs.shape[1]), int(self.inputs.shape[2]))
+
+    def concentration_map(self) -> np.ndarray:
+        """float32 ``[H, W]``: each pixel's region concentration (NaN outside / undefined)."""
+        lut = np.concatenate([[np.nan], self.region_ct]).astype("float32")
+        return lut[self.region_ids]
+
+    def label_map(self, task: str) -> np.ndarray:
+        """uint8 ``[H, W]`` AutoICE class of ``task`` (sic, sod, floe); 255 = undefined."""
+        if task in self.labels:
+            return self.labels[task]
+        cls = self.region_classes.get(task)
+        if cls is None:
+            return np.full(self.shape, _UNDEF, dtype="uint8")
+        lut = np.concatenate([[_UNDEF], cls]).astype("uint8")
+        return lut[self.region_ids]
+
+    def labelled(self) -> np.ndarray:
+        """bool ``[H, W]``: valid pixels inside a region with a concentration."""
+        return self.valid & np.isfinite(self.concentration_map())
+
+
+def _valid_mask(inputs: np.ndarray, variables: Sequence[str]) -> np.ndarray:
+    sar = [i for i, v in enumerate(variables) if v in SAR_VARIABLES]
+    idx = sar or list(range(len(variables)))
+    return np.isfinite(inputs[idx]).all(axis=0)
+
+
+def _check_scene(scene: TrainScene, *, undefined_ct: str) -> TrainScene:
+    if not scene.valid.any():
+        raise TrainingError(
+            f"scene {scene.name!r} has no valid pixel (its SAR inputs "
+            f"{[v for v in scene.variables if v in SAR_VARIABLES]} are NaN everywhere); "
+            "drop it, or check the load (bbox, time, calibration)"
+        )
+    inside = scene.valid & (scene.region_ids > 0)
+    if not inside.any():
+        raise TrainingError(
+            f"the ice chart of scene {scene.name!r} does not overlap the scene's valid pixels; "
+            "use the chart of the scene's date and area (and check that the chart's CRS is "
+            "right: coordinates in metres labelled as degrees or vice versa land elsewhere)"
+        )
+    used = np.unique(scene.region_ids[inside])
+    ct = scene.region_ct[used - 1]
+    undefined = used[~np.isfinite(ct)]
+    if undefined.size and undefined_ct == "error":
+        raise TrainingError(
+            f"scene {scene.name!r}: chart regions {undefined[:10].tolist()} (ids = row "
+            "position + 1) overlap the scene but have no total concentration CT; fix the "
+            "chart, drop those rows, or set data.undefined_ct: ignore to leave them out of "
+            "the loss"
+        )
+    if not np.isfinite(ct).any():
+        raise TrainingError(
+            f"scene {scene.name!r}: no chart region overlapping the scene has a total "
+            "concentration; nothing to train on"
+        )
+    return scene
+
+
+def _decoded(chart: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    from xseaice.icechart import read_icechart
+
+    if "ct" not in chart.columns or "sic_class" not in chart.columns:
+        chart = read_icechart(chart)
+    return chart
+
+
+def _chart_tables(
+    chart: gpd.GeoDataFrame,
+) -> tuple[np.ndarray, dict[str, np.ndarray], np.ndarray]:
+    """Per-row ct (NaN where unusable), AutoICE classes and whether CT may be missing."""
+    chart = _decoded(chart)
+    ct = chart["ct"].to_numpy(dtype="float32").copy()
+    classes = {
+        task: chart[f"{task}_class"].to_numpy().astype("uint8")
+        for task in ("sic", "sod", "floe")
+        if f"{task}_class" in chart.columns
+    }
+    poly = (
+        chart["poly_type"].astype(str).str.upper().to_numpy()
+        if "poly_type" in chart.columns
+        else np.full(len(chart), "I", dtype=object)
+    )
+    exempt = np.isin(poly, list(_NO_CT_TYPES))
+    return ct, classes, exempt
+
+
+def _geobox_and_crs(ds: Any, name: str) -> Any:
+    import odc.geo.xr  # noqa: F401
+
+    try:
+        gbox = ds.odc.geobox
+    except Exception:
+        gbox = None
+    if gbox is None or gbox.crs is None:
+        raise CRSError(
+            f"scene {name!r} has no CRS/geobox; expected a Dataset from xseaice.load (with a "
+            "'spatial_ref' coordinate). Assign one with ds.odc.assign_crs(...)"
+        )
+    return gbox
+
+
+def scene_from_dataset(
+    ds: xr.Dataset,
+    chart: gpd.GeoDataFrame,
+    *,
+    variables: Sequence[str],
+    time: int = 0,
+    name: str | None = None,
+    undefined_ct: str = "error",
+    truth: Mapping[str, Any] | None = None,
+) -> TrainScene:
+    """Build a training scene from a scene Dataset and its ice chart.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        A scene (:mod:`xseaice.variables` contract) with a CRS.
+    chart : geopandas.GeoDataFrame
+        The ice chart, raw SIGRID-3 or already decoded by :func:`xseaice.read_icechart`;
+        any CRS (reprojected), but it must have one.
+    variables : sequence of str
+        Input variables in channel order.
+    time : int
+        Time step of a ``(time, y, x)`` Dataset.
+    name : str, optional
+        Scene name for messages.
+    undefined_ct : {"error", "ignore"}
+        What to do with ice / water regions on the scene that lack a total concentration.
+    truth : mapping, optional
+        Pixel truth arrays (evaluation only).
+
+    Returns
+    -------
+    TrainScene
+
+    Raises
+    ------
+    TrainingError
+        Missing variables, no valid pixel, a chart that does not overlap the scene, or
+        regions without a concentration (with ``undefined_ct="error"``).
+    CRSError
+        The scene or the chart has no CRS.
+    """
+    from xseaice.icechart import rasterize_chart
+
+    name = name or str(ds.attrs.get("title", "scene"))
+    missing = [v for v in variables if v not in ds.data_vars]
+    if missing:
+        raise TrainingError(
+            f"scene {name!r} lacks variables {missing} (it has {list(map(str, ds.data_vars))}); "
+            "load them, or train on data.variables that every scene has"
+        )
+    if getattr(chart, "crs", None) is None:
+        raise CRSError(
+            f"the ice chart of scene {name!r} has no CRS; set it with chart.set_crs(...) "
+            "(SIGRID-3 shapefiles carry it in their .prj file)"
+        )
+    sub = ds[list(variables)]
+    if "time" in sub.dims:
+        sub = sub.isel(time=time)
+    gbox = _geobox_and_crs(sub, name)
+    try:
+        ids_da = rasterize_chart(chart, gbox)
+    except Exception as err:
+        if "CRS" in type(err).__name__ or "crs" in str(err).lower():
+            raise CRSError(
+                f"cannot bring the chart of scene {name!r} (CRS {chart.crs}) onto the scene's "
+                f"grid (CRS {gbox.crs}): {err}"
+            ) from err
+        raise
+    inputs = np.stack([np.asarray(sub[v].values, dtype="float32") for v in variables])
+    chart = _decoded(chart)
+    ct, classes, exempt = _chart_tables(chart)
+    ct_use = ct.copy()
+    ct_use[exempt] = np.nan
+    region_ids = np.asarray(ids_da.values, dtype="int32")
+    scene = TrainScene(
+        name=name,
+        variables=tuple(variables),
+        inputs=inputs,
+        region_ids=region_ids,
+        region_ct=ct_use,
+        region_classes=classes,
+        valid=_valid_mask(inputs, variables),
+        truth={k: np.asarray(v) for k, v in (truth or {}).items()},
+        chart=chart,
+        like=gbox,
+        pixel_size=float(abs(gbox.resolution.x)),
+    )
+    # regions exempt by type (land, no data) are not an error; others without CT are
+    if undefined_ct == "error":
+        inside = scene.valid & (region_ids > 0)
+        used = np.unique(region_ids[inside])
+        bad = used[~np.isfinite(ct[used - 1]) & ~exempt[used - 1]]
+        if bad.size:
+            raise TrainingError(
+                f"scene {name!r}: chart regions {bad[:10].tolist()} (ids = row position + 1) "
+                "overlap the scene but have no total concentration CT; fix the chart, drop "
+                "those rows, or set data.undefined_ct: ignore to leave them out of the loss"
+            )
+    return _check_scene(scene, undefined_ct="ignore")
+
+
+def synthetic_scene(
+    seed: int,
+    *,
+    season: str,
+    shape: Sequence[int] = (512, 512),
+    pixel_size: float = 40.0,
+    randomize: bool = True,
+    variables: Sequence[str],
+    keep_dataset: bool = False,
+) -> TrainScene:
+    """A scene of the synthetic world with its chart (and, for evaluation, its truth).
+
+    Parameters
+    ----------
+    seed : int
+        Scene seed (hold evaluation seeds out of training).
+    season : {"summer", "winter"}
+        Season of the scene.
+    shape : (int, int)
+        Size in pixels.
+    pixel_size : float
+        Pixel size in metres.
+    randomize : bool
+        Draw the scene's physics with :func:`xseaice.synthetic.sample_params` (wind,
+        incidence, noise, ice types, tie points).
+    variables : sequence of str
+        Input variables in channel order.
+    keep_dataset : bool
+        Keep the scene Dataset in ``meta["dataset"]`` (e.g. to run
+        :func:`xseaice.inference.segment` on it).
+
+    Returns
+    -------
+    TrainScene
+        With ``truth`` (``ice``, ``lead``, ``ice_type``) and ``meta["season"]``.
+    """
+    from xseaice.synthetic import make_scene
+
+    sc = make_scene(
+        int(seed),
+        shape=(int(shape[0]), int(shape[1])),
+        pixel_size=float(pixel_size),
+        season=season,  # type: ignore[arg-type]
+        randomize=randomize,
+    )
+    truth = {k: np.asarray(sc.truth[k].values) for k in ("ice", "ice_type", "lead")}
+    scene = scene_from_dataset(
+        sc.dataset,
+        sc.chart,
+        variables=variables,
+        name=f"synthetic-{season}-{seed}",
+        undefined_ct="error",
+        truth=truth,
+    )
+    scene.meta = {"season": season, "seed": int(seed), "params": sc.params}
+    if keep_dataset:
+        scene.meta["dataset"] = sc.dataset
+    return scene
+
+
+# ---------------------------------------------------------------------------------------
+# AI4Arctic ready-to-train netCDF
+# ---------------------------------------------------------------------------------------
+
+
+def ai4arctic_files(path: str | os.PathLike[str]) -> list[Path]:
+    """The netCDF scene files of an AI4Arctic folder (or the one file given), sorted.
+
+    Reference files of the test split (``*_reference.nc``) are not scenes and are skipped.
+    """
+    p = Path(path)
+    if p.is_file():
+        return [p]
+    if not p.is_dir():
+        raise TrainingError(
+            f"AI4Arctic path {str(p)!r} does not exist; download the ready-to-train data "
+            "(https://doi.org/10.11583/DTU.21316608) and point data.path at its folder"
+        )
+    files = sorted(f for f in p.glob("*.nc") if not f.name.endswith("_reference.nc"))
+    if not files:
+        raise TrainingError(f"no .nc scene files in {str(p)!r}")
+    return files
+
+
+def _upsample(arr: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """Bilinear resize of a coarse grid onto ``shape`` (pixel-centre aligned)."""
+    if arr.shape == shape:
+        return arr.astype("float32")
+    import torch
+    import torch.nn.functional as F
+
+    t = torch.from_numpy(np.ascontiguousarray(arr, dtype="float32"))[None, None]
+    finite = torch.isfinite(t)
+    num = F.interpolate(torch.where(finite, t, 0.0), size=shape, mode="bilinear")
+    den = F.interpolate(finite.float(), size=shape, mode="bilinear")
+    out = (num / den.clamp_min(1e-6))[0, 0].numpy()
+    out[den[0, 0].numpy() < 0.5] = np.nan
+    return out.astype("float32")
+
+
+def _regions_from_labels(sic: np.ndarray, sod: np.ndarray, floe: np.ndarray) -> np.ndarray:
+    """Regions as connected components of equal (SIC, SOD, FLOE) labels (SIC defined)."""
+    from scipy import ndimage
+
+    key = sic.astype("int64") * 65536 + sod.astype("int64") * 256 + floe.astype("int64")
+    key[sic == _UNDEF] = -1
+    ids = np.zeros(sic.shape, dtype="int32")
+    nxt = 0
+    for k in np.unique(key):
+        if k < 0:
+            continue
+        lab, n = ndimage.label(key == k)
+        ids[lab > 0] = lab[lab > 0] + nxt
+        nxt += n
+    return ids
+
+
+def read_ai4arctic(
+    path: str | os.PathLike[str],
+    *,
+    variables: Sequence[str],
+    pixel_size: float = 80.0,
+    reference: str | os.PathLike[str] | None = None,
+) -> TrainScene:
+    """Read one AI4Arctic ready-to-train scene.
+
+    Parameters
+    ----------
+    path : str or path
+        The scene's netCDF file.
+    variables : sequence of str
+        xseaice variable names (mapped with :data:`AI4ARCTIC_NAMES`), or AI4Arctic names
+        used as they are (e.g. ``distance_map``, ``btemp_89_0h``).
+    pixel_size : float, default 80
+        Pixel size in metres of the ready-to-train grid.
+    reference : path, optional
+        Separate label file (the test split's ``*_reference.nc``); default the scene itself,
+        or ``<name>_reference.nc`` beside it when the scene has no ``SIC``.
+
+    Returns
+    -------
+    TrainScene
+        AMSR-2 (and other coarse) variables are upsampled bilinearly to the SAR grid.
+        Regions: the chart polygons (``polygon_icechart`` with ``polygon_codes``) where the
+        file carries them; otherwise the connected components of equal
+        (SIC, SOD, FLOE) labels, with concentration SIC / 10.  Per-pixel ``SIC``, ``SOD``,
+        ``FLOE`` labels (255 masked) are kept for the multi-task heads.
+    """
+    import xarray as xr
+
+    path = Path(path)
+    try:
+        ds = xr.open_dataset(path, mask_and_scale=True)
+    except Exception as err:
+        raise TrainingError(f"cannot open AI4Arctic scene {str(path)!r}: {err}") from err
+    with ds:
+        ref_ds = None
+        if reference is None and "SIC" not in ds.variables:
+            cand = path.with_name(path.stem + "_reference.nc")
+            reference = cand if cand.exists() else None
+        if reference is not None:
+            ref_ds = xr.open_dataset(reference, mask_and_scale=True)
+        try:
+            names = [AI4ARCTIC_NAMES.get(v, v) for v in variables]
+            missing = [n for n in names if n not in ds.variables]
+            if missing:
+                raise TrainingError(
+                    f"AI4Arctic scene {path.name} lacks variables {missing}; it has "
+                    f"{sorted(map(str, ds.data_vars))}"
+                )
+            sar_name = AI4ARCTIC_NAMES["hh"] if AI4ARCTIC_NAMES["hh"] in ds else names[0]
+            shape = tuple(int(s) for s in ds[sar_name].shape[-2:])
+            arrs = []
+            for n in names:
+                a = np.asarray(ds[n].values, dtype="float32").squeeze()
+                arrs.append(_upsample(a, shape))  # type: ignore[arg-type]
+            inputs = np.stack(arrs)
+            lab_src = ref_ds if ref_ds is not None else ds
+            labels: dict[str, np.ndarray] = {}
+            for task in ("SIC", "SOD", "FLOE"):
+                if task in lab_src.variables:
+                    raw = np.asarray(lab_src[task].values).squeeze()
+                    raw = np.where(np.isfinite(raw), raw, _UNDEF).astype("uint8")
+                    labels[task.lower()] = raw
+            region_ids: np.ndarray
+            region_classes: dict[str, np.ndarray] = {}
+            if "polygon_icechart" in ds.variables and "polygon_codes" in ds.variables:
+                from xseaice.icechart import read_icechart
+
+                codes = ds["polygon_codes"].values
+                chart = read_icechart(codes.item() if codes.ndim == 0 else codes)
+                poly = np.asarray(ds["polygon_icechart"].values).squeeze()
+                ids_sorted = chart.index.to_numpy(dtype="int64")
+                pos = np.zeros(int(max(ids_sorted.max(), np.nanmax(poly))) + 2, dtype="int32")
+                pos[ids_sorted] = np.arange(1, len(ids_sorted) + 1, dtype="int32")
+                pix = np.where(np.isfinite(poly), poly, -1).astype("int64")
+                region_ids = np.where(pix >= 0, pos[np.clip(pix, 0, None)], 0).astype("int32")
+                ct, region_classes, exempt = _chart_tables(chart)
+                ct[exempt] = np.nan
+                region_ct = ct
+            elif "sic" in labels:
+                sod = labels.get("sod", np.full(shape, _UNDEF, "uint8"))
+                floe = labels.get("floe", np.full(shape, _UNDEF, "uint8"))
+                region_ids = _regions_from_labels(labels["sic"], sod, floe)
+                n_regions = int(region_ids.max())
+                first = np.zeros(n_regions + 1, dtype="int64")
+                flat = region_ids.ravel()
+                first[flat] = np.arange(flat.size)  # some pixel of each region
+                rows = first[1:]
+                region_classes = {
+                    "sic": labels["sic"].ravel()[rows],
+                    "sod": sod.ravel()[rows],
+                    "floe": floe.ravel()[rows],
+                }
+                region_ct = region_classes["sic"].astype("float32") / 10.0
+            else:
+                raise TrainingError(
+                    f"AI4Arctic scene {path.name} has neither SIC labels nor "
+                    "polygon_icechart/polygon_codes; nothing to train on (for the test split "
+                    "put the *_reference.nc files beside the scenes)"
+                )
+        finally:
+            if ref_ds is not None:
+                ref_ds.close()
+    scene = TrainScene(
+        name=path.stem,
+        variables=tuple(variables),
+        inputs=inputs,
+        region_ids=region_ids,
+        region_ct=region_ct.astype("float32"),
+        region_classes=region_classes,
+        valid=_valid_mask(inputs, [_canonical(v) for v in variables]),
+        labels=labels,
+        pixel_size=float(pixel_size),
+    )
+    return _check_scene(scene, undefined_ct="ignore")
+
+
+def _canonical(name: str) -> str:
+    inverse = {v: k for k, v in AI4ARCTIC_NAMES.items()}
+    return inverse.get(name, name)
+
+
+# ---------------------------------------------------------------------------------------
+# normalisation and patches
+# ---------------------------------------------------------------------------------------
+
+
+def compute_normalisation(
+    scenes: Sequence[TrainScene], *, max_pixels: int = 2_000_000
+) -> dict[str, tuple[float, float]]:
+    """Per-variable mean and standard deviation over the valid pixels of the scenes.
+
+    Parameters
+    ----------
+    scenes : sequence of TrainScene
+        Training scenes (never the evaluation ones).
+    max_pixels : int
+        Pixels used per variable (a regular subsample of every scene).
+
+    Returns
+    -------
+    dict
+        ``variable -> (mean, std)``; std is at least 1e-6.
+    """
+    if not scenes:
+        raise TrainingError("no training scenes to compute the normalisation from")
+    variables = scenes[0].variables
+    total = sum(int(s.valid.sum()) for s in scenes)
+    stride = max(1, math.isqrt(max(1, total // max_pixels)))
+    samples: list[list[np.ndarray]] = [[] for _ in variables]
+    for s in scenes:
+        if s.variables != variables:
+            raise TrainingError(
+                f"scene {s.name!r} has variables {s.variables}, expected {variables}"
+            )
+        x = s.inputs[:, ::stride, ::stride]
+        m = s.valid[::stride, ::stride]
+        for i in range(len(variables)):
+            v = x[i][m]
+            samples[i].append(v[np.isfinite(v)])
+    out: dict[str, tuple[float, float]] = {}
+    for i, var in enumerate(variables):
+        v = np.concatenate(samples[i]).astype("float64")
+        if v.size == 0:
+            raise TrainingError(f"variable {var!r} has no finite value in the training scenes")
+        out[var] = (float(v.mean()), max(float(v.std()), 1e-6))
+    return out
+
+
+def normalise(inputs: np.ndarray, variables: Sequence[str], norm: Mapping[str, Any]) -> np.ndarray:
+    """``(x - mean) / std`` per channel with NaN -> 0 (as inference does), float32."""
+    mean = np.array([norm[v][0] for v in variables], dtype="float32")[:, None, None]
+    std = np.array([norm[v][1] for v in variables], dtype="float32")[:, None, None]
+    out = (inputs - mean) / std
+    np.nan_to_num(out, copy=False, nan=0.0, posinf=0.0, neginf=0.0)
+    return out.astype("float32", copy=False)
+
+
+class PatchSampler:
+    """Deterministic random patches from a list of scenes.
+
+    Parameters
+    ----------
+    scenes : sequence of TrainScene
+        Training scenes.
+    normalisation : mapping
+        ``variable -> (mean, std)``.
+    patch_size, batch_size : int
+        Patch side and patches per batch.
+    seed : int
+        Seed of the stream; batch ``(epoch, step)`` is drawn from
+        ``numpy.random.default_rng([seed, epoch, step])``.
+    augment : bool
+        Random 90-degree rotations and flips.
+    min_valid_fraction : float
+        Redraw a patch (up to 20 times) with a smaller fraction of labelled pixels.
+    channel_dropout : sequence of str, optional
+        Variables zeroed together (after normalisation) in a patch ...
+    channel_dropout_p : float
+        ... with this probability.
+    """
+
+    def __init__(
+        self,
+        scenes: Sequence[TrainScene],
+        *,
+        normalisation: Mapping[str, Any],
+        patch_size: int,
+        batch_size: int,
+        seed: int,
+        augment: bool = True,
+        min_valid_fraction: float = 0.5,
+        channel_dropout: Sequence[str] = (),
+        channel_dropout_p: float = 0.0,
+    ) -> None:
+        if not scenes:
+            raise TrainingError("no training scenes")
+        self.patch_size = int(patch_size)
+        self.batch_size = int(batch_size)
+        self.seed = int(seed)
+        self.augment = bool(augment)
+        self.min_valid_fraction = float(min_valid_fraction)
+        variables = list(scenes[0].variables)
+        self._dropout = [variables.index(v) for v in channel_dropout]
+        self._dropout_p = float(channel_dropout_p)
+        self._x = []
+        self._ids = []
+        self._conc = []
+        self._valid = []
+        self._labels: list[dict[str, np.ndarray]] = []
+        p = self.patch_size
+        for s in scenes:
+            x = normalise(s.inputs, s.variables, normalisation)
+            h, w = s.shape
+            ph, pw = max(0, p - h), max(0, p - w)
+            pad = ((0, ph), (0, pw))
+            self._x.append(np.pad(x, ((0, 0), *pad)))
+            self._ids.append(np.pad(s.region_ids, pad))
+            self._conc.append(np.pad(s.concentration_map(), pad, constant_values=np.nan))
+            self._valid.append(np.pad(s.valid, pad))
+            self._labels.append(
+                {
+                    t: np.pad(s.label_map(t), pad, constant_values=_UNDEF)
+                    for t in ("sic", "sod", "floe")
+                }
+            )
+        weight = np.array([max(1, int(s.labelled().sum())) for s in scenes], dtype="float64")
+        self._scene_p = weight / weight.sum()
+
+    def batch(self, epoch: int, step: int) -> dict[str, np.ndarray]:
+        """Batch number ``step`` of ``epoch``: a pure function of ``(seed, epoch, step)``.
+
+        Returns
+        -------
+        dict
+            ``x`` float32 ``[B, C, P, P]`` (normalised), ``region_ids`` int64, ``concentration``
+            float32, ``valid`` bool, ``sic``/``sod``/``floe`` int64 (255 undefined), all
+            ``[B, P, P]``.
+        """
+        rng = np.random.default_rng([self.seed, int(epoch), int(step)])
+        p = self.patch_size
+        out: dict[str, list[np.ndarray]] = {
+            k: [] for k in ("x", "region_ids", "concentration", "valid", "sic", "sod", "floe")
+        }
+        for _ in range(self.batch_size):
+            i = int(rng.choice(len(self._x), p=self._scene_p))
+            h, w = self._valid[i].shape
+            best, best_frac = (0, 0), -1.0
+            for _try in range(20):
+                y0 = int(rng.integers(0, h - p + 1))
+                x0 = int(rng.integers(0, w - p + 1))
+                lab = self._valid[i][y0 : y0 + p, x0 : x0 + p] & np.isfinite(
+                    self._conc[i][y0 : y0 + p, x0 : x0 + p]
+                )
+                frac = float(lab.mean())
+                if frac > best_frac:
+                    best, best_frac = (y0, x0), frac
+                if frac >= self.min_valid_fraction:
+                    break
+            y0, x0 = best
+            sl = (slice(y0, y0 + p), slice(x0, x0 + p))
+            items = {
+                "x": self._x[i][(slice(None), *sl)],
+                "region_ids": self._ids[i][sl],
+                "concentration": self._conc[i][sl],
+                "valid": self._valid[i][sl],
+                **{t: self._labels[i][t][sl] for t in ("sic", "sod", "floe")},
+            }
+            if self.augment:
+                k = int(rng.integers(0, 4))
+                flip = bool(rng.integers(0, 2))
+                for key, a in items.items():
+                    a = np.rot90(a, k, axes=(-2, -1))
+                    if flip:
+                        a = a[..., ::-1]
+                    items[key] = a
+            if self._dropout and self._dropout_p > 0 and rng.random() < self._dropout_p:
+                xa = np.array(items["x"])
+                xa[self._dropout] = 0.0
+                items["x"] = xa
+            for key, a in items.items():
+                out[key].append(np.ascontiguousarray(a))
+        return {
+            "x": np.stack(out["x"]).astype("float32"),
+            "region_ids": np.stack(out["region_ids"]).astype("int64"),
+            "concentration": np.stack(out["concentration"]).astype("float32"),
+            "valid": np.stack(out["valid"]),
+            "sic": np.stack(out["sic"]).astype("int64"),
+            "sod": np.stack(out["sod"]).astype("int64"),
+            "floe": np.stack(out["floe"]).astype("int64"),
+        }
+
+
+# ---------------------------------------------------------------------------------------
+# from a config
+# ---------------------------------------------------------------------------------------
+
+
+def _synthetic_list(config: TrainConfig, *, split: str) -> list[TrainScene]:
+    syn = config.data.synthetic
+    if split == "train":
+        seeds = range(syn.seed, syn.seed + syn.n_scenes)
+    else:
+        seeds = range(syn.val_seed, syn.val_seed + syn.val_scenes)
+    return [
+        synthetic_scene(
+            s,
+            season=syn.seasons[j % len(syn.seasons)],
+            shape=syn.shape,
+            pixel_size=syn.pixel_size,
+            randomize=syn.randomize,
+            variables=config.data.variables,
+        )
+        for j, s in enumerate(seeds)
+    ]
+
+
+def _scene_specs(config: TrainConfig, specs: Sequence[Any]) -> list[TrainScene]:
+    import xarray as xr
+
+    from xseaice.icechart import read_icechart
+
+    out = []
+    for spec in specs:
+        path = Path(spec.dataset)
+        if not path.exists():
+            raise TrainingError(f"scene dataset {str(path)!r} does not exist")
+        ds = (
+            xr.open_zarr(path) if path.suffix == ".zarr" or path.is_dir() else xr.open_dataset(path)
+        )
+        chart = read_icechart(spec.chart)
+        out.append(
+            scene_from_dataset(
+                ds,
+                chart,
+                variables=config.data.variables,
+                time=spec.time,
+                name=path.stem,
+                undefined_ct=config.data.undefined_ct,
+            )
+        )
+    return out
+
+
+def build_scenes(
+    config: TrainConfig,
+    *,
+    split: str = "train",
+    scenes: Sequence[Any] | None = None,
+) -> list[TrainScene]:
+    """The training (``split="train"``) or validation (``"val"``) scenes of a config.
+
+    Parameters
+    ----------
+    config : TrainConfig
+        The run.
+    split : {"train", "val"}
+        Which scenes.
+    scenes : sequence, optional
+        In-memory scenes overriding the config: :class:`TrainScene` objects or
+        ``(Dataset, chart)`` pairs.
+
+    Returns
+    -------
+    list of TrainScene
+        Possibly empty for ``"val"``.
+    """
+    if scenes is not None:
+        out = []
+        for j, s in enumerate(scenes):
+            if isinstance(s, TrainScene):
+                out.append(s)
+            else:
+                ds, chart = s
+                out.append(
+                    scene_from_dataset(
+                        ds,
+                        chart,
+                        variables=config.data.variables,
+                        name=f"{split}-{j}",
+                        undefined_ct=config.data.undefined_ct,
+                    )
+                )
+        return out
+    src = config.data.source
+    if src == "synthetic":
+        return _synthetic_list(config, split=split)
+    if src == "ai4arctic":
+        path = config.data.path if split == "train" else config.data.val_path
+        if not path:
+            return []
+        return [read_ai4arctic(f, variables=config.data.variables) for f in ai4arctic_files(path)]
+    specs = config.data.scenes if split == "train" else config.data.val_scenes
+    if split == "train" and not specs:
+        raise ConfigError(
+            "data.source is 'scenes' but data.scenes is empty; list {dataset: ..., chart: ...} "
+            "entries, or pass scenes=[(dataset, chart), ...] to train()"
+        )
+    return _scene_specs(config, specs)

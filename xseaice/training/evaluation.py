@@ -1,0 +1,618 @@
+"""Running a trained model over whole scenes and scoring it (used by
+:func:`xseaice.metrics.evaluate`, validation during training and the benchmarks).
+
+Methods scored per scene (binary maps, pixel truth from the synthetic world):
+
+``raw``
+    ``sigmoid(logit) >= 0.5`` (the weakly trained model as it is).
+``als``
+    Analytical Logit Scaling (:func:`xseaice.scaling.scale_logits`), then 0.5.
+``als_chart``
+    ALS with ``preserve=chart``: the per-region bias makes each chart region's ice
+    fraction equal its concentration.
+``otsu_hv``, ``otsu_hh``
+    Classical baselines: Otsu's threshold on the scene's HV (HH) backscatter in dB, ice
+    above it.
+``chart_hv``
+    Chart-matched threshold: in every chart region the brightest ``round(c n)`` HV pixels
+    are ice (so each region's ice fraction equals the chart's, as ``als_chart``); pixels
+    outside regions use Otsu on HV.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from xseaice.exceptions import InvalidArgumentError
+from xseaice.metrics import (
+    IGNORE_INDEX,
+    autoice_scores,
+    concentration_error_summary,
+    iou,
+    pixel_accuracy,
+    regional_concentration_error,
+)
+from xseaice.training.datasets import (
+    TrainScene,
+    ai4arctic_files,
+    normalise,
+    read_ai4arctic,
+    synthetic_scene,
+)
+
+__all__ = [
+    "BASELINES",
+    "METHODS",
+    "baseline_map",
+    "evaluate_model",
+    "otsu_threshold",
+    "predict_scene",
+    "scene_rows",
+    "summarise",
+    "validate",
+]
+
+logger = logging.getLogger(__name__)
+
+METHODS: tuple[str, ...] = ("raw", "als", "als_chart")
+BASELINES: tuple[str, ...] = ("otsu_hv", "otsu_hh", "chart_hv")
+
+
+def _windows(n: int, tile: int, halo: int) -> list[tuple[int, int, int, int]]:
+    out = []
+    for c0 in range(0, n, tile):
+        c1 = min(c0 + tile, n)
+        out.append((c0, c1, max(0, c0 - halo), min(n, c1 + halo)))
+    return out
+
+
+def predict_scene(
+    model: nn.Module,
+    scene: TrainScene,
+    normalisation: Mapping[str, Any],
+    *,
+    device: str | torch.device = "cpu",
+    precision: str = "fp32",
+    tile: int = 512,
+    sic_mode: str = "classes",
+) -> dict[str, np.ndarray]:
+    """Run a model over a whole scene in overlapping tiles.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        A model returning a dict with ``ice_logit`` (and optionally ``sic``, ``sod``,
+        ``floe``).
+    scene : TrainScene
+        The scene (physical units; normalised here).
+    normalisation : mapping
+        ``variable -> (mean, std)`` the model was trained with.
+    device, precision : str
+        Torch device; ``"bf16"`` for bfloat16 autocast.
+    tile : int
+        Tile side without halo (a multiple of the model's ``size_multiple``); the halo is
+        the model's ``receptive_halo``, so tiles join without seams.
+    sic_mode : {"classes", "regression"}
+        How to turn the SIC output into classes.
+
+    Returns
+    -------
+    dict
+        ``ice_logit`` float32 ``[H, W]`` (NaN where invalid) and, if the model has them,
+        ``sic``, ``sod``, ``floe`` uint8 class maps (255 where invalid).
+    """
+    dev = torch.device(device)
+    x = normalise(scene.inputs, scene.variables, normalisation)
+    h, w = scene.shape
+    halo = int(getattr(model, "receptive_halo", 0))
+    was_training = model.training
+    model.eval()
+    outs: dict[str, np.ndarray] = {}
+    use_bf16 = precision == "bf16"
+    try:
+        with (
+            torch.inference_mode(),
+            torch.autocast(dev.type, dtype=torch.bfloat16, enabled=use_bf16),
+        ):
+            for r in _windows(h, tile, halo):
+                for c in _windows(w, tile, halo):
+                    inp = torch.from_numpy(np.ascontiguousarray(x[:, r[2] : r[3], c[2] : c[3]]))
+                    res = model(inp[None].to(dev))
+                    if not isinstance(res, Mapping):
+                        res = {"ice_logit": res}
+                    for k, v in res.items():
+                        arr = v[0].float().cpu().numpy()
+                        if k not in outs:
+                            outs[k] = np.full((arr.shape[0], h, w), np.nan, dtype="float32")
+                        outs[k][:, r[0] : r[1], c[0] : c[1]] = arr[
+                            :, r[0] - r[2] : r[1] - r[2], c[0] - c[2] : c[1] - c[2]
+                        ]
+    finally:
+        model.train(was_training)
+    valid = scene.valid
+    result: dict[str, np.ndarray] = {}
+    logit = outs["ice_logit"][0]
+    logit[~valid] = np.nan
+    result["ice_logit"] = logit
+    for task in ("sic", "sod", "floe"):
+        if task not in outs:
+            continue
+        o = outs[task]
+        if task == "sic" and (sic_mode == "regression" or o.shape[0] == 1):
+            cls = np.clip(np.rint(o[0] * 10.0), 0, 10).astype("uint8")
+        else:
+            cls = np.argmax(o, axis=0).astype("uint8")
+        cls[~valid] = IGNORE_INDEX
+        result[task] = cls
+    return result
+
+
+# ---------------------------------------------------------------------------------------
+# ALS and baselines
+# ---------------------------------------------------------------------------------------
+
+
+def _wrap(arr: np.ndarray, scene: TrainScene) -> Any:
+    import xarray as xr
+
+    if scene.like is not None:
+        from odc.geo.xr import wrap_xr
+
+        gbox = getattr(getattr(scene.like, "odc", None), "geobox", None) or scene.like
+        return wrap_xr(arr, gbox)
+    return xr.DataArray(arr, dims=("y", "x"))
+
+
+def als_probabilities(
+    logit: np.ndarray, scene: TrainScene, *, preserve_chart: bool = True, q: float = 0.98
+) -> dict[str, np.ndarray]:
+    """ALS (and ALS with ``preserve=chart``) probabilities of a scene's logits.
+
+    Returns
+    -------
+    dict
+        ``als`` and, when the scene has a georeferenced chart, ``als_chart``: float32
+        ``[H, W]`` probabilities (NaN where invalid).
+    """
+    import warnings
+
+    from xseaice.scaling import scale_logits
+
+    z = _wrap(logit.astype("float32"), scene)
+    out: dict[str, np.ndarray] = {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        out["als"] = np.asarray(scale_logits(z, q=q, method="exact").values, dtype="float32")
+        if preserve_chart and scene.chart is not None and scene.like is not None:
+            p = scale_logits(z, q=q, preserve=scene.chart, column="ct", method="exact")
+            out["als_chart"] = np.asarray(p.values, dtype="float32")
+    return out
+
+
+def otsu_threshold(values: np.ndarray, *, bins: int = 256) -> float:
+    """Otsu's threshold of the finite values (maximum between-class variance).
+
+    Parameters
+    ----------
+    values : numpy.ndarray
+        Samples (any shape); NaN ignored.
+    bins : int
+        Histogram bins.
+
+    Returns
+    -------
+    float
+        The threshold (a bin edge); values above it form the bright class.
+    """
+    v = np.asarray(values, dtype="float64")
+    v = v[np.isfinite(v)]
+    if v.size == 0:
+        raise InvalidArgumentError("otsu_threshold needs at least one finite value")
+    lo, hi = float(v.min()), float(v.max())
+    if hi <= lo:
+        return lo
+    hist, edges = np.histogram(v, bins=bins, range=(lo, hi))
+    centres = 0.5 * (edges[:-1] + edges[1:])
+    w0 = np.cumsum(hist).astype("float64")
+    w1 = w0[-1] - w0
+    s0 = np.cumsum(hist * centres)
+    m0 = np.divide(s0, w0, out=np.zeros_like(s0), where=w0 > 0)
+    m1 = np.divide(s0[-1] - s0, w1, out=np.zeros_like(s0), where=w1 > 0)
+    between = w0 * w1 * (m0 - m1) ** 2
+    k = int(np.argmax(between[:-1]))
+    return float(edges[k + 1])
+
+
+def _channel(scene: TrainScene, name: str) -> np.ndarray:
+    from xseaice.training.datasets import _canonical
+
+    names = [_canonical(v) for v in scene.variables]
+    if name not in names:
+        raise InvalidArgumentError(f"scene {scene.name!r} has no {name!r} input for a baseline")
+    return scene.inputs[names.index(name)]
+
+
+def baseline_map(scene: TrainScene, method: str) -> np.ndarray:
+    """Binary ice map (float32 0/1, NaN invalid) of a classical baseline.
+
+    Parameters
+    ----------
+    scene : TrainScene
+        The scene (needs ``hv`` / ``hh`` inputs; ``chart_hv`` needs chart regions).
+    method : {"otsu_hv", "otsu_hh", "chart_hv"}
+        See the module documentation.
+    """
+    valid = scene.valid
+    if method in ("otsu_hv", "otsu_hh"):
+        x = _channel(scene, method[-2:])
+        t = otsu_threshold(x[valid])
+        out = (x > t).astype("float32")
+    elif method == "chart_hv":
+        x = _channel(scene, "hv")
+        out = (x > otsu_threshold(x[valid])).astype("float32")
+        ids = scene.region_ids
+        use = valid & (ids > 0)
+        order = np.argsort(ids[use], kind="stable")
+        flat_idx = np.flatnonzero(use)[order]
+        sorted_ids = ids.ravel()[flat_idx]
+        bounds = np.flatnonzero(np.diff(sorted_ids)) + 1
+        flat_out = out.ravel()
+        flat_x = x.ravel()
+        for grp in np.split(flat_idx, bounds):
+            if grp.size == 0:
+                continue
+            c = float(scene.region_ct[ids.ravel()[grp[0]] - 1])
+            if not math.isfinite(c):
+                continue
+            k = math.floor(c * grp.size + 0.5)
+            vals = flat_x[grp]
+            rank = np.argsort(-vals, kind="stable")
+            flat_out[grp] = 0.0
+            flat_out[grp[rank[:k]]] = 1.0
+        out = flat_out.reshape(x.shape)
+    else:
+        raise InvalidArgumentError(f"unknown baseline {method!r}; expected one of {BASELINES}")
+    out[~valid] = np.nan
+    return out
+
+
+# ---------------------------------------------------------------------------------------
+# scores
+# ---------------------------------------------------------------------------------------
+
+
+def _leads(binary: np.ndarray, pixel_size: float) -> np.ndarray:
+    import xarray as xr
+
+    from xseaice.topology import topology
+
+    b = np.where(np.isfinite(binary), binary, 255).astype("uint8")
+    topo = topology(xr.DataArray(b, dims=("y", "x")), pixel_size=pixel_size)
+    lead = np.asarray(topo["lead"].values)
+    return (lead == 1).astype("uint8")
+
+
+def _truth_leads(scene: TrainScene) -> np.ndarray | None:
+    if "lead" in scene.truth:
+        return (np.asarray(scene.truth["lead"]) == 1).astype("uint8")
+    if "ice" in scene.truth:
+        return _leads(np.asarray(scene.truth["ice"], dtype="float32"), scene.pixel_size)
+    return None
+
+
+def map_scores(
+    binary: np.ndarray, scene: TrainScene, *, prob: np.ndarray | None = None
+) -> dict[str, float]:
+    """Scores of one binary map (float 0/1, NaN invalid) of a scene.
+
+    Returns
+    -------
+    dict
+        ``accuracy``, ``ice_iou``, ``lead_iou`` (if the scene has truth), ``conc_mae``,
+        ``conc_max`` (binary map's regional ice fraction vs the chart) and, with ``prob``,
+        ``conc_mae_prob`` (the mean probability vs the chart).
+    """
+    valid = scene.valid & np.isfinite(binary)
+    out: dict[str, float] = {}
+    if "ice" in scene.truth:
+        truth = np.asarray(scene.truth["ice"]).astype("int64")
+        out["accuracy"] = pixel_accuracy(binary, truth, valid=valid)
+        out["ice_iou"] = iou(binary, truth, valid=valid)
+        tl = _truth_leads(scene)
+        if tl is not None:
+            pl = _leads(np.where(valid, binary, np.nan), scene.pixel_size)
+            out["lead_iou"] = iou(pl, tl, valid=valid)
+    table = regional_concentration_error(binary, scene.region_ids, scene.region_ct, valid=valid)
+    s = concentration_error_summary(table)
+    out["conc_mae"] = s["mae"]
+    out["conc_max"] = s["max"]
+    if prob is not None:
+        tp = regional_concentration_error(prob, scene.region_ids, scene.region_ct, valid=valid)
+        out["conc_mae_prob"] = concentration_error_summary(tp)["mae"]
+    return out
+
+
+def scene_rows(
+    pred: Mapping[str, np.ndarray],
+    scene: TrainScene,
+    *,
+    methods: Sequence[str] = METHODS,
+    baselines: Sequence[str] = (),
+) -> list[dict[str, Any]]:
+    """Score rows (one per method) of a scene's prediction."""
+    logit = pred["ice_logit"]
+    prob = 1.0 / (1.0 + np.exp(-logit.astype("float64")))
+    maps: dict[str, tuple[np.ndarray, np.ndarray | None]] = {}
+    if "raw" in methods:
+        maps["raw"] = (np.where(np.isfinite(prob), (prob >= 0.5).astype("float32"), np.nan), prob)
+    if any(m in methods for m in ("als", "als_chart")):
+        als = als_probabilities(logit, scene, preserve_chart="als_chart" in methods)
+        for k, p in als.items():
+            if k in methods:
+                maps[k] = (np.where(np.isfinite(p), (p >= 0.5).astype("float32"), np.nan), None)
+    for b in baselines:
+        maps[b] = (baseline_map(scene, b), None)
+    rows = []
+    base = {"scene": scene.name, "season": scene.meta.get("season", "")}
+    for m, (binary, pm) in maps.items():
+        rows.append({**base, "method": m, **map_scores(binary, scene, prob=pm)})
+    return rows
+
+
+def summarise(
+    rows: Iterable[Mapping[str, Any]], by: Sequence[str] = ("season", "method")
+) -> list[dict[str, Any]]:
+    """Mean of every numeric column per group (NaN ignored), groups in first-seen order."""
+    groups: dict[tuple[Any, ...], list[Mapping[str, Any]]] = {}
+    for r in rows:
+        groups.setdefault(tuple(r.get(k) for k in by), []).append(r)
+    out = []
+    for key, rs in groups.items():
+        rec: dict[str, Any] = dict(zip(by, key, strict=True))
+        rec["n"] = len(rs)
+        cols: list[str] = []
+        for r in rs:
+            cols.extend(k for k, v in r.items() if isinstance(v, float) and k not in cols)
+        for c in cols:
+            vals = np.array([float(r.get(c, np.nan)) for r in rs], dtype="float64")
+            rec[c] = float(np.nanmean(vals)) if np.isfinite(vals).any() else float("nan")
+        out.append(rec)
+    return out
+
+
+def _autoice(
+    preds: Sequence[Mapping[str, np.ndarray]], scenes: Sequence[TrainScene]
+) -> dict[str, float]:
+    cat: dict[str, list[np.ndarray]] = {k: [] for k in ("st", "sp", "dt", "dp", "ft", "fp")}
+    for pred, sc in zip(preds, scenes, strict=True):
+        if not all(t in pred for t in ("sic", "sod", "floe")):
+            return {}
+        cat["st"].append(sc.label_map("sic").ravel())
+        cat["sp"].append(pred["sic"].ravel())
+        cat["dt"].append(sc.label_map("sod").ravel())
+        cat["dp"].append(pred["sod"].ravel())
+        cat["ft"].append(sc.label_map("floe").ravel())
+        cat["fp"].append(pred["floe"].ravel())
+    if not cat["st"]:
+        return {}
+    c = {k: np.concatenate(v) for k, v in cat.items()}
+    for t, p in (("st", "sp"), ("dt", "dp"), ("ft", "fp")):
+        c[t] = np.where(c[p] == IGNORE_INDEX, IGNORE_INDEX, c[t])  # invalid input pixels
+    return autoice_scores(
+        sic_true=c["st"],
+        sic_pred=c["sp"],
+        sod_true=c["dt"],
+        sod_pred=c["dp"],
+        floe_true=c["ft"],
+        floe_pred=c["fp"],
+    )
+
+
+def validate(
+    model: nn.Module,
+    scenes: Sequence[TrainScene],
+    normalisation: Mapping[str, Any],
+    *,
+    device: str | torch.device = "cpu",
+    precision: str = "fp32",
+    multitask: bool = False,
+    sic_mode: str = "classes",
+) -> dict[str, float]:
+    """Quick validation metrics of the raw model (used at the end of each epoch).
+
+    Returns
+    -------
+    dict
+        ``val_conc_mae_prob`` (regional mean probability vs chart), and where the scenes
+        have truth ``val_accuracy`` / ``val_ice_iou`` of the raw map; for multi-task
+        models the AutoICE ``val_combined``.
+    """
+    rows, preds = [], []
+    for sc in scenes:
+        pred = predict_scene(
+            model, sc, normalisation, device=device, precision=precision, sic_mode=sic_mode
+        )
+        preds.append(pred)
+        rows.extend(scene_rows(pred, sc, methods=("raw",)))
+    s = summarise(rows, by=("method",))[0]
+    out = {f"val_{k}": v for k, v in s.items() if isinstance(v, float) and k != "conc_max"}
+    if multitask:
+        a = _autoice(preds, scenes)
+        if a:
+            out["val_combined"] = a["combined"]
+    return out
+
+
+# ---------------------------------------------------------------------------------------
+# evaluation of weights
+# ---------------------------------------------------------------------------------------
+
+
+def spec_of_result(result: Any) -> Any:
+    """An in-memory :class:`~xseaice.models.WeightsSpec` of a :class:`TrainResult`
+    (not registered, no file: ``sha256`` is zeros) for evaluating before export."""
+    from xseaice.models import WeightsSpec
+
+    cfg = result.config
+    return WeightsSpec(
+        name=cfg.export.name,
+        architecture=cfg.model.architecture,
+        arch_kwargs=dict(getattr(result.model, "arch_kwargs", {})),
+        variables=tuple(cfg.data.variables),
+        normalisation=dict(result.normalisation),
+        pixel_size=float(result.pixel_size),
+        outputs=dict(getattr(result.model, "output_classes", {"ice_logit": None})),
+        licence=cfg.export.licence,
+        description="in-memory result of xseaice.training.train",
+        sha256="0" * 64,
+        filename="<memory>",
+    )
+
+
+def _resolve(model: Any) -> tuple[nn.Module, Any]:
+    from xseaice.models import WeightsSpec, load_model
+    from xseaice.training.loop import TrainResult
+
+    if isinstance(model, TrainResult):
+        return model.model, spec_of_result(model)
+    if isinstance(model, tuple) and len(model) == 2 and isinstance(model[0], nn.Module):
+        return model[0], model[1]
+    if isinstance(model, str | WeightsSpec) or hasattr(model, "__fspath__"):
+        return load_model(model)
+    raise InvalidArgumentError(
+        "model must be a weights name, a weights path, a WeightsSpec, (module, spec) or a "
+        f"TrainResult; got {type(model).__name__}"
+    )
+
+
+def evaluate_model(
+    model: Any,
+    scenes: Any,
+    *,
+    seeds: Sequence[int] = (1000, 1001),
+    seasons: Sequence[str] = ("summer", "winter"),
+    shape: Sequence[int] = (512, 512),
+    als: bool = True,
+    preserve_chart: bool = True,
+    baselines: Sequence[str] = (),
+    device: str = "cpu",
+    precision: str = "fp32",
+    progress: bool = False,
+) -> dict[str, Any]:
+    """Implementation of :func:`xseaice.metrics.evaluate` (see there); also scores
+    ``baselines`` (names of :data:`BASELINES`)."""
+    from tqdm.auto import tqdm
+
+    module, spec = _resolve(model)
+    variables = tuple(spec.variables)
+    scene_list: list[TrainScene]
+    if isinstance(scenes, str) and scenes == "synthetic":
+        scene_list = [
+            synthetic_scene(
+                s,
+                season=season,
+                shape=shape,
+                pixel_size=float(spec.pixel_size),
+                randomize=True,
+                variables=variables,
+            )
+            for season in seasons
+            for s in seeds
+        ]
+    elif isinstance(scenes, str) or hasattr(scenes, "__fspath__"):
+        scene_list = [read_ai4arctic(f, variables=variables) for f in ai4arctic_files(scenes)]
+    else:
+        scene_list = list(scenes)
+    methods = ["raw"]
+    if als:
+        methods.append("als")
+        if preserve_chart:
+            methods.append("als_chart")
+    sic_mode = str(spec.arch_kwargs.get("sic_mode", "classes"))
+    rows: list[dict[str, Any]] = []
+    preds = []
+    for sc in tqdm(scene_list, desc="evaluate", disable=not progress, leave=False):
+        pred = predict_scene(
+            module, sc, spec.normalisation, device=device, precision=precision, sic_mode=sic_mode
+        )
+        preds.append(pred)
+        rows.extend(scene_rows(pred, sc, methods=methods, baselines=baselines))
+    summary = summarise(rows)
+    autoice = _autoice(preds, scene_list)
+    return {
+        "model": spec.name,
+        "rows": rows,
+        "summary": summary,
+        "autoice": ({"model": spec.name, **autoice} if autoice else {}),
+    }
+
+
+# ---------------------------------------------------------------------------------------
+# the weak-supervision report (scripts/train_default.py, benchmarks)
+# ---------------------------------------------------------------------------------------
+
+#: Published figures quoted beside ours (not comparable one-to-one: real data).
+PAPER_ANCHORS: dict[str, str] = {
+    "als_accuracy_summer": "78 % pixel accuracy on fragmented summer scenes (ALS paper, real "
+    "Sentinel-1, no pixel labels)",
+    "autoice_combined": "86.3 combined score (AutoICE challenge winner, real AI4Arctic data)",
+}
+
+
+def heldout_scenes(
+    variables: Sequence[str],
+    *,
+    seeds: Sequence[int],
+    seasons: Sequence[str] = ("summer", "winter"),
+    shape: Sequence[int] = (512, 512),
+    pixel_size: float = 40.0,
+) -> list[TrainScene]:
+    """Synthetic evaluation scenes, every seed in every season (randomised physics)."""
+    return [
+        synthetic_scene(
+            s,
+            season=season,
+            shape=shape,
+            pixel_size=pixel_size,
+            randomize=True,
+            variables=variables,
+        )
+        for season in seasons
+        for s in seeds
+    ]
+
+
+def binary_report(
+    model: Any,
+    scenes: Sequence[TrainScene],
+    *,
+    baselines: Sequence[str] = BASELINES,
+    precision: str = "fp32",
+) -> dict[str, Any]:
+    """Per-scene rows and the per-(season, method) summary of a binary ice model.
+
+    Parameters
+    ----------
+    model : (torch.nn.Module, WeightsSpec) or weights name / path
+        The model.
+    scenes : sequence of TrainScene
+        Held-out scenes with truth.
+    baselines : sequence of str
+        Classical baselines to score beside it.
+    precision : str
+        ``"fp32"`` or ``"bf16"``.
+
+    Returns
+    -------
+    dict
+        ``rows``, ``summary`` (as :func:`evaluate_model`).
+    """
+    res = evaluate_model(model, scenes, baselines=baselines, precision=precision)
+    return {"rows": res["rows"], "summary": res["summary"], "autoice": res["autoice"]}

@@ -1,0 +1,288 @@
+"""Losses for weak supervision from ice charts.
+
+Region-based loss (the binary ice / water head)
+-----------------------------------------------
+An ice chart gives, for each polygon (region) ``r``, a total concentration ``c_r`` but no
+pixel labels.  With ``p = sigmoid(z)`` the predicted ice probability and ``V_r`` the valid
+pixels of region ``r`` inside the training patch, the region's mean probability is
+``pbar_r = mean(p[V_r])``.  The region term pulls ``pbar_r`` to ``c_r``:
+
+* ``kind="bce"`` (default): the binary cross-entropy with a soft target,
+  ``l_r = -(c_r log pbar_r + (1 - c_r) log(1 - pbar_r))``.  Its gradient with respect to
+  ``pbar_r`` is ``(pbar_r - c_r) / (pbar_r (1 - pbar_r))``, which stays strong when the
+  region mean is far off and near 0 or 1 (where squared error flattens); the minimum is at
+  ``pbar_r = c_r`` (value: the entropy of ``c_r``, not 0).
+* ``kind="mse"``: the squared error ``l_r = (pbar_r - c_r)^2``.
+
+Regions are weighted by their number of valid pixels ``n_r`` in the patch:
+``L_region = sum_r n_r l_r / sum_r n_r``.  The loss constrains only each region's *mean*;
+the network learns which pixels are ice from the contrast between many regions of
+different concentration (that is why a weakly trained model is under-confident and needs
+Analytical Logit Scaling after inference).
+
+Pure regions (``c_r`` is 0 or 1) are an exception: every pixel of theirs has the region's
+label, so they add a pixel-wise binary cross-entropy ``L_pure`` (mean over their valid
+pixels).  Optionally (``entropy_weight > 0``) the mean binary entropy of the pixel
+probabilities in labelled regions, ``L_ent = mean(-p log p - (1 - p) log(1 - p))``, is
+added: as in learning from label proportions, it prefers the solution in which each
+region's mean is met by confident ice and water pixels over the one that predicts the
+regional concentration everywhere (which the AMSR-2 inputs alone make easy).  The loss is
+``L_region + pure_weight * L_pure + entropy_weight * L_ent``.  Pixels outside every region,
+in regions without a concentration (NaN), or masked (``valid`` False) are ignored.
+
+Multi-task loss
+---------------
+:func:`multitask_loss` adds the AutoICE heads: cross-entropy with ``ignore_index=255`` for
+SIC (11 classes; or, with ``sic_mode="regression"``, the squared error between the
+regression output and the SIC class / 10), SOD (6 classes) and FLOE (7 classes), from the
+chart's AutoICE classes rasterized per pixel.  The total is the weighted sum with
+configurable task weights; the binary head is trained with the region loss.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Literal
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from xseaice.exceptions import InvalidArgumentError
+
+__all__ = ["IGNORE_INDEX", "TASKS", "multitask_loss", "region_loss", "region_means"]
+
+#: Label of undefined pixels in SIC / SOD / FLOE targets.
+IGNORE_INDEX: int = 255
+#: Task names and the default weights of :func:`multitask_loss`.
+TASKS: tuple[str, ...] = ("ice", "sic", "sod", "floe")
+
+_EPS = 1e-6
+
+
+def _squeeze_logits(logits: Tensor) -> Tensor:
+    if logits.ndim == 4:
+        if logits.shape[1] != 1:
+            raise InvalidArgumentError(
+                f"logits must have one channel ([B, 1, H, W]); got shape {tuple(logits.shape)}"
+            )
+        return logits[:, 0]
+    if logits.ndim != 3:
+        raise InvalidArgumentError(
+            f"logits must be [B, 1, H, W] or [B, H, W]; got shape {tuple(logits.shape)}"
+        )
+    return logits
+
+
+def region_means(
+    prob: Tensor, region_ids: Tensor, concentration: Tensor, valid: Tensor | None = None
+) -> tuple[Tensor, Tensor, Tensor]:
+    """Mean probability, target concentration and pixel count of every (sample, region).
+
+    Parameters
+    ----------
+    prob : Tensor [B, H, W]
+        Predicted ice probability.
+    region_ids : Tensor [B, H, W] of int
+        Region of each pixel (0 = none).  Ids are local to each sample.
+    concentration : Tensor [B, H, W]
+        The chart concentration (0-1) of each pixel's region; NaN where undefined.
+    valid : Tensor [B, H, W] of bool, optional
+        Pixels that may be used.
+
+    Returns
+    -------
+    (Tensor, Tensor, Tensor)
+        ``pbar``, ``c`` and ``n`` for each (sample, region) with at least one usable pixel.
+    """
+    use = (region_ids > 0) & torch.isfinite(concentration)
+    if valid is not None:
+        use = use & valid.bool()
+    b = prob.shape[0]
+    n_ids = int(region_ids.max().item()) + 1 if region_ids.numel() else 1
+    group = (torch.arange(b, device=prob.device).view(b, 1, 1) * n_ids + region_ids.long())[use]
+    n_groups = b * n_ids
+    p = prob[use].float()
+    c = concentration[use].float()
+    count = torch.zeros(n_groups, device=prob.device).index_add_(0, group, torch.ones_like(p))
+    psum = torch.zeros(n_groups, device=prob.device).index_add_(0, group, p)
+    csum = torch.zeros(n_groups, device=prob.device).index_add_(0, group, c)
+    present = count > 0
+    n = count[present]
+    return psum[present] / n, csum[present] / n, n
+
+
+def region_loss(
+    logits: Tensor,
+    region_ids: Tensor,
+    concentration: Tensor,
+    *,
+    valid: Tensor | None = None,
+    kind: Literal["bce", "mse"] = "bce",
+    pure_weight: float = 1.0,
+    entropy_weight: float = 0.0,
+) -> Tensor:
+    """Region-based loss of a binary ice logit against chart concentrations.
+
+    Parameters
+    ----------
+    logits : Tensor [B, 1, H, W] or [B, H, W]
+        Ice logits.
+    region_ids : Tensor [B, H, W] of int
+        Chart region of each pixel (0 = outside every region); ids are local per sample.
+    concentration : Tensor [B, H, W]
+        Concentration (0-1) of the pixel's region, NaN where the region has none.
+    valid : Tensor [B, H, W] of bool, optional
+        Usable pixels (e.g. finite inputs).
+    kind : {"bce", "mse"}
+        Region term (module documentation).
+    pure_weight : float, default 1.0
+        Weight of the pixel-wise BCE on pure (0 % / 100 %) regions; 0 switches it off.
+    entropy_weight : float, default 0.0
+        Weight of the mean pixel entropy in labelled regions (module documentation).
+
+    Returns
+    -------
+    Tensor
+        A scalar; zero (still connected to ``logits``) if no pixel is usable.
+    """
+    if kind not in ("bce", "mse"):
+        raise InvalidArgumentError(f"kind must be 'bce' or 'mse'; got {kind!r}")
+    z = _squeeze_logits(logits).float()
+    if z.shape != region_ids.shape or z.shape != concentration.shape:
+        raise InvalidArgumentError(
+            f"logits {tuple(z.shape)}, region_ids {tuple(region_ids.shape)} and concentration "
+            f"{tuple(concentration.shape)} must have the same [B, H, W] shape"
+        )
+    if valid is not None and valid.shape != z.shape:
+        raise InvalidArgumentError(
+            f"valid must have the shape {tuple(z.shape)}; got {tuple(valid.shape)}"
+        )
+    prob = torch.sigmoid(z)
+    pbar, c, n = region_means(prob, region_ids, concentration, valid)
+    zero = z.sum() * 0.0
+    if n.numel() == 0:
+        return zero
+    if kind == "bce":
+        pb = pbar.clamp(_EPS, 1.0 - _EPS)
+        per_region = -(c * torch.log(pb) + (1.0 - c) * torch.log1p(-pb))
+    else:
+        per_region = (pbar - c) ** 2
+    loss = (per_region * n).sum() / n.sum()
+    if entropy_weight:
+        use = (region_ids > 0) & torch.isfinite(concentration)
+        if valid is not None:
+            use = use & valid.bool()
+        zu = z[use]
+        # binary entropy from logits: softplus(z) - z * sigmoid(z)
+        ent = F.softplus(zu) - zu * torch.sigmoid(zu)
+        loss = loss + entropy_weight * ent.mean()
+    if pure_weight:
+        pure = ((concentration == 0) | (concentration == 1)) & (region_ids > 0)
+        if valid is not None:
+            pure = pure & valid.bool()
+        if bool(pure.any()):
+            loss = loss + pure_weight * F.binary_cross_entropy_with_logits(
+                z[pure], concentration[pure].float()
+            )
+    return loss
+
+
+def _masked_ce(logits: Tensor, target: Tensor, valid: Tensor | None) -> Tensor:
+    t = target.long()
+    if valid is not None:
+        t = torch.where(valid.bool(), t, torch.full_like(t, IGNORE_INDEX))
+    n = int((t != IGNORE_INDEX).sum())
+    if n == 0:
+        return logits.float().sum() * 0.0
+    return F.cross_entropy(logits.float(), t, ignore_index=IGNORE_INDEX, reduction="sum") / n
+
+
+def _masked_regression(out: Tensor, target: Tensor, valid: Tensor | None) -> Tensor:
+    t = target.long()
+    keep = t != IGNORE_INDEX
+    if valid is not None:
+        keep = keep & valid.bool()
+    pred = out[:, 0].float() if out.ndim == 4 else out.float()
+    if not bool(keep.any()):
+        return pred.sum() * 0.0
+    return F.mse_loss(pred[keep], t[keep].float() / 10.0)
+
+
+def multitask_loss(
+    outputs: Mapping[str, Tensor],
+    targets: Mapping[str, Tensor],
+    *,
+    task_weights: Mapping[str, float] | None = None,
+    sic_mode: Literal["classes", "regression"] = "classes",
+    region_kind: Literal["bce", "mse"] = "bce",
+    pure_weight: float = 1.0,
+    entropy_weight: float = 0.0,
+) -> tuple[Tensor, dict[str, float]]:
+    """Weighted sum of the region loss (binary head) and the AutoICE task losses.
+
+    Parameters
+    ----------
+    outputs : mapping of Tensor
+        Model outputs: ``ice_logit`` [B,1,H,W] and, for a multi-task model, ``sic``
+        [B,11,H,W] (or [B,1,H,W] in regression mode), ``sod`` [B,6,H,W], ``floe`` [B,7,H,W].
+    targets : mapping of Tensor
+        ``region_ids``, ``concentration`` and ``valid`` [B,H,W] for the region loss; ``sic``,
+        ``sod``, ``floe`` [B,H,W] integer classes with 255 = undefined for the task heads.
+    task_weights : mapping, optional
+        Weights of ``ice``, ``sic``, ``sod``, ``floe`` (default 1 each).  A task whose
+        output or target is absent, or whose weight is 0, is skipped.
+    sic_mode : {"classes", "regression"}
+        SIC as cross-entropy over 11 classes, or squared error of ``sic / 10``.
+    region_kind : {"bce", "mse"}
+        Region term of the binary head (see :func:`region_loss`).
+    pure_weight : float
+        Pixel BCE weight on pure regions (see :func:`region_loss`).
+    entropy_weight : float
+        Pixel entropy weight (see :func:`region_loss`).
+
+    Returns
+    -------
+    (Tensor, dict)
+        The total loss and the unweighted value of each task that was used.
+    """
+    weights = {t: 1.0 for t in TASKS}
+    if task_weights is not None:
+        unknown = sorted(set(task_weights) - set(TASKS))
+        if unknown:
+            raise InvalidArgumentError(
+                f"task_weights has unknown tasks {unknown}; valid tasks are {list(TASKS)}"
+            )
+        weights.update({k: float(v) for k, v in task_weights.items()})
+    if sic_mode not in ("classes", "regression"):
+        raise InvalidArgumentError(f"sic_mode must be 'classes' or 'regression'; got {sic_mode!r}")
+    valid = targets.get("valid")
+    parts: dict[str, Tensor] = {}
+    if weights["ice"] and "ice_logit" in outputs and "region_ids" in targets:
+        parts["ice"] = region_loss(
+            outputs["ice_logit"],
+            targets["region_ids"],
+            targets["concentration"],
+            valid=valid,
+            kind=region_kind,
+            pure_weight=pure_weight,
+            entropy_weight=entropy_weight,
+        )
+    for task in ("sic", "sod", "floe"):
+        if not weights[task] or task not in outputs or task not in targets:
+            continue
+        if task == "sic" and sic_mode == "regression":
+            parts[task] = _masked_regression(outputs[task], targets[task], valid)
+        else:
+            parts[task] = _masked_ce(outputs[task], targets[task], valid)
+    if not parts:
+        raise InvalidArgumentError(
+            f"no task could be trained: outputs {sorted(outputs)}, targets {sorted(targets)}, "
+            f"weights {weights}; give at least one output with its target and a non-zero weight"
+        )
+    items = iter(parts.items())
+    k0, v0 = next(items)
+    total = weights[k0] * v0
+    for k, v in items:
+        total = total + weights[k] * v
+    return total, {k: float(v.detach()) for k, v in parts.items()}
