@@ -106,27 +106,6 @@ def cpu_supports_bf16() -> bool:
     return False
 
 
-def _resolve_device(device: Any) -> torch.device:
-    import torch
-
-    if device == "auto" or device is None:
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        dev = torch.device(device)
-    except (RuntimeError, TypeError) as err:
-        raise InvalidArgumentError(
-            f"device must be 'auto', 'cpu', 'cuda' or 'cuda:N'; got {device!r}"
-        ) from err
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise ModelError(
-            f"device={device!r} was requested but CUDA is not available here; use device='cpu' "
-            "or 'auto'"
-        )
-    if dev.type not in ("cpu", "cuda"):
-        raise InvalidArgumentError(f"device must be a CPU or CUDA device; got {device!r}")
-    return dev
-
-
 def _resolve_precision(precision: str, device: torch.device) -> torch.dtype | None:
     """The autocast dtype, or None for float32."""
     import torch
@@ -192,7 +171,9 @@ def default_tile(device: Any = "auto", precision: str = "auto") -> int:
     CPU: 1024 in bf16, 1536 in float32 (same throughput as larger tiles, less memory);
     CUDA: 2048.  See :data:`DEFAULT_TILE`.
     """
-    dev = _resolve_device(device)
+    from xseaice.models.registry import resolve_device
+
+    dev = resolve_device(device)
     dtype = _resolve_precision(precision, dev)
     return DEFAULT_TILE[(dev.type, dtype is not None)]
 
@@ -423,7 +404,9 @@ def _segment_block(
     np.nan_to_num(xn, copy=False, nan=0.0, posinf=0.0, neginf=0.0)
 
     _configure_threads(plan.threads)
-    device = _resolve_device(plan.device)
+    from xseaice.models.registry import resolve_device
+
+    device = resolve_device(plan.device)
     dtype = _resolve_precision(plan.precision, device)
     model = _cached_model(plan.key, device, spec=plan.spec, module=module)
 
@@ -772,7 +755,9 @@ def segment(
     _check_pixel_size(ds, spec)
     dev_name = str(device)
     if device != "auto":
-        _resolve_device(device)  # fail early on a missing CUDA
+        from xseaice.models.registry import resolve_device
+
+        resolve_device(device)  # fail early on a missing CUDA
     if precision not in ("auto", "fp32", "bf16"):
         raise InvalidArgumentError(f"precision must be 'auto', 'fp32' or 'bf16'; got {precision!r}")
 

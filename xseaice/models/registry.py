@@ -43,6 +43,7 @@ __all__ = [
     "measure_receptive_reach",
     "receptive_halo",
     "register_weights",
+    "resolve_device",
     "save_weights",
 ]
 
@@ -472,8 +473,27 @@ def _read_state(path: Path) -> dict[str, torch.Tensor]:
     return dict(obj)
 
 
-def _device(device: str | torch.device) -> torch.device:
-    if device == "auto":
+def resolve_device(device: Any) -> torch.device:
+    """Turn ``"auto"``, ``"cpu"``, ``"cuda"``, ``"cuda:N"`` or a torch device into a device.
+
+    Parameters
+    ----------
+    device : str, torch.device or None
+        ``"auto"`` (or None) picks CUDA when available, else the CPU.
+
+    Returns
+    -------
+    torch.device
+        A CPU or CUDA device.
+
+    Raises
+    ------
+    InvalidArgumentError
+        For a name torch does not know or a device that is neither CPU nor CUDA.
+    ModelError
+        If CUDA is asked for but not available.
+    """
+    if device == "auto" or device is None:
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     try:
         dev = torch.device(device)
@@ -482,7 +502,12 @@ def _device(device: str | torch.device) -> torch.device:
             f"device must be 'auto', 'cpu', 'cuda' or 'cuda:N'; got {device!r}"
         ) from err
     if dev.type == "cuda" and not torch.cuda.is_available():
-        raise ModelError(f"device={device!r} was requested but CUDA is not available; use 'cpu'")
+        raise ModelError(
+            f"device={device!r} was requested but CUDA is not available here; use device='cpu' "
+            "or 'auto'"
+        )
+    if dev.type not in ("cpu", "cuda"):
+        raise InvalidArgumentError(f"device must be a CPU or CUDA device; got {device!r}")
     return dev
 
 
@@ -540,7 +565,7 @@ def load_model(
             f"{result.unexpected_keys[:5]}"
         )
     _check_outputs(model, spec.outputs, spec.name)
-    model.to(_device(device)).eval()
+    model.to(resolve_device(device)).eval()
     return model, spec
 
 

@@ -26,7 +26,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from xseaice.exceptions import ConfigError, TrainingError
+from xseaice.exceptions import ConfigError, TrainingError, XSeaIceError
+from xseaice.models.registry import resolve_device
 from xseaice.training.checkpoint import CHECKPOINT_NAME, load_checkpoint, save_checkpoint
 from xseaice.training.config import TrainConfig, config_hash, load_config
 from xseaice.training.datasets import (
@@ -101,20 +102,6 @@ def build_training_model(config: TrainConfig) -> nn.Module:
     return build_model(m.architecture, **kwargs)
 
 
-def _device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        dev = torch.device(name)
-    except (RuntimeError, TypeError) as err:
-        raise ConfigError(
-            f"device must be 'cpu', 'cuda', 'cuda:N' or 'auto'; got {name!r}"
-        ) from err
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise ConfigError(f"device={name!r} but CUDA is not available; use device: cpu")
-    return dev
-
-
 def _to_tensors(batch: dict[str, np.ndarray], device: torch.device) -> dict[str, torch.Tensor]:
     return {k: torch.from_numpy(v).to(device) for k, v in batch.items()}
 
@@ -177,7 +164,10 @@ def train(
     cfg = load_config(config)
     if cfg.threads:
         torch.set_num_threads(int(cfg.threads))
-    device = _device(cfg.device)
+    try:
+        device = resolve_device(cfg.device)
+    except XSeaIceError as err:
+        raise ConfigError(f"device: {err}") from err
     out_dir = Path(cfg.output_dir)
     ckpt_path = out_dir / CHECKPOINT_NAME
     if ckpt_path.exists() and not resume:
