@@ -13,10 +13,6 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
-import shutil
-import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,6 +20,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from xseaice._atomic import atomic_path
 from xseaice.exceptions import EmptySearchError, InvalidArgumentError
 
 __all__ = ["Products", "map_ice", "products_from_logits", "segment_to_files", "write_products"]
@@ -134,23 +131,6 @@ def _fmt(value: Any) -> str:
     return str(value)
 
 
-@contextmanager
-def _atomic_path(target: Path) -> Iterator[Path]:
-    """Yield a temporary path beside ``target``; move it onto ``target`` on success."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp_dir = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
-    tmp = tmp_dir / target.name
-    try:
-        yield tmp
-        if target.is_dir():
-            shutil.rmtree(target)
-        elif target.exists():
-            target.unlink()
-        os.replace(tmp, target)
-    finally:
-        shutil.rmtree(tmp_dir, ignore_errors=True)
-
-
 def _progress(enabled: bool) -> Any:
     from contextlib import nullcontext
 
@@ -167,7 +147,7 @@ def _write_cog(da: xr.DataArray, path: Path, *, nodata: float | int) -> None:
     clean = da.copy()
     clean.encoding = {}
     clean.attrs.pop("_FillValue", None)
-    with _atomic_path(path) as tmp:
+    with atomic_path(path) as tmp:
         out = clean.rio.write_nodata(nodata, encoded=False)
         resampling = "NEAREST" if np.issubdtype(da.dtype, np.integer) else "AVERAGE"
         out.rio.to_raster(
@@ -235,7 +215,7 @@ def write_products(
     logits = _logits(scene, model, segment_kwargs)
 
     zarr_path = folder / f"{prefix}_products.zarr"
-    with _atomic_path(zarr_path) as tmp, _progress(progress):
+    with atomic_path(zarr_path) as tmp, _progress(progress):
         logits.to_dataset(name="ice_logit").to_zarr(tmp, mode="w", zarr_format=2, consolidated=True)
         stored = xr.open_zarr(tmp, chunks={})["ice_logit"]
         derived = products_from_logits(stored, preserve=preserve, **options)
@@ -254,7 +234,7 @@ def write_products(
         table = concentration(first["ice"].where(first["ice"] != 255), chart)
         for ext, frame in ((".gpkg", _case_unique(table)), (".parquet", table)):
             path = folder / f"{prefix}_concentration{ext}"
-            with _atomic_path(path) as tmp:
+            with atomic_path(path) as tmp:
                 frame.to_file(tmp) if ext == ".gpkg" else frame.to_parquet(tmp)
             result.files[f"table_{ext[1:]}"] = path
 
@@ -266,7 +246,7 @@ def write_products(
 
         path = folder / f"{prefix}_overview.png"
         fig = overview_figure(first, scene=scene, table=table)
-        with _atomic_path(path) as tmp:
+        with atomic_path(path) as tmp:
             fig.savefig(tmp, dpi=120, bbox_inches="tight")
         plt.close(fig)
         result.files["figure"] = path

@@ -31,12 +31,12 @@ from __future__ import annotations
 
 import logging
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from xseaice._atomic import atomic_path
 from xseaice.exceptions import InvalidArgumentError
 from xseaice.synthetic.scene import SyntheticScene
 
@@ -187,17 +187,10 @@ def write_ai4arctic(
     }
     out = Path(path)
     out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=".tmp-", suffix=".nc", dir=out.parent)
-    os.close(fd)
-    tmp = Path(tmp_name)
-    try:
+    with atomic_path(out) as tmp:
         enc: dict[str, dict[str, Any]] = {k: {"zlib": True, "complevel": 4} for k in data}
         for task in ("SIC", "SOD", "FLOE"):
             enc[task]["_FillValue"] = np.uint8(255)
         out_ds.to_netcdf(tmp, engine="netcdf4", encoding=enc)
-        os.replace(tmp, out)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
     logger.info("wrote %s", out)
     return out

@@ -20,12 +20,12 @@ from __future__ import annotations
 
 import logging
 import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
+from xseaice._atomic import atomic_path
 from xseaice.exceptions import InvalidArgumentError
 from xseaice.synthetic.scene import SyntheticScene
 from xseaice.synthetic.sensors import AMSR_CHANNELS, NSIDC_12KM
@@ -143,10 +143,7 @@ def write_amsr2_he5(
     out.parent.mkdir(parents=True, exist_ok=True)
     names = {s.amsr.grid["name"] for s in scenes if s.amsr is not None}
     hemis = [h for h in ("north", "south") if NSIDC_12KM[h]["name"] in names]
-    fd, tmp_name = tempfile.mkstemp(prefix=".tmp-", suffix=".he5", dir=out.parent)
-    os.close(fd)
-    tmp = Path(tmp_name)
-    try:
+    with atomic_path(out) as tmp:
         with h5py.File(tmp, "w") as f:
             info = f.create_group("HDFEOS INFORMATION")
             info.attrs["HDFEOSVersion"] = np.bytes_("HDFEOS_5.1.15")
@@ -178,9 +175,5 @@ def write_amsr2_he5(
                             chunks=(min(rows, 224), min(cols, 152)), fillvalue=0,
                         )  # fmt: skip
                         d.attrs["_FillValue"] = np.int32(0)
-        os.replace(tmp, out)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
     logger.info("wrote %s", out)
     return out

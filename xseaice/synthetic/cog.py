@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import logging
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from xseaice._atomic import atomic_path
 from xseaice.exceptions import CRSError, InvalidArgumentError
 
 __all__ = ["write_cog"]
@@ -82,9 +82,6 @@ def write_cog(
     h, w = stack.shape[1:]
     out = Path(path)
     out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=".tmp-", suffix=".tif", dir=out.parent)
-    os.close(fd)
-    tmp = Path(tmp_name)
     profile: dict[str, Any] = {
         "driver": "COG",
         "width": w,
@@ -98,14 +95,10 @@ def write_cog(
         "overview_resampling": resampling.upper(),
         "nodata": nodata,
     }
-    try:
+    with atomic_path(out) as tmp:
         with rasterio.open(tmp, "w", **profile) as dst:
             dst.write(stack)
             for i, n in enumerate(names, start=1):
                 dst.set_band_description(i, n)
-        os.replace(tmp, out)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
     logger.info("wrote %s", out)
     return out
