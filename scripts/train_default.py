@@ -7,16 +7,22 @@ Run from the repository root::
 
 It trains, with the region-based loss from chart polygons only (no pixel labels):
 
-* ``default``: the binary U-Net (widths 16-32-64-64; inputs hh, hv, incidence_angle,
+* ``default``: the binary U-Net (widths 16-32-64; inputs hh, hv, incidence_angle,
   tb18h, tb18v, tb36h, tb36v);
 * ``multitask``: a small multi-task U-Net with ASPP (SIC / SOD / FLOE heads from the
   chart's AutoICE classes), once per atrous-rate setting; the setting with the best
   *validation* combined score is bundled.
 
-Training scenes (seeds 0-31), validation scenes (seeds 500-503) and the held-out test
+Training scenes (seeds 0-127), validation scenes (seeds 500-503) and the held-out test
 scenes (seeds 1000-1003, summer and winter, larger than the training scenes) never share
 a seed; every scene's physics (wind, incidence, noise, ice types, tie points) is drawn
-with ``xseaice.synthetic.sample_params``.  The weights are written with
+with ``xseaice.synthetic.sample_params``.  The training scenes alone also draw their mean
+ice concentration from 5-98 % and their chart polygons from 4-12 km: the region loss
+learns only from the contrast between regions of different concentration, and with the
+seasonal draws (summer ~60 %, winter ~92 %, 10-40 km polygons: one to four regions in a
+20 km scene) it learned to predict the regional mean (measured: summer accuracy 53 %,
+below every classical baseline).  Validation and test scenes keep the simulator's own
+draws.  The weights are written with
 ``xseaice.models.save_weights`` into ``xseaice/models/weights/`` (safetensors + JSON
 sidecar with sha256), and the held-out evaluation goes into the sidecar's ``training``
 metadata and into ``benchmarks/results/train_default.json``.
@@ -42,7 +48,10 @@ ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
 
 VARIABLES = ["hh", "hv", "incidence_angle", "tb18h", "tb18v", "tb36h", "tb36v"]
-TRAIN_SEEDS = (0, 32)  # first seed, count
+TRAIN_SEEDS = (0, 128)  # first seed, count
+# training charts span open water to compact ice in polygons of 4-12 km (module docstring)
+TRAIN_CONCENTRATION = [0.05, 0.98]
+TRAIN_CHART_CELL_KM = [4.0, 12.0]
 VAL_SEEDS = (500, 4)
 TEST_SEEDS = (1000, 1001, 1002, 1003)
 TEST_SHAPE = (768, 768)  # held-out setting: larger scenes than in training
@@ -51,13 +60,13 @@ LICENCE = "Apache-2.0"
 
 
 def base_config(workdir: Path, quick: bool) -> dict[str, Any]:
-    n_train, steps, epochs = (4, 10, 1) if quick else (TRAIN_SEEDS[1], 250, 8)
+    n_train, steps, epochs = (4, 10, 1) if quick else (TRAIN_SEEDS[1], 200, 12)
     return {
         "output_dir": str(workdir / "unet"),
         "seed": 0,
         "precision": "bf16" if _bf16_ok() else "fp32",
         "checkpoint_every": 100,
-        "model": {"architecture": "unet", "widths": [16, 32, 64, 64]},
+        "model": {"architecture": "unet", "widths": [16, 32, 64]},
         "data": {
             "source": "synthetic",
             "variables": VARIABLES,
@@ -72,6 +81,8 @@ def base_config(workdir: Path, quick: bool) -> dict[str, Any]:
                 "shape": [256, 256] if quick else [512, 512],
                 "seasons": ["summer", "winter"],
                 "randomize": True,
+                "concentration_mean": TRAIN_CONCENTRATION,
+                "chart_cell_km": TRAIN_CHART_CELL_KM,
             },
         },
         "loss": {"region": "bce", "pure_weight": 1.0},

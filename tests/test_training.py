@@ -408,3 +408,39 @@ def test_channel_dropout_zeroes_channels_together(toys: list[Any]) -> None:
         assert not (p[0] == 0).all()  # hh is never dropped
     with pytest.raises(ConfigError, match="channel_dropout"):
         load_config({"data": {"channel_dropout": ["vv"], "channel_dropout_p": 0.5}})
+
+
+def test_synthetic_training_ranges_widen_the_charts() -> None:
+    from xseaice.training.datasets import build_scenes
+
+    cfg = load_config(
+        {
+            "data": {
+                "variables": ["hh", "hv"],
+                "patch_size": 64,
+                "synthetic": {
+                    "n_scenes": 4,
+                    "val_scenes": 1,
+                    "shape": [96, 96],
+                    "concentration_mean": [0.1, 0.3],
+                    "chart_cell_km": [1.0, 1.5],
+                },
+            }
+        }
+    )
+    train_scenes = build_scenes(cfg, split="train")
+    for sc in train_scenes:
+        p = sc.meta["params"]
+        assert 0.1 <= p.ice_concentration_mean <= 0.3
+        assert 1.0 <= p.chart_cell_km <= 1.5
+        assert len(sc.region_ct) >= 4  # 3.84 km scene, cells of at most 1.5 km
+    assert len({s.meta["params"].ice_concentration_mean for s in train_scenes}) == 4
+    again = build_scenes(cfg, split="train")
+    np.testing.assert_array_equal(train_scenes[2].inputs, again[2].inputs)
+    # validation scenes keep the simulator's own draws (as the held-out test scenes)
+    (val,) = build_scenes(cfg, split="val")
+    assert not 1.0 <= val.meta["params"].chart_cell_km <= 1.5
+    with pytest.raises(ConfigError, match=r"concentration_mean must be empty or \[low, high\]"):
+        load_config({"data": {"synthetic": {"concentration_mean": [0.9, 0.2]}}})
+    with pytest.raises(ConfigError, match="chart_cell_km"):
+        load_config({"data": {"synthetic": {"chart_cell_km": [5.0]}}})

@@ -102,6 +102,16 @@ class SyntheticConfig:
     randomize : bool
         Draw every scene's physics with ``sample_params`` (wind, incidence, noise, ice
         types, tie points), as wide as the simulator allows.
+    concentration_mean : list of float
+        ``[low, high]``: draw each *training* scene's mean ice concentration uniformly
+        from this range instead of around the season's typical value, so that the charts
+        span open water to compact ice (the contrast between regions of different
+        concentration is all the region loss learns from).  Empty: the seasonal draw.
+    chart_cell_km : list of float
+        ``[low, high]``: draw each training scene's chart polygon size (km) from this
+        range; small cells give a small training scene the number of polygons a real
+        400 km EW scene has.  Empty: the simulator's draw (10-40 km).  Validation scenes
+        always use the simulator's own draws, like the held-out test scenes.
     """
 
     n_scenes: int = 24
@@ -112,6 +122,8 @@ class SyntheticConfig:
     pixel_size: float = 40.0
     seasons: list[str] = field(default_factory=lambda: ["summer", "winter"])
     randomize: bool = True
+    concentration_mean: list[float] = field(default_factory=list)
+    chart_cell_km: list[float] = field(default_factory=list)
 
 
 @dataclass
@@ -366,6 +378,8 @@ class TrainConfig:
                 f"got {syn.seasons}"
             )
         _positive("data.synthetic.n_scenes", syn.n_scenes)
+        _range("data.synthetic.concentration_mean", syn.concentration_mean, 0.0, 1.0)
+        _range("data.synthetic.chart_cell_km", syn.chart_cell_km, 0.5, 1000.0)
         train_seeds = set(range(syn.seed, syn.seed + syn.n_scenes))
         val_seeds = set(range(syn.val_seed, syn.val_seed + syn.val_scenes))
         if train_seeds & val_seeds:
@@ -373,6 +387,13 @@ class TrainConfig:
                 "data.synthetic: validation seeds overlap the training seeds "
                 f"({sorted(train_seeds & val_seeds)[:5]}...); move val_seed"
             )
+
+
+def _range(name: str, value: list[float], low: float, high: float) -> None:
+    if value and not (len(value) == 2 and low <= value[0] <= value[1] <= high):
+        raise ConfigError(
+            f"{name} must be empty or [low, high] with {low} <= low <= high <= {high}; got {value}"
+        )
 
 
 def _positive(name: str, value: int) -> None:

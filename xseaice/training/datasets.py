@@ -339,6 +339,7 @@ def synthetic_scene(
     randomize: bool = True,
     variables: Sequence[str],
     keep_dataset: bool = False,
+    ranges: Mapping[str, Sequence[float]] | None = None,
 ) -> TrainScene:
     """A scene of the synthetic world with its chart (and, for evaluation, its truth).
 
@@ -360,20 +361,33 @@ def synthetic_scene(
     keep_dataset : bool
         Keep the scene Dataset in ``meta["dataset"]`` (e.g. to run
         :func:`xseaice.inference.segment` on it).
+    ranges : mapping, optional
+        ``SceneParams`` field -> ``(low, high)``: after the randomised draw, these fields
+        are drawn uniformly from the ranges (e.g. ``ice_concentration_mean``,
+        ``chart_cell_km``; see :class:`~xseaice.training.config.SyntheticConfig`).  The
+        same seed and ranges give the same scene.
 
     Returns
     -------
     TrainScene
         With ``truth`` (``ice``, ``lead``, ``ice_type``) and ``meta["season"]``.
     """
-    from xseaice.synthetic import make_scene
+    from xseaice.synthetic import SceneParams, make_scene, sample_params
 
+    params = None
+    if ranges:
+        rng = np.random.default_rng([int(seed), 1])
+        drawn = sample_params(rng, season=season) if randomize else SceneParams(season=season)  # type: ignore[arg-type]
+        params = drawn.replace(
+            **{k: float(rng.uniform(float(lo), float(hi))) for k, (lo, hi) in ranges.items()}
+        )
     sc = make_scene(
         int(seed),
         shape=(int(shape[0]), int(shape[1])),
         pixel_size=float(pixel_size),
         season=season,  # type: ignore[arg-type]
         randomize=randomize,
+        params=params,
     )
     truth = {k: np.asarray(sc.truth[k].values) for k in ("ice", "ice_type", "lead")}
     scene = scene_from_dataset(
@@ -771,8 +785,13 @@ class PatchSampler:
 
 def _synthetic_list(config: TrainConfig, *, split: str) -> list[TrainScene]:
     syn = config.data.synthetic
+    ranges: dict[str, Sequence[float]] = {}
     if split == "train":
         seeds = range(syn.seed, syn.seed + syn.n_scenes)
+        if syn.concentration_mean:
+            ranges["ice_concentration_mean"] = syn.concentration_mean
+        if syn.chart_cell_km:
+            ranges["chart_cell_km"] = syn.chart_cell_km
     else:
         seeds = range(syn.val_seed, syn.val_seed + syn.val_scenes)
     return [
@@ -783,6 +802,7 @@ def _synthetic_list(config: TrainConfig, *, split: str) -> list[TrainScene]:
             pixel_size=syn.pixel_size,
             randomize=syn.randomize,
             variables=config.data.variables,
+            ranges=ranges,
         )
         for j, s in enumerate(seeds)
     ]
