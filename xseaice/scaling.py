@@ -927,7 +927,10 @@ def scale_logits(
         outside every polygon (or in polygons without a concentration) keep the scene's
         ALS bias.  The number of ice pixels of a region is ``floor(c * n + 0.5)`` for
         ``n`` valid pixels, exactly, unless equal logits straddle the threshold.  The
-        temperature stays the scene's.
+        temperature stays the scene's.  Plain ALS puts the threshold at the middle of
+        the scene's logit spread, which suits scenes with as much ice as water; for a
+        weakly supervised model in compact (or open) ice prefer ``"scene"`` or a chart
+        (``benchmarks/bench_weak_supervision.py`` measures all three).
     column : str, optional
         Concentration column (0-1) of a ``preserve`` GeoDataFrame; default ``"ct"``, or
         the SIGRID-3 ``"CT"`` codes decoded with

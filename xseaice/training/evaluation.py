@@ -7,6 +7,9 @@ Methods scored per scene (binary maps, pixel truth from the synthetic world):
     ``sigmoid(logit) >= 0.5`` (the weakly trained model as it is).
 ``als``
     Analytical Logit Scaling (:func:`xseaice.scaling.scale_logits`), then 0.5.
+``als_scene``
+    ALS with ``preserve="scene"``: the bias makes the scene's ice fraction equal the
+    model's own mean probability (no chart needed at inference).
 ``als_chart``
     ALS with ``preserve=chart``: the per-region bias makes each chart region's ice
     fraction equal its concentration.
@@ -61,7 +64,7 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-METHODS: tuple[str, ...] = ("raw", "als", "als_chart")
+METHODS: tuple[str, ...] = ("raw", "als", "als_scene", "als_chart")
 BASELINES: tuple[str, ...] = ("otsu_hv", "otsu_hh", "chart_hv")
 
 
@@ -173,13 +176,14 @@ def _wrap(arr: np.ndarray, scene: TrainScene) -> Any:
 def als_probabilities(
     logit: np.ndarray, scene: TrainScene, *, preserve_chart: bool = True, q: float = 0.98
 ) -> dict[str, np.ndarray]:
-    """ALS (and ALS with ``preserve=chart``) probabilities of a scene's logits.
+    """ALS probabilities of a scene's logits: plain, ``preserve="scene"`` and
+    ``preserve=chart``.
 
     Returns
     -------
     dict
-        ``als`` and, when the scene has a georeferenced chart, ``als_chart``: float32
-        ``[H, W]`` probabilities (NaN where invalid).
+        ``als``, ``als_scene`` and, when the scene has a georeferenced chart,
+        ``als_chart``: float32 ``[H, W]`` probabilities (NaN where invalid).
     """
     import warnings
 
@@ -190,6 +194,8 @@ def als_probabilities(
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         out["als"] = np.asarray(scale_logits(z, q=q, method="exact").values, dtype="float32")
+        p = scale_logits(z, q=q, preserve="scene", method="exact")
+        out["als_scene"] = np.asarray(p.values, dtype="float32")
         if preserve_chart and scene.chart is not None and scene.like is not None:
             p = scale_logits(z, q=q, preserve=scene.chart, column="ct", method="exact")
             out["als_chart"] = np.asarray(p.values, dtype="float32")
@@ -352,7 +358,7 @@ def scene_rows(
     maps: dict[str, tuple[np.ndarray, np.ndarray | None]] = {}
     if "raw" in methods:
         maps["raw"] = (np.where(np.isfinite(prob), (prob >= 0.5).astype("float32"), np.nan), prob)
-    if any(m in methods for m in ("als", "als_chart")):
+    if any(m in methods for m in ("als", "als_scene", "als_chart")):
         als = als_probabilities(logit, scene, preserve_chart="als_chart" in methods)
         for k, p in als.items():
             if k in methods:
@@ -532,7 +538,7 @@ def evaluate_model(
         scene_list = list(scenes)
     methods = ["raw"]
     if als:
-        methods.append("als")
+        methods.extend(["als", "als_scene"])
         if preserve_chart:
             methods.append("als_chart")
     sic_mode = str(spec.arch_kwargs.get("sic_mode", "classes"))
