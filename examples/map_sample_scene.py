@@ -17,9 +17,11 @@ info = embedded_sample()
 result = xseaice.search(info["bbox"], info["datetime"], catalog="embedded")
 ds = xseaice.load(result, resolution=40)
 
-prob = ds.seaice.segment().seaice.scale_logits()
+chart = xseaice.read_icechart(info["chart"])
+# ALS with the bias solved per chart polygon: each polygon keeps its concentration
+prob = ds.seaice.segment().seaice.scale_logits(preserve=chart)
 ice = prob.seaice.binarize()
-table = ice.seaice.concentration(xseaice.read_icechart(info["chart"]))
+table = ice.seaice.concentration(chart)
 print(table[["CT", "mean", "difference"]])
 
 fig, axes = plt.subplots(1, 3, figsize=(15, 4.5))

@@ -117,3 +117,33 @@ def test_failed_write_leaves_no_partial_product(
     leftovers = [p.name for p in (tmp_path / "o").iterdir() if p.name.startswith(".")]
     assert leftovers == []
     assert not (tmp_path / "o" / "xseaice_concentration.gpkg").exists()
+
+
+def test_segment_command_preserves_the_chart_or_the_scene_mean(
+    scene: object, random_model: str, tmp_path: Path
+) -> None:
+    """``xseaice segment --input`` on a stored scene; ``--preserve auto`` keeps each chart
+    polygon's concentration with ``--chart`` and the model's scene mean without."""
+    from xseaice.cli import EXIT_OK, main
+
+    source = tmp_path / "scene.zarr"
+    scene.dataset.to_zarr(source)  # type: ignore[attr-defined]
+    chart_file = tmp_path / "chart.gpkg"
+    scene.chart.drop(columns=["true_concentration"]).to_file(chart_file)  # type: ignore[attr-defined]
+    common = ["--quiet", "segment", "--input", str(source), "--model", random_model, "--no-figure"]
+
+    assert main([*common, "--chart", str(chart_file), "-o", str(tmp_path / "a")]) == EXIT_OK
+    table = gpd.read_parquet(tmp_path / "a" / "xseaice_concentration.parquet")
+    assert len(table) == len(scene.chart)  # type: ignore[attr-defined]
+    assert table["chart_concentration"].notna().all()
+    assert (table["difference"].abs() <= 0.1).all(), table["difference"]
+
+    assert main([*common, "-o", str(tmp_path / "b")]) == EXIT_OK
+    stored = xr.open_zarr(tmp_path / "b" / "xseaice_products.zarr").isel(time=0)
+    z = stored["ice_logit"].values
+    valid = np.isfinite(z)
+    mean_prob = float((1.0 / (1.0 + np.exp(-z[valid].astype("float64")))).mean())
+    ice_fraction = float((stored["ice"].values[valid] == 1).mean())
+    assert ice_fraction == pytest.approx(mean_prob, abs=2.0 / valid.sum())
+
+    assert main([*common, "--preserve", "chart", "-o", str(tmp_path / "c")]) != EXIT_OK

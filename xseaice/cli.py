@@ -165,9 +165,10 @@ def build_parser() -> argparse.ArgumentParser:
     seg.add_argument("--chart", help="ice chart file (SIGRID-3) for concentration and preserve")
     seg.add_argument(
         "--preserve",
-        choices=["none", "scene", "chart"],
-        default="none",
-        help="ALS bias: plain, scene mean kept, or per chart polygon kept",
+        choices=["auto", "none", "scene", "chart"],
+        default="auto",
+        help="ALS bias: per chart polygon kept (chart), the model's scene mean kept (scene) "
+        "or plain ALS (none); auto = chart with --chart, else scene",
     )
     seg.add_argument("--resolution", type=float, default=40.0, help="pixel size in metres")
     seg.add_argument("-o", "--output", required=True, help="output folder")
