@@ -89,7 +89,7 @@ def run_demo(
         with rasterio.open(info["truth"]) as src:
             truth = src.read(1)
         ice = np.asarray(xr.open_zarr(products.files["zarr"])["ice"].isel(time=0))
-        ok = (ice != 255) & (truth != 255)
+        ok = np.isfinite(ice) & (ice != 255) & (truth != 255)  # no data: NaN once decoded
         if truth.shape == ice.shape and ok.any():
             products.summary["pixel_accuracy_vs_truth"] = float((ice[ok] == truth[ok]).mean())
     products.summary["runtime_s"] = round(time.perf_counter() - start, 1)
