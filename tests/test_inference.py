@@ -416,3 +416,16 @@ def test_foreign_module_with_explicit_overlap() -> None:
     assert out.data.numblocks == (1, 4, 3)
     want = _reference(net, ds, spec)
     np.testing.assert_allclose(out.values[0], want["ice_logit"][0], atol=TOL, rtol=TOL)
+
+
+def test_bf16_on_a_cpu_without_native_bf16_warns(monkeypatch: pytest.MonkeyPatch) -> None:
+    cpu = torch.device("cpu")
+    monkeypatch.setattr(inference, "cpu_supports_bf16", lambda: False)
+    with pytest.warns(exceptions.XSeaIceWarning, match="emulated"):
+        assert inference._resolve_precision("bf16", cpu) is torch.bfloat16
+    assert inference._resolve_precision("auto", cpu) is None  # auto stays in float32
+    monkeypatch.setattr(inference, "cpu_supports_bf16", lambda: True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert inference._resolve_precision("bf16", cpu) is torch.bfloat16
+        assert inference._resolve_precision("auto", cpu) is torch.bfloat16

@@ -59,6 +59,7 @@ __all__ = [
     "cpu_supports_bf16",
     "default_tile",
     "segment",
+    "warn_if_bf16_emulated",
 ]
 
 logger = logging.getLogger(__name__)
@@ -106,6 +107,22 @@ def cpu_supports_bf16() -> bool:
     return False
 
 
+def warn_if_bf16_emulated(device: torch.device, *, stacklevel: int = 3) -> None:
+    """Warn when bfloat16 is asked for on a CPU that would only emulate it.
+
+    Without AVX512-BF16 or AMX, bf16 autocast runs in software: one 1024 px tile of the
+    default U-Net took 227 s against 1.6 s in float32 on such a CPU.
+    """
+    if device.type == "cpu" and not cpu_supports_bf16():
+        warnings.warn(
+            "precision='bf16' on a CPU without native bfloat16 (AVX512-BF16 or AMX): bf16 is "
+            "emulated in software and about 100x slower than float32; use precision='auto' "
+            "or 'fp32' on this machine",
+            XSeaIceWarning,
+            stacklevel=stacklevel,
+        )
+
+
 def _resolve_precision(precision: str, device: torch.device) -> torch.dtype | None:
     """The autocast dtype, or None for float32."""
     import torch
@@ -113,6 +130,7 @@ def _resolve_precision(precision: str, device: torch.device) -> torch.dtype | No
     if precision == "fp32":
         return None
     if precision == "bf16":
+        warn_if_bf16_emulated(device, stacklevel=4)
         return torch.bfloat16
     if precision == "auto":
         if device.type == "cuda":

@@ -234,6 +234,10 @@ def train(
 
     multitask = cfg.model.architecture == "multitask_aspp"
     use_bf16 = cfg.precision == "bf16"
+    if use_bf16:
+        from xseaice.inference import warn_if_bf16_emulated
+
+        warn_if_bf16_emulated(device)
     spe = cfg.data.steps_per_epoch
     chash = config_hash(cfg)
 
