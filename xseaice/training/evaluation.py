@@ -174,31 +174,36 @@ def _wrap(arr: np.ndarray, scene: TrainScene) -> Any:
 
 
 def als_probabilities(
-    logit: np.ndarray, scene: TrainScene, *, preserve_chart: bool = True, q: float = 0.98
+    logit: np.ndarray,
+    scene: TrainScene,
+    *,
+    methods: Sequence[str] = ("als", "als_scene", "als_chart"),
+    q: float = 0.98,
 ) -> dict[str, np.ndarray]:
-    """ALS probabilities of a scene's logits: plain, ``preserve="scene"`` and
-    ``preserve=chart``.
+    """ALS probabilities of a scene's logits: plain (``als``), ``preserve="scene"``
+    (``als_scene``) and ``preserve=chart`` (``als_chart``), those in ``methods`` only.
 
     Returns
     -------
     dict
-        ``als``, ``als_scene`` and, when the scene has a georeferenced chart,
-        ``als_chart``: float32 ``[H, W]`` probabilities (NaN where invalid).
+        The requested methods (``als_chart`` only when the scene has a georeferenced
+        chart): float32 ``[H, W]`` probabilities (NaN where invalid).
     """
     import warnings
 
     from xseaice.scaling import scale_logits
 
+    preserve: dict[str, Any] = {"als": None, "als_scene": "scene"}
+    if scene.chart is not None and scene.like is not None:
+        preserve["als_chart"] = scene.chart
     z = _wrap(logit.astype("float32"), scene)
     out: dict[str, np.ndarray] = {}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        out["als"] = np.asarray(scale_logits(z, q=q, method="exact").values, dtype="float32")
-        p = scale_logits(z, q=q, preserve="scene", method="exact")
-        out["als_scene"] = np.asarray(p.values, dtype="float32")
-        if preserve_chart and scene.chart is not None and scene.like is not None:
-            p = scale_logits(z, q=q, preserve=scene.chart, column="ct", method="exact")
-            out["als_chart"] = np.asarray(p.values, dtype="float32")
+        for method, mode in preserve.items():
+            if method in methods:
+                p = scale_logits(z, q=q, preserve=mode, column="ct", method="exact")
+                out[method] = np.asarray(p.values, dtype="float32")
     return out
 
 
@@ -358,11 +363,8 @@ def scene_rows(
     maps: dict[str, tuple[np.ndarray, np.ndarray | None]] = {}
     if "raw" in methods:
         maps["raw"] = (np.where(np.isfinite(prob), (prob >= 0.5).astype("float32"), np.nan), prob)
-    if any(m in methods for m in ("als", "als_scene", "als_chart")):
-        als = als_probabilities(logit, scene, preserve_chart="als_chart" in methods)
-        for k, p in als.items():
-            if k in methods:
-                maps[k] = (np.where(np.isfinite(p), (p >= 0.5).astype("float32"), np.nan), None)
+    for k, p in als_probabilities(logit, scene, methods=methods).items():
+        maps[k] = (np.where(np.isfinite(p), (p >= 0.5).astype("float32"), np.nan), None)
     for b in baselines:
         maps[b] = (baseline_map(scene, b), None)
     rows = []
