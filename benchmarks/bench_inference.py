@@ -327,12 +327,8 @@ def main() -> None:
     import torch
 
     import xseaice
-    from xseaice.inference import (
-        _axis_chunks,
-        _fold_batchnorm,
-        default_tile,
-        segment,
-    )
+    from xseaice.inference import default_tile, prepare_model, segment
+    from xseaice.inference.tiling import _axis_chunks
 
     cores = len(os.sched_getaffinity(0))
     torch.set_num_threads(cores)
@@ -369,9 +365,7 @@ def main() -> None:
     }
     rows.append(("model FLOPs / pixel", f"{fpp / 1e3:.1f} kFLOP (halo {model.receptive_halo})"))
 
-    prepared = copy.deepcopy(model)
-    _fold_batchnorm(prepared)
-    prepared = prepared.to(memory_format=torch.channels_last)
+    prepared = prepare_model(copy.deepcopy(model))  # what segment() runs
 
     # 3 + 4. throughput per precision and tile size, interleaved so that load from other
     # users of the machine hits all configurations alike; best of --repeat

@@ -7,7 +7,7 @@ allocations (``tracemalloc``, which sees numpy buffers) and the rise of ``ru_max
 over the RSS after imports:
 
 - ``numpy``: load the array whole, then ``np.nanpercentile`` (time of both reported);
-- ``histogram``: :func:`xseaice.scaling.nanpercentile`, one streaming pass
+- ``histogram``: :func:`xseaice.products.als.nanpercentile`, one streaming pass
   (``--bins``, default 2**20 and 2**16);
 - ``refine``: the same plus the exact second pass (which holds the blocks);
 - ``dask.array.percentile``: dask's own (per-chunk percentiles merged; approximate,
@@ -35,7 +35,7 @@ PCTS = [2.0, 98.0]
 WORKER = r"""
 import json, resource, sys, time, tracemalloc
 import numpy as np, dask, dask.array as da, zarr
-from xseaice.scaling import nanpercentile
+from xseaice.products.als import nanpercentile
 path, method, pcts, bins = sys.argv[1], sys.argv[2], json.loads(sys.argv[3]), int(sys.argv[4])
 arr = da.from_zarr(path)
 base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss

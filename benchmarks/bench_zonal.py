@@ -9,7 +9,7 @@ Python allocations during the call (``tracemalloc``: numpy buffers, not exactext
 C++ memory) and the largest difference of the means from exactextract run directly on
 the whole raster:
 
-- ``xseaice (dask)``: :func:`xseaice.zonal.concentration` on the map in dask blocks;
+- ``xseaice (dask)``: :func:`xseaice.products.zonal.concentration` on the map in dask blocks;
 - ``xseaice (numpy)``: the same on the in-memory map (one block);
 - ``exactextract``: ``exact_extract`` on the whole array (the reference);
 - ``rasterstats``: ``zonal_stats`` (pixel centres in the polygon, no partial pixels);
@@ -102,7 +102,7 @@ def main(argv: list[str] | None = None) -> dict:
     from exactextract.raster import NumPyRasterSource
     from rasterstats import zonal_stats
 
-    from xseaice.zonal import concentration
+    from xseaice.products.zonal import concentration
 
     amap = make_map(args.size)
     polys = make_polygons(args.size, args.polygons)

@@ -30,7 +30,7 @@ from scipy.special import expit, ndtr
 
 import xseaice  # noqa: F401  (registers the accessor)
 from xseaice.icechart import rasterize_chart
-from xseaice.topology import topology
+from xseaice.products.topology import topology
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt

@@ -16,7 +16,9 @@ import xarray as xr
 from pyproj import CRS
 
 import xseaice  # noqa: F401  (registers the accessor)
-from xseaice import exceptions, inference
+from xseaice import exceptions
+from xseaice.inference import cache
+from xseaice.models import runtime
 from xseaice.inference import segment
 from xseaice.models import WeightsSpec, build_model, load_model, save_weights
 from xseaice.variables import SCENE_VARIABLES
@@ -227,12 +229,12 @@ def test_segment_is_lazy() -> None:
 
 def test_model_loaded_once_per_process(unet: Any) -> None:
     _, spec = unet
-    inference.clear_model_cache()
-    before = inference._LOAD_COUNT.get(spec.sha256, 0)
+    cache.clear_model_cache()
+    before = cache._LOAD_COUNT.get(spec.sha256, 0)
     out = segment(_scene(400, 400), "test-unet", tile=128, precision="fp32")
     assert out.data.npartitions >= 9
     out.compute(scheduler="threads")
-    assert inference._LOAD_COUNT[spec.sha256] == before + 1
+    assert cache._LOAD_COUNT[spec.sha256] == before + 1
 
 
 def test_in_memory_module_matches_saved_weights(unet: Any, scene: xr.Dataset, tiled: Any) -> None:
@@ -261,7 +263,7 @@ def test_distributed_process_workers_match_threads(unet: Any, tiled: np.ndarray)
         Client(cluster) as client,
     ):
         a, b = dask.compute(by_name, in_memory, scheduler=client)
-        loads = client.run(lambda: dict(inference._LOAD_COUNT))
+        loads = client.run(lambda: dict(cache._LOAD_COUNT))
     np.testing.assert_allclose(a.values, tiled, atol=TOL, rtol=TOL)
     np.testing.assert_allclose(b.values, tiled, atol=TOL, rtol=TOL)
     assert len(loads) == 2
@@ -382,7 +384,7 @@ def test_bad_tiles_and_options(unet: Any) -> None:
 def test_batchnorm_folding_keeps_the_function(unet: Any) -> None:
     model, spec = unet
     folded, _ = load_model(spec)
-    assert inference._fold_batchnorm(folded) == 2 * 9  # two per DoubleConv, nine blocks
+    assert cache._fold_batchnorm(folded) == 2 * 9  # two per DoubleConv, nine blocks
     x = torch.randn(1, 3, 96, 80)
     with torch.no_grad():
         torch.testing.assert_close(
@@ -393,9 +395,9 @@ def test_batchnorm_folding_keeps_the_function(unet: Any) -> None:
 def test_precision_auto_follows_the_cpu() -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        dtype = inference._resolve_precision("auto", torch.device("cpu"))
-    assert (dtype == torch.bfloat16) == inference.cpu_supports_bf16()
-    assert inference._resolve_precision("fp32", torch.device("cpu")) is None
+        dtype = runtime.resolve_precision("auto", torch.device("cpu"))
+    assert (dtype == torch.bfloat16) == runtime.cpu_supports_bf16()
+    assert runtime.resolve_precision("fp32", torch.device("cpu")) is None
 
 
 def test_foreign_module_with_explicit_overlap() -> None:
@@ -420,12 +422,12 @@ def test_foreign_module_with_explicit_overlap() -> None:
 
 def test_bf16_on_a_cpu_without_native_bf16_warns(monkeypatch: pytest.MonkeyPatch) -> None:
     cpu = torch.device("cpu")
-    monkeypatch.setattr(inference, "cpu_supports_bf16", lambda: False)
+    monkeypatch.setattr(runtime, "cpu_supports_bf16", lambda: False)
     with pytest.warns(exceptions.XSeaIceWarning, match="emulated"):
-        assert inference._resolve_precision("bf16", cpu) is torch.bfloat16
-    assert inference._resolve_precision("auto", cpu) is None  # auto stays in float32
-    monkeypatch.setattr(inference, "cpu_supports_bf16", lambda: True)
+        assert runtime.resolve_precision("bf16", cpu) is torch.bfloat16
+    assert runtime.resolve_precision("auto", cpu) is None  # auto stays in float32
+    monkeypatch.setattr(runtime, "cpu_supports_bf16", lambda: True)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        assert inference._resolve_precision("bf16", cpu) is torch.bfloat16
-        assert inference._resolve_precision("auto", cpu) is torch.bfloat16
+        assert runtime.resolve_precision("bf16", cpu) is torch.bfloat16
+        assert runtime.resolve_precision("auto", cpu) is torch.bfloat16

@@ -14,7 +14,7 @@ from scipy import ndimage
 
 import xseaice  # noqa: F401  (registers the accessor)
 from xseaice.exceptions import CRSError, InvalidArgumentError
-from xseaice.topology import binarize, floe_table, topology
+from xseaice.products.topology import binarize, floe_table, topology
 
 PIX = 10.0
 

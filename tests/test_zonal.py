@@ -16,8 +16,8 @@ from odc.geo.xr import xr_coords
 
 import xseaice  # noqa: F401  (registers the accessor)
 from xseaice.exceptions import CRSError, IceChartError, InvalidArgumentError
-from xseaice.topology import binarize
-from xseaice.zonal import concentration
+from xseaice.products.topology import binarize
+from xseaice.products.zonal import concentration
 
 RES = 100.0
 CRS = "EPSG:3413"

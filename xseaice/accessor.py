@@ -42,26 +42,26 @@ class SeaIceArrayAccessor:
         self._obj = obj
 
     def scale_logits(self, **kwargs: Any) -> xr.DataArray:
-        """Analytical Logit Scaling; see :func:`xseaice.scaling.scale_logits`."""
-        from xseaice.scaling import scale_logits
+        """Analytical Logit Scaling; see :func:`xseaice.products.als.scale_logits`."""
+        from xseaice.products.als import scale_logits
 
         return scale_logits(self._obj, **kwargs)
 
     def binarize(self, threshold: float = 0.5) -> xr.DataArray:
-        """Ice (1) / water (0) map; see :func:`xseaice.topology.binarize`."""
-        from xseaice.topology import binarize
+        """Ice (1) / water (0) map; see :func:`xseaice.products.topology.binarize`."""
+        from xseaice.products.topology import binarize
 
         return binarize(self._obj, threshold=threshold)
 
     def topology(self, **kwargs: Any) -> xr.Dataset:
-        """Floes, leads and floe sizes; see :func:`xseaice.topology.topology`."""
-        from xseaice.topology import topology
+        """Floes, leads and floe sizes; see :func:`xseaice.products.topology.topology`."""
+        from xseaice.products.topology import topology
 
         return topology(self._obj, **kwargs)
 
     def concentration(self, polygons: Any, **kwargs: Any) -> Any:
-        """Mean of the map per polygon; see :func:`xseaice.zonal.concentration`."""
-        from xseaice.zonal import concentration
+        """Mean of the map per polygon; see :func:`xseaice.products.zonal.concentration`."""
+        from xseaice.products.zonal import concentration
 
         return concentration(self._obj, polygons, **kwargs)
 

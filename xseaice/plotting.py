@@ -578,7 +578,7 @@ def overview_figure(
     scene : xarray.Dataset, optional
         The input scene, for the HH, HV and 36.5 GHz H panels.
     table : GeoDataFrame, optional
-        Concentration per chart polygon (:func:`xseaice.zonal.concentration` with a chart
+        Concentration per chart polygon (:func:`xseaice.products.zonal.concentration` with a chart
         concentration), shown against the chart.
     time_index : int, default 0
         Time step when the inputs have a ``time`` dimension.

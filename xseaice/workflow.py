@@ -43,7 +43,7 @@ def products_from_logits(
     logits : xarray.DataArray
         ``ice_logit`` from :func:`xseaice.inference.segment`.
     preserve : None, "scene" or GeoDataFrame
-        Passed to :func:`xseaice.scaling.scale_logits`.
+        Passed to :func:`xseaice.products.als.scale_logits`.
     q : float, default 0.98
         ALS target confidence.
     threshold : float, default 0.5
@@ -55,10 +55,10 @@ def products_from_logits(
     -------
     xarray.Dataset
         Lazy ``ice_logit``, ``ice_probability``, ``ice``, ``floe_id``, ``lead`` and the
-        summaries of :func:`xseaice.topology.topology`.
+        summaries of :func:`xseaice.products.topology.topology`.
     """
-    from xseaice.scaling import scale_logits
-    from xseaice.topology import binarize, topology
+    from xseaice.products.als import scale_logits
+    from xseaice.products.topology import binarize, topology
 
     prob = scale_logits(logits, q=q, preserve=preserve)
     ice = binarize(prob, threshold=threshold)
@@ -189,7 +189,7 @@ def write_products(
         Ice-chart polygons: concentration per polygon is written as GeoPackage and
         GeoParquet (with the chart's concentration and the difference).
     preserve : None, "scene" or GeoDataFrame
-        ALS bias option (:func:`xseaice.scaling.scale_logits`).
+        ALS bias option (:func:`xseaice.products.als.scale_logits`).
     figure : bool, default True
         Write the PNG overview figure.
     progress : bool, default True
@@ -207,7 +207,7 @@ def write_products(
         File paths and a summary (ice fraction, lead fraction, floe count, ALS
         parameters, regional concentration error).  GeoTIFFs hold the first time step.
     """
-    from xseaice.zonal import concentration
+    from xseaice.products.zonal import concentration
 
     folder = Path(output)
     folder.mkdir(parents=True, exist_ok=True)

@@ -29,142 +29,27 @@ import torch
 from torch import nn
 
 from xseaice.exceptions import InvalidArgumentError, ModelError, WeightsError
-from xseaice.models.aspp import MultiTaskASPP
-from xseaice.models.unet import UNet
+from xseaice.models.build import ARCHITECTURES, build_model
+from xseaice.models.runtime import resolve_device
 
 __all__ = [
-    "ARCHITECTURES",
     "WEIGHTS_DIR",
     "WeightsSpec",
-    "build_model",
     "get_weights",
     "list_weights",
     "load_model",
-    "measure_receptive_reach",
-    "receptive_halo",
     "register_weights",
-    "resolve_device",
+    "file_sha256",
+    "resolve_weights",
     "save_weights",
 ]
 
 logger = logging.getLogger(__name__)
 
-#: Architecture name -> model class (the keys are what :func:`build_model` accepts).
-ARCHITECTURES: dict[str, type[nn.Module]] = {"unet": UNet, "multitask_aspp": MultiTaskASPP}
-
 #: Folder of the bundled weights and their JSON sidecars.
 WEIGHTS_DIR: Path = Path(__file__).resolve().parent / "weights"
 
 _SIDECAR_FORMAT = "xseaice-weights/1"
-
-
-def build_model(architecture: str, **kwargs: Any) -> nn.Module:
-    """Build an untrained model by architecture name.
-
-    Parameters
-    ----------
-    architecture : str
-        One of :data:`ARCHITECTURES` (``"unet"``, ``"multitask_aspp"``).
-    **kwargs
-        Arguments of the model class (``in_channels``, ``widths``, ...).
-
-    Returns
-    -------
-    torch.nn.Module
-        The model, randomly initialised, in training mode.
-
-    Raises
-    ------
-    ModelError
-        If the architecture is unknown or the arguments do not fit it.
-    """
-    try:
-        cls = ARCHITECTURES[architecture]
-    except (KeyError, TypeError):
-        raise ModelError(
-            f"unknown architecture {architecture!r}; expected one of {sorted(ARCHITECTURES)}"
-        ) from None
-    try:
-        return cls(**kwargs)
-    except TypeError as err:
-        raise ModelError(f"cannot build {architecture!r} with arguments {kwargs!r}: {err}") from err
-
-
-def receptive_halo(model: nn.Module) -> int:
-    """Halo in pixels a tile needs on each side for seam-free tiled inference.
-
-    This is the model's receptive-field reach (see :func:`xseaice.models.unet.unet_reach`)
-    rounded up to a multiple of the model's ``size_multiple`` (``2 ** depth``), so that
-    every tile's pooling grid lines up with the whole scene's.
-
-    Parameters
-    ----------
-    model : torch.nn.Module
-        A model with a ``receptive_halo`` attribute (every model of :data:`ARCHITECTURES`).
-
-    Returns
-    -------
-    int
-        The halo in pixels.
-
-    Raises
-    ------
-    ModelError
-        If the model does not declare its receptive field.
-    """
-    halo = getattr(model, "receptive_halo", None)
-    if isinstance(halo, int) and not isinstance(halo, bool) and halo >= 0:
-        return halo
-    raise ModelError(
-        f"{type(model).__name__} does not declare its receptive field: give it an int attribute "
-        "`receptive_halo` (pixels, a multiple of its `size_multiple`), or pass overlap= to "
-        "segment(); measure_receptive_reach() estimates the reach from gradients"
-    )
-
-
-def measure_receptive_reach(
-    model: nn.Module, *, in_channels: int, size: int = 256, positions: Sequence[int] = (0,)
-) -> int:
-    """Measure a model's receptive-field reach from input gradients.
-
-    Back-propagates from one output pixel near the centre (shifted by each of
-    ``positions``, to sample different alignments to the pooling grid) and returns the
-    largest distance, per axis, of an input pixel with a non-zero gradient.
-
-    Parameters
-    ----------
-    model : torch.nn.Module
-        A model returning a tensor or a dict of tensors; it is run in eval mode.
-    in_channels : int
-        Channels of the probe input.
-    size : int, default 256
-        Side of the probe (must exceed twice the reach).
-    positions : sequence of int
-        Offsets of the probed output pixel from ``size // 2`` (same offset in y and x).
-
-    Returns
-    -------
-    int
-        The measured reach in pixels (a lower bound of the true reach).
-    """
-    was_training = model.training
-    model.eval()
-    gen = torch.Generator().manual_seed(0)
-    reach = 0
-    try:
-        for off in positions:
-            x = torch.randn(1, in_channels, size, size, generator=gen, requires_grad=True)
-            out = model(x)
-            outs = list(out.values()) if isinstance(out, Mapping) else [out]
-            c = size // 2 + int(off)
-            torch.stack([o[0, :, c, c].sum() for o in outs]).sum().backward()
-            assert x.grad is not None
-            nz = (x.grad[0].abs().sum(0) > 0).nonzero()
-            if len(nz):
-                reach = max(reach, int((nz - c).abs().max()))
-    finally:
-        model.train(was_training)
-    return reach
 
 
 @dataclass(frozen=True)
@@ -394,7 +279,8 @@ def get_weights(name: str) -> WeightsSpec:
 _HASH_CACHE: dict[tuple[str, int, int], str] = {}
 
 
-def _sha256(path: Path) -> str:
+def file_sha256(path: Path) -> str:
+    """sha256 hex digest of a file (cached per path, size and modification time)."""
     st = path.stat()
     key = (str(path), st.st_size, st.st_mtime_ns)
     cached = _HASH_CACHE.get(key)
@@ -422,7 +308,17 @@ def _read_sidecar(sidecar: Path) -> WeightsSpec:
     return spec
 
 
-def _resolve(weights: str | os.PathLike[str] | WeightsSpec) -> WeightsSpec:
+def resolve_weights(weights: str | os.PathLike[str] | WeightsSpec) -> WeightsSpec:
+    """The validated spec of a registered name, a weights file (with its JSON sidecar),
+    a sidecar path or a spec; the file itself is not read (see :func:`load_model`).
+
+    Raises
+    ------
+    WeightsError
+        Unknown name, missing file or sidecar, or a sidecar describing another file.
+    InvalidArgumentError
+        ``weights`` of another type.
+    """
     if isinstance(weights, WeightsSpec):
         weights.validate()
         return weights
@@ -473,44 +369,6 @@ def _read_state(path: Path) -> dict[str, torch.Tensor]:
     return dict(obj)
 
 
-def resolve_device(device: Any) -> torch.device:
-    """Turn ``"auto"``, ``"cpu"``, ``"cuda"``, ``"cuda:N"`` or a torch device into a device.
-
-    Parameters
-    ----------
-    device : str, torch.device or None
-        ``"auto"`` (or None) picks CUDA when available, else the CPU.
-
-    Returns
-    -------
-    torch.device
-        A CPU or CUDA device.
-
-    Raises
-    ------
-    InvalidArgumentError
-        For a name torch does not know or a device that is neither CPU nor CUDA.
-    ModelError
-        If CUDA is asked for but not available.
-    """
-    if device == "auto" or device is None:
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        dev = torch.device(device)
-    except (RuntimeError, TypeError) as err:
-        raise InvalidArgumentError(
-            f"device must be 'auto', 'cpu', 'cuda' or 'cuda:N'; got {device!r}"
-        ) from err
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise ModelError(
-            f"device={device!r} was requested but CUDA is not available here; use device='cpu' "
-            "or 'auto'"
-        )
-    if dev.type not in ("cpu", "cuda"):
-        raise InvalidArgumentError(f"device must be a CPU or CUDA device; got {device!r}")
-    return dev
-
-
 def load_model(
     weights: str | os.PathLike[str] | WeightsSpec, *, device: str | torch.device = "cpu"
 ) -> tuple[nn.Module, WeightsSpec]:
@@ -535,11 +393,11 @@ def load_model(
         If the weights are unknown, the file is missing or corrupt, its sha256 differs from
         the spec, or its tensors do not fit the declared architecture and variables.
     """
-    spec = _resolve(weights)
+    spec = resolve_weights(weights)
     path = spec.path
     if not path.exists():
         raise WeightsError(f"weights {spec.name!r}: file {path} does not exist")
-    digest = _sha256(path)
+    digest = file_sha256(path)
     if digest != spec.sha256:
         raise WeightsError(
             f"weights {spec.name!r}: sha256 of {path} is {digest}, but the spec declares "
@@ -710,7 +568,7 @@ def save_weights(
         _atomic_write(path, lambda tmp: save_file(state, tmp, metadata={"xseaice_name": name}))
     else:
         _atomic_write(path, lambda tmp: torch.save(state, tmp))
-    spec = dataclasses.replace(spec, sha256=_sha256(path))
+    spec = dataclasses.replace(spec, sha256=file_sha256(path))
     sidecar_data = spec.to_json()
     sidecar_data["filename"] = path.name
     text = json.dumps(sidecar_data, indent=2, sort_keys=False) + "\n"

@@ -6,7 +6,7 @@ Methods scored per scene (binary maps, pixel truth from the synthetic world):
 ``raw``
     ``sigmoid(logit) >= 0.5`` (the weakly trained model as it is).
 ``als``
-    Analytical Logit Scaling (:func:`xseaice.scaling.scale_logits`), then 0.5.
+    Analytical Logit Scaling (:func:`xseaice.products.als.scale_logits`), then 0.5.
 ``als_scene``
     ALS with ``preserve="scene"``: the bias makes the scene's ice fraction equal the
     model's own mean probability (no chart needed at inference).
@@ -191,7 +191,7 @@ def als_probabilities(
     """
     import warnings
 
-    from xseaice.scaling import scale_logits
+    from xseaice.products.als import scale_logits
 
     preserve: dict[str, Any] = {"als": None, "als_scene": "scene"}
     if scene.chart is not None and scene.like is not None:
@@ -302,7 +302,7 @@ def baseline_map(scene: TrainScene, method: str) -> np.ndarray:
 def _leads(binary: np.ndarray, pixel_size: float) -> np.ndarray:
     import xarray as xr
 
-    from xseaice.topology import topology
+    from xseaice.products.topology import topology
 
     b = np.where(np.isfinite(binary), binary, 255).astype("uint8")
     topo = topology(xr.DataArray(b, dims=("y", "x")), pixel_size=pixel_size)

@@ -27,7 +27,7 @@ import torch
 from torch import nn
 
 from xseaice.exceptions import ConfigError, TrainingError, XSeaIceError
-from xseaice.models.registry import resolve_device
+from xseaice.models.runtime import resolve_device
 from xseaice.training.checkpoint import CHECKPOINT_NAME, load_checkpoint, save_checkpoint
 from xseaice.training.config import TrainConfig, config_hash, load_config
 from xseaice.training.datasets import (

@@ -70,7 +70,7 @@ def binarize(prob: xr.DataArray, threshold: float = 0.5) -> xr.DataArray:
     Parameters
     ----------
     prob : xarray.DataArray
-        Ice probability (e.g. from :func:`xseaice.scaling.scale_logits`), numpy- or
+        Ice probability (e.g. from :func:`xseaice.products.als.scale_logits`), numpy- or
         dask-backed; NaN is no data.
     threshold : float
         Probability at and above which a pixel is ice.

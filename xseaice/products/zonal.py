@@ -154,7 +154,7 @@ def concentration(
         Ice probability, ice fraction or a 0/1 ice map with dims ``(y, x)`` (or
         ``(time, y, x)`` with a single time step) and a CRS (``spatial_ref``
         coordinate); numpy- or dask-backed.  NaN and the ``_FillValue``/``nodata``
-        attribute (255 for :func:`xseaice.topology.binarize` maps) are no data.
+        attribute (255 for :func:`xseaice.products.topology.binarize` maps) are no data.
     polygons : geopandas.GeoDataFrame
         Polygons in any CRS (reprojected to the map's), e.g. an ice chart from
         :func:`xseaice.read_icechart`.

@@ -9,516 +9,59 @@ whole-scene pass.
 
 The halo is explicit rather than ``map_overlap``: one task per input chunk copies its
 edge strips (``halo`` px wide), and the block task assembles its chunk plus the eight
-neighbouring strips directly into the normalised channels-last buffer the model reads.
-Because the strips are copies, a full input chunk is freed as soon as its own block has
-run (numpy views of the strips would keep every neighbour chunk alive).
+neighbouring strips directly into the normalised channels-last buffer the model reads
+(:mod:`xseaice.inference.tiling`, the engine :func:`~xseaice.inference.predict_array`
+also runs).  Because the strips are copies, a full input chunk is freed as soon as its
+own block has run (numpy views of the strips would keep every neighbour chunk alive).
 
 Inside a task the model comes from a per-process cache (keyed by the weights' sha256 and
-the device), so it is loaded once per worker process; the graph only carries the small
-:class:`~xseaice.models.WeightsSpec`.  An in-memory ``(module, spec)`` pair is put into
-the graph once, as a single dask key that every task depends on (about 2 MB for the
-default U-Net); each worker receives it once.
-
-Torch is imported inside functions only, so ``import xseaice`` stays light.
+the device, :mod:`xseaice.inference.cache`), so it is loaded once per worker process; the
+graph only carries the small :class:`~xseaice.models.WeightsSpec`.  An in-memory
+``(module, spec)`` pair is put into the graph once, as a single dask key that every task
+depends on (about 2 MB for the default U-Net); each worker receives it once.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
-import hashlib
 import logging
 import math
 import os
-import threading
 import warnings
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any
 
 import numpy as np
+import torch
 import xarray as xr
+from torch import nn
 
 from xseaice.exceptions import (
     InvalidArgumentError,
     MissingVariablesError,
     ModelError,
+    WeightsError,
     XSeaIceWarning,
 )
+from xseaice.inference.cache import module_token
+from xseaice.inference.tiling import BF16_LOGIT_TOLERANCE, _axis_chunks, _BlockPlan, _edges
+from xseaice.inference.tiling import _segment_block, default_tile
+from xseaice.models import WeightsSpec, build_model, file_sha256, receptive_halo
+from xseaice.models import resolve_device, resolve_weights
+from xseaice.models.runtime import Precision
 from xseaice.variables import SAR_VARIABLES
 
-if TYPE_CHECKING:
-    import torch
-    from torch import nn
-
-    from xseaice.models import WeightsSpec
-
-__all__ = [
-    "DEFAULT_TILE",
-    "clear_model_cache",
-    "cpu_supports_bf16",
-    "default_tile",
-    "segment",
-    "warn_if_bf16_emulated",
-]
+__all__ = ["CLASS_FILL", "PIXEL_SIZE_TOLERANCE", "segment"]
 
 logger = logging.getLogger(__name__)
-
-Precision = Literal["auto", "fp32", "bf16"]
-
-#: Default tile side (pixels, without halo) per device and precision.  On the CPU the
-#: default U-Net's throughput per output pixel is flat from 768 to 2048 px tiles in bf16
-#: (smaller tiles stay in cache, which pays for their larger halo share) and best from
-#: 1536 px in float32; smaller tiles need less memory.  Measured in
-#: ``benchmarks/bench_inference.py``; see docs/performance.md.
-DEFAULT_TILE: dict[tuple[str, bool], int] = {
-    ("cpu", True): 1024,  # bf16
-    ("cpu", False): 1536,  # float32
-    ("cuda", True): 2048,
-    ("cuda", False): 2048,
-}
 
 #: Tolerated relative difference between the data's pixel size and the model's.
 PIXEL_SIZE_TOLERANCE = 0.10
 
 #: Class maps use this value where the input is not valid.
 CLASS_FILL = 255
-
-
-# --------------------------------------------------------------------------------------
-# hardware helpers
-# --------------------------------------------------------------------------------------
-
-
-def cpu_supports_bf16() -> bool:
-    """Whether this CPU computes bfloat16 natively (AMX or AVX512-BF16).
-
-    Reads the CPU flags from ``/proc/cpuinfo`` (Linux); elsewhere returns False, so
-    ``precision="auto"`` stays in float32 where bf16 would only be emulated.
-    """
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("flags"):
-                    flags = set(line.split(":", 1)[1].split())
-                    return bool(flags & {"amx_bf16", "avx512_bf16"})
-    except OSError:
-        pass
-    return False
-
-
-def warn_if_bf16_emulated(device: torch.device, *, stacklevel: int = 3) -> None:
-    """Warn when bfloat16 is asked for on a CPU that would only emulate it.
-
-    Without AVX512-BF16 or AMX, bf16 autocast runs in software: one 1024 px tile of the
-    default U-Net took 227 s against 1.6 s in float32 on such a CPU.
-
-    Parameters
-    ----------
-    device : torch.device
-        The device the bf16 work will run on; only a CPU can warn.
-    stacklevel : int, default 3
-        Passed to :func:`warnings.warn`, so the warning points at the caller's code.
-
-    Warns
-    -----
-    XSeaIceWarning
-        ``device`` is a CPU without AVX512-BF16 or AMX.
-    """
-    if device.type == "cpu" and not cpu_supports_bf16():
-        warnings.warn(
-            "precision='bf16' on a CPU without native bfloat16 (AVX512-BF16 or AMX): bf16 is "
-            "emulated in software and about 100x slower than float32; use precision='auto' "
-            "or 'fp32' on this machine",
-            XSeaIceWarning,
-            stacklevel=stacklevel,
-        )
-
-
-def _resolve_precision(precision: str, device: torch.device) -> torch.dtype | None:
-    """The autocast dtype, or None for float32."""
-    import torch
-
-    if precision == "fp32":
-        return None
-    if precision == "bf16":
-        warn_if_bf16_emulated(device, stacklevel=4)
-        return torch.bfloat16
-    if precision == "auto":
-        if device.type == "cuda":
-            return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-        return torch.bfloat16 if cpu_supports_bf16() else None
-    raise InvalidArgumentError(f"precision must be 'auto', 'fp32' or 'bf16'; got {precision!r}")
-
-
-def _concurrent_tasks() -> int:
-    """Number of tasks that may run concurrently in this process (best guess)."""
-    try:
-        from distributed import get_worker
-
-        return max(1, int(get_worker().state.nthreads))
-    except (ImportError, ValueError, AttributeError):
-        pass
-    if threading.current_thread() is threading.main_thread():
-        return 1  # synchronous scheduler
-    import dask
-
-    n = dask.config.get("num_workers", None) or os.cpu_count() or 1
-    return max(1, int(n))
-
-
-_THREADS_SET = threading.local()
-
-
-def _configure_threads(threads: int | None) -> None:
-    """Set torch's intra-op threads so that tasks x torch threads <= cores."""
-    import torch
-
-    if threads is None:
-        env = os.environ.get("OMP_NUM_THREADS", "")
-        in_worker = False
-        try:
-            from distributed import get_worker
-
-            get_worker()
-            in_worker = True
-        except (ImportError, ValueError):
-            pass
-        if in_worker and env.isdigit() and int(env) > 0:
-            threads = int(env)  # dask's nanny sets this for its worker processes
-        else:
-            cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
-            threads = max(1, (cores or os.cpu_count() or 1) // _concurrent_tasks())
-    # omp_set_num_threads acts per calling thread: keep a per-thread record
-    if getattr(_THREADS_SET, "n", None) != threads:
-        torch.set_num_threads(threads)
-        _THREADS_SET.n = threads
-
-
-def default_tile(device: Any = "auto", precision: str = "auto") -> int:
-    """Default tile side in pixels (without halo) for a device and precision.
-
-    CPU: 1024 in bf16, 1536 in float32 (same throughput as larger tiles, less memory);
-    CUDA: 2048.  See :data:`DEFAULT_TILE`.
-    """
-    from xseaice.models.registry import resolve_device
-
-    dev = resolve_device(device)
-    dtype = _resolve_precision(precision, dev)
-    return DEFAULT_TILE[(dev.type, dtype is not None)]
-
-
-# --------------------------------------------------------------------------------------
-# per-process model cache
-# --------------------------------------------------------------------------------------
-
-_MODEL_CACHE: dict[tuple[str, str], nn.Module] = {}
-_CACHE_LOCK = threading.Lock()
-_LOAD_COUNT: dict[str, int] = {}
-
-
-def clear_model_cache() -> None:
-    """Forget the models cached in this process (they are reloaded on next use)."""
-    with _CACHE_LOCK:
-        _MODEL_CACHE.clear()
-
-
-def _cached_model(
-    key: str, device: torch.device, *, spec: WeightsSpec | None, module: nn.Module | None
-) -> nn.Module:
-    import copy
-
-    import torch
-
-    ck = (key, str(device))
-    model = _MODEL_CACHE.get(ck)
-    if model is not None:
-        return model
-    with _CACHE_LOCK:
-        model = _MODEL_CACHE.get(ck)
-        if model is not None:
-            return model
-        if module is not None:
-            model = copy.deepcopy(module).to(device).eval()
-        else:
-            from xseaice.models import load_model
-
-            assert spec is not None
-            model, _ = load_model(spec, device=device)
-        for p in model.parameters():
-            p.requires_grad_(False)
-        _fold_batchnorm(model)
-        model = model.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
-        _MODEL_CACHE[ck] = model
-        _LOAD_COUNT[key] = _LOAD_COUNT.get(key, 0) + 1
-        logger.debug("loaded model %s on %s (pid %d)", key[:12], device, os.getpid())
-        return model
-
-
-def _fold_batchnorm(model: nn.Module) -> int:
-    """Fold eval-mode ``BatchNorm2d`` layers into the ``Conv2d`` before them, in place.
-
-    Only ``Conv2d -> BatchNorm2d`` pairs inside an ``nn.Sequential`` are folded (the
-    layout of every xseaice model); the result is the same function with one memory pass
-    less per layer.  Returns the number of folded layers.
-    """
-    import torch
-    from torch import nn
-
-    n = 0
-    for mod in model.modules():
-        if not isinstance(mod, nn.Sequential):
-            continue
-        for i in range(len(mod) - 1):
-            conv, bn = mod[i], mod[i + 1]
-            if not (
-                isinstance(conv, nn.Conv2d)
-                and isinstance(bn, nn.BatchNorm2d)
-                and bn.running_mean is not None
-                and bn.running_var is not None
-                and bn.num_features == conv.out_channels
-            ):
-                continue
-            with torch.no_grad():
-                scale = torch.rsqrt(bn.running_var + bn.eps)
-                if bn.weight is not None:
-                    scale = scale * bn.weight
-                shift = -bn.running_mean * scale
-                if bn.bias is not None:
-                    shift = shift + bn.bias
-                if conv.bias is not None:
-                    shift = shift + conv.bias * scale
-                conv.weight.mul_(scale.view(-1, 1, 1, 1))
-                conv.bias = nn.Parameter(shift, requires_grad=False)
-            mod[i + 1] = nn.Identity()
-            n += 1
-    return n
-
-
-def _module_token(module: nn.Module) -> str:
-    h = hashlib.sha256(type(module).__qualname__.encode())
-    for k, v in module.state_dict().items():
-        h.update(k.encode())
-        t = v.detach().to("cpu").contiguous()
-        h.update(str(t.dtype).encode() + str(tuple(t.shape)).encode())
-        h.update(_tensor_bytes(t))
-    return "mem-" + h.hexdigest()
-
-
-def _tensor_bytes(t: torch.Tensor) -> bytes:
-    import torch
-
-    if t.dtype == torch.bfloat16:
-        t = t.view(torch.int16)
-    return t.numpy().tobytes()
-
-
-# --------------------------------------------------------------------------------------
-# the per-block computation (runs in dask tasks)
-# --------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _BlockPlan:
-    """Everything a task needs, small and picklable (no nn.Module)."""
-
-    key: str
-    spec: WeightsSpec | None
-    means: tuple[float, ...]
-    stds: tuple[float, ...]
-    mask_index: tuple[int, ...]
-    channels: tuple[tuple[str, int], ...]  # (output name, n channels) in model order
-    select: tuple[str, ...]  # outputs to return, in order
-    halo: int
-    tile: int
-    batch_size: int
-    device: str
-    precision: str
-    threads: int | None
-
-
-def _windows(size: int, lo: int, hi: int, tile: int, halo: int) -> list[tuple[int, int, int, int]]:
-    """Sub-tiles of the core ``[lo, hi)`` of a block of ``size``: (core0, core1, win0, win1)."""
-    out = []
-    for c0 in range(lo, hi, tile):
-        c1 = min(c0 + tile, hi)
-        out.append((c0, c1, max(0, c0 - halo), min(size, c1 + halo)))
-    return out
-
-
-_SIDES = ("top", "bottom", "left", "right", "tl", "tr", "bl", "br")
-
-
-def _edges(chunk: np.ndarray, hy: int, hx: int) -> dict[str, np.ndarray]:
-    """Copies of a chunk's edge strips and corners (``hy`` rows, ``hx`` columns).
-
-    Neighbouring blocks take their halo from these small copies, so the full chunk can
-    be freed as soon as its own block has run (a numpy view would pin it in memory).
-    """
-    c = np.asarray(chunk, dtype=np.float32)
-    out: dict[str, np.ndarray] = {}
-    if hy:
-        out["top"] = c[..., :hy, :].copy()
-        out["bottom"] = c[..., -hy:, :].copy()
-    if hx:
-        out["left"] = c[..., :, :hx].copy()
-        out["right"] = c[..., :, -hx:].copy()
-    if hy and hx:
-        out["tl"] = c[..., :hy, :hx].copy()
-        out["tr"] = c[..., :hy, -hx:].copy()
-        out["bl"] = c[..., -hy:, :hx].copy()
-        out["br"] = c[..., -hy:, -hx:].copy()
-    return out
-
-
-def _assemble(
-    center: np.ndarray,
-    neighbours: Sequence[Sequence[dict[str, np.ndarray] | None]],
-    means: Sequence[float],
-    stds: Sequence[float],
-) -> tuple[np.ndarray, int, int, int, int]:
-    """The normalised block with its halo, channels-last ``(H, W, C)``, NaN kept.
-
-    The block's chunk and the 3 x 3 neighbourhood of edge strips are written straight
-    into one buffer in the layout the model runs in (no padded intermediate copy).
-    Returns the buffer and the halo widths (top, bottom, left, right).
-    """
-    c = np.asarray(center)[0]
-    nb = neighbours
-    top = nb[0][1]["bottom"].shape[-2] if nb[0][1] is not None else 0
-    bottom = nb[2][1]["top"].shape[-2] if nb[2][1] is not None else 0
-    left = nb[1][0]["right"].shape[-1] if nb[1][0] is not None else 0
-    right = nb[1][2]["left"].shape[-1] if nb[1][2] is not None else 0
-    C, H, W = c.shape
-    xn = np.empty((H + top + bottom, W + left + right, C), dtype=np.float32)
-    rows = ((0, top), (top, top + H), (top + H, top + H + bottom))
-    cols = ((0, left), (left, left + W), (left + W, left + W + right))
-    # the piece each cell of the 3 x 3 grid takes: a neighbour's strip, or the chunk
-    pieces = {(0, 0): "br", (0, 1): "bottom", (0, 2): "bl", (1, 0): "right", (1, 1): "",
-              (1, 2): "left", (2, 0): "tr", (2, 1): "top", (2, 2): "tl"}  # fmt: skip
-    for (i, j), side in pieces.items():
-        (r0, r1), (c0, c1) = rows[i], cols[j]
-        if r1 == r0 or c1 == c0:
-            continue
-        cell = nb[i][j]
-        piece = c if not side else (cell[side][0] if cell is not None else None)
-        if piece is None:
-            continue
-        for ch, (mean, std) in enumerate(zip(means, stds, strict=True)):
-            dst = xn[r0:r1, c0:c1, ch]
-            np.subtract(piece[ch], np.float32(mean), out=dst, dtype=np.float32)
-            dst *= np.float32(1.0 / std)
-    return xn, top, bottom, left, right
-
-
-def _segment_block(
-    center: np.ndarray,
-    neighbours: Sequence[Sequence[dict[str, np.ndarray] | None]],
-    module: nn.Module | None = None,
-    *,
-    plan: _BlockPlan,
-) -> np.ndarray:
-    """Run the model on one block: its chunk plus halo strips from its neighbours."""
-
-    xn, top, bottom, left, right = _assemble(center, neighbours, plan.means, plan.stds)
-    del center, neighbours
-    n_out = sum(n for name, n in plan.channels if name in plan.select)
-    H, W, _ = xn.shape
-    core = (slice(top, H - bottom), slice(left, W - right))
-    out = np.full((1, n_out, H - top - bottom, W - left - right), np.nan, dtype=np.float32)
-
-    # NaN survives the normalisation: the valid mask comes from the normalised block
-    valid: np.ndarray = np.asarray(np.isfinite(xn[..., list(plan.mask_index)]).all(axis=-1))
-    if not valid[core].any():
-        return out  # all-NaN block: NaN out, no model run
-    np.nan_to_num(xn, copy=False, nan=0.0, posinf=0.0, neginf=0.0)
-
-    _configure_threads(plan.threads)
-    from xseaice.models.registry import resolve_device
-
-    device = resolve_device(plan.device)
-    dtype = _resolve_precision(plan.precision, device)
-    model = _cached_model(plan.key, device, spec=plan.spec, module=module)
-
-    _forward_tiles(model, xn, out, valid, (top, bottom, left, right), plan, device, dtype)
-    del xn  # free the block's buffers before handing memory back to the OS
-    out[0][:, ~valid[core]] = np.nan
-    _trim_memory()
-    return out
-
-
-def _forward_tiles(
-    model: nn.Module,
-    xn: np.ndarray,
-    out: np.ndarray,
-    valid: np.ndarray,
-    halos: tuple[int, int, int, int],
-    plan: _BlockPlan,
-    device: torch.device,
-    dtype: torch.dtype | None,
-) -> None:
-    """Forward the block's sub-tiles (each with its halo, from inside the block) in
-    batches of equal shape, writing their cores into ``out``."""
-    import torch
-
-    top, bottom, left, right = halos
-    H, W, _ = xn.shape
-    rows = _windows(H, top, H - bottom, plan.tile, plan.halo)
-    cols = _windows(W, left, W - right, plan.tile, plan.halo)
-    Window = tuple[int, int, int, int]
-    groups: dict[tuple[int, int], list[tuple[Window, Window]]] = {}
-    for r in rows:
-        for c in cols:
-            if valid[r[0] : r[1], c[0] : c[1]].any():  # all-NaN sub-tiles stay NaN
-                groups.setdefault((r[3] - r[2], c[3] - c[2]), []).append((r, c))
-
-    select = set(plan.select)
-    with (
-        torch.inference_mode(),
-        torch.autocast(device.type, dtype=dtype or torch.float32, enabled=dtype is not None),
-    ):
-        for items in groups.values():
-            for i in range(0, len(items), plan.batch_size):
-                batch = items[i : i + plan.batch_size]
-                if len(batch) == 1:
-                    r, c = batch[0]
-                    arr = np.ascontiguousarray(xn[r[2] : r[3], c[2] : c[3]])[None]
-                else:
-                    arr = np.stack([xn[r[2] : r[3], c[2] : c[3]] for r, c in batch])
-                # (B, H, W, C) memory seen as (B, C, H, W) channels-last: no copy
-                inp = torch.from_numpy(arr).permute(0, 3, 1, 2).to(device)
-                res = model(inp)
-                if not isinstance(res, Mapping):
-                    res = {plan.channels[0][0]: res}
-                t = torch.cat([res[name] for name, _ in plan.channels if name in select], dim=1)
-                y = t.float().cpu().numpy()
-                for j, (r, c) in enumerate(batch):
-                    out[0, :, r[0] - top : r[1] - top, c[0] - left : c[1] - left] = y[
-                        j, :, r[0] - r[2] : r[1] - r[2], c[0] - c[2] : c[1] - c[2]
-                    ]
-
-
-@functools.lru_cache(maxsize=1)
-def _libc_malloc_trim() -> Any:
-    import ctypes
-    import ctypes.util
-
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        return libc.malloc_trim
-    except (OSError, AttributeError):  # not glibc
-        return None
-
-
-def _trim_memory() -> None:
-    """Give freed heap memory back to the OS (glibc keeps it in per-thread arenas).
-
-    Without this, the many medium-sized tensors of a forward pass leave each thread's
-    arena holding its peak, and a long-running process keeps that memory resident.
-    """
-    trim = _libc_malloc_trim()
-    if trim is not None:
-        trim(0)
 
 
 def _argmax_block(block: np.ndarray) -> np.ndarray:
@@ -534,28 +77,8 @@ def _argmax_block(block: np.ndarray) -> np.ndarray:
 # --------------------------------------------------------------------------------------
 
 
-def _axis_chunks(n: int, size: int, halo: int) -> tuple[int, ...]:
-    """Chunks of ``size`` along an axis of length ``n``; a last chunk shorter than the
-    halo is merged into the one before (dask takes each halo from one neighbour)."""
-    if n <= size:
-        return (n,)
-    chunks = [size] * (n // size)
-    rem = n - size * len(chunks)
-    if rem:
-        if rem < halo:
-            chunks[-1] += rem
-        else:
-            chunks.append(rem)
-    return tuple(chunks)
-
-
 def _resolve_model(model: Any) -> tuple[WeightsSpec, nn.Module | None, str]:
     """(spec, in-memory module or None, cache key)."""
-    from torch import nn
-
-    from xseaice.models import WeightsSpec
-    from xseaice.models.registry import _resolve, _sha256
-
     if isinstance(model, tuple):
         if len(model) != 2 or not isinstance(model[0], nn.Module):
             raise InvalidArgumentError(
@@ -569,7 +92,7 @@ def _resolve_model(model: Any) -> tuple[WeightsSpec, nn.Module | None, str]:
                 "as the second item"
             )
         spec.validate(require_architecture=False)
-        return spec, module, _module_token(module)
+        return spec, module, module_token(module)
     if isinstance(model, nn.Module):
         raise InvalidArgumentError(
             "model is a bare torch.nn.Module: pass (module, WeightsSpec) so that the input "
@@ -581,15 +104,11 @@ def _resolve_model(model: Any) -> tuple[WeightsSpec, nn.Module | None, str]:
             "model must be a registered name, a weights path, a WeightsSpec or a "
             f"(nn.Module, WeightsSpec) pair; got {type(model).__name__}"
         )
-    spec = _resolve(model)
+    spec = resolve_weights(model)
     path = spec.path
     if not path.exists():
-        from xseaice.exceptions import WeightsError
-
         raise WeightsError(f"weights {spec.name!r}: file {path} does not exist")
-    if _sha256(path) != spec.sha256:
-        from xseaice.exceptions import WeightsError
-
+    if file_sha256(path) != spec.sha256:
         raise WeightsError(
             f"weights {spec.name!r}: sha256 of {path} does not match the spec ({spec.sha256}); "
             "the file is corrupt or was replaced. Re-save it with save_weights()"
@@ -600,8 +119,6 @@ def _resolve_model(model: Any) -> tuple[WeightsSpec, nn.Module | None, str]:
 
 
 def _absolute(spec: WeightsSpec) -> WeightsSpec:
-    import dataclasses
-
     return dataclasses.replace(spec, filename=str(spec.path))
 
 
@@ -778,15 +295,11 @@ def segment(
     import dask.array as dsa
     from dask.highlevelgraph import HighLevelGraph
 
-    from xseaice.models import build_model, receptive_halo
-
     spec, module, key = _resolve_model(model)
     arrays = _check_variables(ds, spec)
     _check_pixel_size(ds, spec)
     dev_name = str(device)
     if device != "auto":
-        from xseaice.models.registry import resolve_device
-
         resolve_device(device)  # fail early on a missing CUDA
     if precision not in ("auto", "fp32", "bf16"):
         raise InvalidArgumentError(f"precision must be 'auto', 'fp32' or 'bf16'; got {precision!r}")

@@ -1,0 +1,36 @@
+"""Inference: the one tiling engine and the lazy scene segmentation built on it.
+
+* :func:`segment` - a scene Dataset to lazy logits over dask blocks with a halo;
+* :func:`predict_array` - the same engine on an in-memory ``(C, H, W)`` array (evaluation,
+  training validation, any image-to-image model);
+* :func:`clear_model_cache`, :func:`default_tile`, :data:`BF16_LOGIT_TOLERANCE`.
+
+This subpackage imports torch; ``import xseaice`` does not.
+"""
+
+from __future__ import annotations
+
+from xseaice.inference.cache import clear_model_cache, keep_heads_fp32, prepare_model
+from xseaice.inference.segment import CLASS_FILL, PIXEL_SIZE_TOLERANCE, segment
+from xseaice.inference.tiling import (
+    BF16_LOGIT_TOLERANCE,
+    DEFAULT_TILE,
+    default_tile,
+    predict_array,
+)
+from xseaice.models.runtime import cpu_supports_bf16, warn_if_bf16_emulated
+
+__all__ = [
+    "BF16_LOGIT_TOLERANCE",
+    "CLASS_FILL",
+    "DEFAULT_TILE",
+    "PIXEL_SIZE_TOLERANCE",
+    "clear_model_cache",
+    "cpu_supports_bf16",
+    "default_tile",
+    "keep_heads_fp32",
+    "predict_array",
+    "prepare_model",
+    "segment",
+    "warn_if_bf16_emulated",
+]
