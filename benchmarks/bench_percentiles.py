@@ -35,7 +35,7 @@ PCTS = [2.0, 98.0]
 WORKER = r"""
 import json, resource, sys, time, tracemalloc
 import numpy as np, dask, dask.array as da, zarr
-from xseaice.products.als import nanpercentile
+from xseaice.products.percentiles import nanpercentile
 path, method, pcts, bins = sys.argv[1], sys.argv[2], json.loads(sys.argv[3]), int(sys.argv[4])
 arr = da.from_zarr(path)
 base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss

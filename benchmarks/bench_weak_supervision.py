@@ -91,12 +91,8 @@ def main(argv: list[str] | None = None) -> int:
 
     from xseaice.metrics import format_table
     from xseaice.models import load_model
-    from xseaice.training.evaluation import (
-        BASELINES,
-        PAPER_ANCHORS,
-        evaluate_model,
-        heldout_scenes,
-    )
+    from xseaice.training.evaluation import BASELINES
+    from xseaice.training.heldout import PAPER_ANCHORS, evaluate_model, heldout_scenes
 
     unet, spec = load_model("default")
     mt, mt_spec = load_model("multitask")

@@ -141,7 +141,7 @@ def main(argv: list[str] | None = None) -> int:
     from xseaice.models import WEIGHTS_DIR
     from xseaice.training import load_config, train
     from xseaice.training.datasets import build_scenes
-    from xseaice.training.evaluation import PAPER_ANCHORS, binary_report, heldout_scenes
+    from xseaice.training.heldout import PAPER_ANCHORS, binary_report, heldout_scenes
     from xseaice.training.loop import export_weights
 
     bundle = not (args.quick or args.no_bundle)

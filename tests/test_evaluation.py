@@ -7,14 +7,8 @@ import pytest
 
 from xseaice.exceptions import InvalidArgumentError
 from xseaice.models import load_model
-from xseaice.training.evaluation import (
-    BASELINES,
-    METHODS,
-    evaluate_model,
-    heldout_scenes,
-    otsu_threshold,
-    predict_scene,
-)
+from xseaice.training.evaluation import BASELINES, METHODS, otsu_threshold, predict_scene
+from xseaice.training.heldout import evaluate_model, heldout_scenes
 
 
 def test_otsu_threshold_minimises_the_within_class_variance() -> None:

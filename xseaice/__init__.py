@@ -32,14 +32,13 @@ _LAZY: dict[str, str] = {
 }
 
 # Module names differ from the function names above (``searching`` owns ``search``), so
-# importing a submodule never shadows a top-level function.
+# importing a submodule never shadows a top-level function.  (``inference`` is a package
+# whose ``segment`` module owns ``segment``; ``xseaice.segment`` stays the function.)
 _SUBMODULES = {
     "synthetic",
     "models",
     "inference",
-    "scaling",
-    "topology",
-    "zonal",
+    "products",
     "icechart",
     "catalogs",
     "searching",
@@ -48,6 +47,7 @@ _SUBMODULES = {
     "amsr2",
     "metrics",
     "plotting",
+    "workflow",
     "variables",
     "exceptions",
     "cli",

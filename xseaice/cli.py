@@ -59,6 +59,7 @@ def _cmd_segment(args: argparse.Namespace) -> int:
         chart=args.chart,
         preserve=args.preserve,
         resolution=args.resolution,
+        precision=args.precision,
         figure=not args.no_figure,
         progress=not args.quiet,
     )
@@ -73,7 +74,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
 
 def _cmd_evaluate(args: argparse.Namespace) -> int:
-    from xseaice.metrics import evaluate_cli
+    from xseaice.training.heldout import evaluate_cli
 
     table = evaluate_cli(
         model=args.model,
@@ -94,6 +95,8 @@ def build_parser() -> argparse.ArgumentParser:
     argparse.ArgumentParser
         The parser with one sub-command per task.
     """
+    from xseaice.workflow import PRESERVE_CHOICES
+
     parser = argparse.ArgumentParser(
         prog="xseaice",
         description="Sea-ice maps from Sentinel-1 SAR and AMSR-2: search, segment, train.",
@@ -165,12 +168,18 @@ def build_parser() -> argparse.ArgumentParser:
     seg.add_argument("--chart", help="ice chart file (SIGRID-3) for concentration and preserve")
     seg.add_argument(
         "--preserve",
-        choices=["auto", "none", "scene", "chart"],
+        choices=PRESERVE_CHOICES,
         default="auto",
         help="ALS bias: per chart polygon kept (chart), the model's scene mean kept (scene) "
         "or plain ALS (none); auto = chart with --chart, else scene",
     )
     seg.add_argument("--resolution", type=float, default=40.0, help="pixel size in metres")
+    seg.add_argument(
+        "--precision",
+        choices=["auto", "fp32", "bf16"],
+        default="auto",
+        help="model precision: bf16 on CPUs with AMX/AVX512-BF16 and on CUDA (auto), or forced",
+    )
     seg.add_argument("-o", "--output", required=True, help="output folder")
     seg.add_argument("--no-figure", action="store_true", help="skip the PNG figure")
     seg.set_defaults(func=_cmd_segment)

@@ -17,14 +17,15 @@ Pixel metrics compare a binary ice map with pixel truth (only the synthetic worl
 :func:`regional_concentration_error`, the difference between the mapped ice fraction of
 each chart region and the chart's concentration.
 
-:func:`evaluate` runs a trained model over held-out scenes and reports all of them.
+:func:`xseaice.evaluate` (in :mod:`xseaice.training.heldout`) runs a trained model over
+held-out scenes and reports all of them; this module imports no model code.
 """
 
 from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -38,8 +39,6 @@ __all__ = [
     "IGNORE_INDEX",
     "autoice_scores",
     "combined_score",
-    "evaluate",
-    "evaluate_cli",
     "f1_weighted",
     "format_table",
     "iou",
@@ -346,120 +345,6 @@ def concentration_error_summary(table: pd.DataFrame) -> dict[str, float]:
         "mae_weighted": float((err * w).sum() / w.sum()),
         "max": float(err.max()),
     }
-
-
-# ---------------------------------------------------------------------------------------
-# evaluation of a trained model
-# ---------------------------------------------------------------------------------------
-
-
-def evaluate(
-    model: Any = "default",
-    scenes: Any = "synthetic",
-    *,
-    seeds: Sequence[int] = (1000, 1001),
-    seasons: Sequence[str] = ("summer", "winter"),
-    shape: tuple[int, int] = (512, 512),
-    als: bool = True,
-    preserve_chart: bool = True,
-    device: str = "cpu",
-    progress: bool = False,
-) -> dict[str, Any]:
-    """Score a trained model on held-out scenes.
-
-    Parameters
-    ----------
-    model : str, path, WeightsSpec or (torch.nn.Module, WeightsSpec)
-        Registered weights name (``"default"``, ``"multitask"``), a weights file with its
-        sidecar, or an already loaded model with its spec.
-    scenes : "synthetic", path, or iterable of TrainScene
-        ``"synthetic"``: fresh synthetic scenes for every ``seeds`` x ``seasons``;
-        a folder of AI4Arctic ready-to-train netCDF files (or one file); or scenes built
-        with :mod:`xseaice.training.datasets`.
-    seeds : sequence of int
-        Synthetic seeds (hold them out of training).
-    seasons : sequence of {"summer", "winter"}
-        Synthetic seasons.
-    shape : (int, int)
-        Synthetic scene size in pixels.
-    als : bool, default True
-        Also score the map after Analytical Logit Scaling (and, with
-        ``preserve_chart``, ALS with ``preserve=chart``).
-    preserve_chart : bool, default True
-        Score ALS with ``preserve=chart`` where a chart is known.
-    device : str
-        Torch device.
-    progress : bool
-        Show a progress bar.
-
-    Returns
-    -------
-    dict
-        ``rows``: one dict per scene and method (``method`` in ``raw``, ``als``,
-        ``als_chart``; ``accuracy``, ``ice_iou``, ``lead_iou`` where truth exists;
-        ``conc_mae``); ``summary``: the same averaged per group (season and method);
-        ``autoice``: AutoICE scores where the model has SIC/SOD/FLOE heads and the
-        scenes carry AutoICE labels.
-    """
-    from xseaice.training.evaluation import evaluate_model
-
-    return evaluate_model(
-        model,
-        scenes,
-        seeds=seeds,
-        seasons=seasons,
-        shape=shape,
-        als=als,
-        preserve_chart=preserve_chart,
-        device=device,
-        progress=progress,
-    )
-
-
-def evaluate_cli(
-    *,
-    model: str = "default",
-    data: str = "synthetic",
-    seeds: Sequence[int] = (1000, 1001),
-    output: str | None = None,
-    progress: bool = True,
-) -> str:
-    """``xseaice evaluate``: run :func:`evaluate` and return the printable table.
-
-    Parameters
-    ----------
-    model : str
-        Registered weights name or weights file.
-    data : str
-        ``"synthetic"`` or the path of AI4Arctic netCDF scenes.
-    seeds : sequence of int
-        Synthetic seeds.
-    output : str, optional
-        Write the result as JSON to this file (atomically).
-    progress : bool
-        Show a progress bar.
-
-    Returns
-    -------
-    str
-        The summary table.
-    """
-    import json
-    import os
-    import tempfile
-    from pathlib import Path
-
-    result = evaluate(model, data, seeds=tuple(seeds), progress=progress)
-    if output is not None:
-        path = Path(output)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        with os.fdopen(fd, "w") as f:
-            json.dump(_jsonable(result), f, indent=2)
-        os.replace(tmp, path)
-    return format_table(result["summary"]) + (
-        "\n" + format_table([result["autoice"]]) if result.get("autoice") else ""
-    )
 
 
 def _jsonable(obj: Any) -> Any:

@@ -15,23 +15,78 @@ import logging
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import xarray as xr
 
 from xseaice._atomic import atomic_path
 from xseaice.exceptions import EmptySearchError, InvalidArgumentError
+from xseaice.products.als import Preserve
+from xseaice.products.writers import without_encoding, write_cog, write_table
 
-__all__ = ["Products", "map_ice", "products_from_logits", "segment_to_files", "write_products"]
+__all__ = [
+    "PRESERVE_CHOICES",
+    "Products",
+    "map_ice",
+    "products_from_logits",
+    "resolve_preserve",
+    "segment_to_files",
+    "write_products",
+]
 
 logger = logging.getLogger(__name__)
+
+
+#: ``preserve`` values of the workflow and the ``xseaice segment`` command: those of
+#: :data:`xseaice.products.als.Preserve` plus these strings.
+PRESERVE_CHOICES: tuple[str, ...] = ("auto", "none", "scene", "chart")
+
+
+def resolve_preserve(preserve: Any, chart: Any = None) -> Preserve:
+    """Turn a workflow ``preserve`` into what :func:`~xseaice.products.als.scale_logits`
+    takes: the one place ``"auto"``, ``"chart"`` and ``"none"`` are resolved.
+
+    Parameters
+    ----------
+    preserve : None, "auto", "none", "scene", "chart" or GeoDataFrame
+        ``None`` / ``"none"``: plain ALS.  ``"scene"``: keep the model's scene ice
+        fraction.  ``"chart"``: keep each polygon's concentration of ``chart``.
+        ``"auto"``: ``"chart"`` when a chart is given, else ``"scene"``.  A GeoDataFrame:
+        keep its polygons' concentrations.
+    chart : GeoDataFrame, optional
+        The ice chart of the scene.
+
+    Returns
+    -------
+    None, "scene" or GeoDataFrame
+        A :data:`~xseaice.products.als.Preserve` value.
+
+    Raises
+    ------
+    InvalidArgumentError
+        An unknown value, or ``"chart"`` without a chart.
+    """
+    if preserve is None or not isinstance(preserve, str):
+        return preserve
+    if preserve not in PRESERVE_CHOICES:
+        raise InvalidArgumentError(
+            f"preserve must be one of {list(PRESERVE_CHOICES)}, None or a GeoDataFrame; "
+            f"got {preserve!r}"
+        )
+    if preserve == "auto":
+        preserve = "scene" if chart is None else "chart"
+    if preserve == "chart" and chart is None:
+        raise InvalidArgumentError(
+            "preserve='chart' needs an ice chart (chart=, or --chart FILE on the command line)"
+        )
+    return {"none": None, "scene": "scene", "chart": chart}[preserve]
 
 
 def products_from_logits(
     logits: xr.DataArray,
     *,
-    preserve: Any = None,
+    preserve: Preserve = None,
     q: float = 0.98,
     threshold: float = 0.5,
     lead_max_width: float = 400.0,
@@ -43,7 +98,8 @@ def products_from_logits(
     logits : xarray.DataArray
         ``ice_logit`` from :func:`xseaice.inference.segment`.
     preserve : None, "scene" or GeoDataFrame
-        Passed to :func:`xseaice.products.als.scale_logits`.
+        Passed to :func:`xseaice.products.als.scale_logits`
+        (:data:`~xseaice.products.als.Preserve`).
     q : float, default 0.98
         ALS target confidence.
     threshold : float, default 0.5
@@ -141,24 +197,6 @@ def _progress(enabled: bool) -> Any:
     return TqdmCallback(desc="computing", leave=False)
 
 
-def _write_cog(da: xr.DataArray, path: Path, *, nodata: float | int) -> None:
-    import rioxarray  # noqa: F401  (registers .rio)
-
-    clean = da.copy()
-    clean.encoding = {}
-    clean.attrs.pop("_FillValue", None)
-    with atomic_path(path) as tmp:
-        out = clean.rio.write_nodata(nodata, encoded=False)
-        resampling = "NEAREST" if np.issubdtype(da.dtype, np.integer) else "AVERAGE"
-        out.rio.to_raster(
-            tmp,
-            driver="COG",
-            compress="DEFLATE",
-            blocksize=256,
-            overview_resampling=resampling,
-        )
-
-
 def write_products(
     scene: xr.Dataset,
     output: str | os.PathLike[str],
@@ -188,8 +226,9 @@ def write_products(
     chart : GeoDataFrame, optional
         Ice-chart polygons: concentration per polygon is written as GeoPackage and
         GeoParquet (with the chart's concentration and the difference).
-    preserve : None, "scene" or GeoDataFrame
-        ALS bias option (:func:`xseaice.products.als.scale_logits`).
+    preserve : None, "auto", "none", "scene", "chart" or GeoDataFrame
+        ALS bias option, resolved by :func:`resolve_preserve` (``"chart"`` and ``"auto"``
+        use ``chart``).
     figure : bool, default True
         Write the PNG overview figure.
     progress : bool, default True
@@ -209,6 +248,7 @@ def write_products(
     """
     from xseaice.products.zonal import concentration
 
+    mode = resolve_preserve(preserve, chart)
     folder = Path(output)
     folder.mkdir(parents=True, exist_ok=True)
     result = Products(folder=folder)
@@ -216,12 +256,12 @@ def write_products(
 
     zarr_path = folder / f"{prefix}_products.zarr"
     with atomic_path(zarr_path) as tmp, _progress(progress):
-        _without_encoding(logits.to_dataset(name="ice_logit")).to_zarr(
+        without_encoding(logits.to_dataset(name="ice_logit")).to_zarr(
             tmp, mode="w", zarr_format=2, consolidated=True
         )
         stored = xr.open_zarr(tmp, chunks={})["ice_logit"]
-        derived = products_from_logits(stored, preserve=preserve, **options)
-        _without_encoding(derived.drop_vars("ice_logit")).to_zarr(
+        derived = products_from_logits(stored, preserve=mode, **options)
+        without_encoding(derived.drop_vars("ice_logit")).to_zarr(
             tmp, mode="a", zarr_format=2, consolidated=True
         )
     result.files["zarr"] = zarr_path
@@ -230,17 +270,13 @@ def write_products(
     first = done.isel(time=0) if "time" in done.dims else done
     for name, nodata in (("ice_probability", np.nan), ("ice", 255), ("lead", 255)):
         path = folder / f"{prefix}_{name}.tif"
-        _write_cog(first[name], path, nodata=nodata)
+        write_cog(first[name], path, nodata=nodata)
         result.files[f"cog_{name}"] = path
 
     table = None
     if chart is not None:
         table = concentration(first["ice"].where(first["ice"] != 255), chart)
-        for ext, frame in ((".gpkg", _case_unique(table)), (".parquet", table)):
-            path = folder / f"{prefix}_concentration{ext}"
-            with atomic_path(path) as tmp:
-                frame.to_file(tmp) if ext == ".gpkg" else frame.to_parquet(tmp)
-            result.files[f"table_{ext[1:]}"] = path
+        result.files.update(write_table(table, folder, prefix))
 
     result.summary = _summary(first, table)
     if figure:
@@ -255,23 +291,6 @@ def write_products(
         plt.close(fig)
         result.files["figure"] = path
     return result
-
-
-def _without_encoding(ds: xr.Dataset) -> xr.Dataset:
-    """A shallow copy without the on-disk encodings inherited from the input scene (a
-    Zarr v3 ``serializer``, say, cannot be written to the products' Zarr v2 store)."""
-    out = ds.copy()
-    for var in out.variables.values():
-        var.encoding = {}
-    return out
-
-
-def _case_unique(table: Any) -> Any:
-    """Rename columns whose names differ only in case (``CT`` and ``ct``): GeoPackage
-    field names are case-insensitive.  The lower-case (decoded) one gets ``_value``."""
-    seen = {str(c).lower() for c in table.columns if str(c) != str(c).lower()}
-    clashes = {c: f"{c}_value" for c in table.columns if str(c) == str(c).lower() and c in seen}
-    return table.rename(columns=clashes)
 
 
 def _summary(first: xr.Dataset, table: Any) -> dict[str, Any]:
@@ -304,6 +323,7 @@ def segment_to_files(
     chart: str | None = None,
     preserve: str = "auto",
     resolution: float = 40.0,
+    precision: Literal["auto", "fp32", "bf16"] = "auto",
     figure: bool = True,
     progress: bool = True,
 ) -> Products:
@@ -326,13 +346,16 @@ def segment_to_files(
     chart : str, optional
         Ice-chart file (SIGRID-3) for concentration per polygon and ``preserve="chart"``.
     preserve : {"auto", "none", "scene", "chart"}
-        ALS bias option; ``"auto"``: ``"chart"`` when ``chart`` is given, else
-        ``"scene"``.  Plain ALS (``"none"``) places the threshold at the middle of the
-        scene's 2-98 % logit spread, which suits scenes with as much ice as water; with
-        the bundled weights it loses to the raw threshold on held-out scenes (see
-        ``benchmarks/bench_weak_supervision.py``), the two ``preserve`` modes win.
+        ALS bias option (:func:`resolve_preserve`); ``"auto"``: ``"chart"`` when
+        ``chart`` is given, else ``"scene"``.  Plain ALS (``"none"``) places the threshold
+        at the middle of the scene's 2-98 % logit spread, which suits scenes with as much
+        ice as water; with the bundled weights it loses to the raw threshold on held-out
+        scenes (see ``benchmarks/bench_weak_supervision.py``), the two ``preserve`` modes
+        win.
     resolution : float
         Pixel size in metres of the loaded grid.
+    precision : {"auto", "fp32", "bf16"}
+        Model precision (:func:`xseaice.inference.segment`).
     figure, progress : bool
         Write the PNG figure; show progress bars.
 
@@ -344,8 +367,7 @@ def segment_to_files(
     from xseaice.icechart import read_icechart
 
     chart_gdf = read_icechart(chart) if chart else None
-    if preserve == "chart" and chart_gdf is None:
-        raise InvalidArgumentError("--preserve chart needs --chart FILE (an ice chart)")
+    resolve_preserve(preserve, chart_gdf)  # fail before loading anything
     if source is not None:
         path = Path(source)
         if not path.exists():
@@ -372,21 +394,15 @@ def segment_to_files(
                 )
             result = dataclasses.replace(result, sentinel1=kept)
         scene = load(result, resolution=resolution)
-    if preserve not in ("auto", "none", "scene", "chart"):
-        raise InvalidArgumentError(
-            f"preserve must be 'auto', 'none', 'scene' or 'chart'; got {preserve!r}"
-        )
-    if preserve == "auto":
-        preserve = "scene" if chart_gdf is None else "chart"
-    mode = {"none": None, "scene": "scene", "chart": chart_gdf}[preserve]
     written = write_products(
         scene,
         output,
         model=model,
         chart=chart_gdf,
-        preserve=mode,
+        preserve=preserve,
         figure=figure,
         progress=progress,
+        segment_kwargs={"precision": precision},
     )
     logger.info("%s", written)
     return written

@@ -46,10 +46,21 @@ from xseaice.exceptions import (
     XSeaIceWarning,
 )
 from xseaice.inference.cache import module_token
-from xseaice.inference.tiling import BF16_LOGIT_TOLERANCE, _axis_chunks, _BlockPlan, _edges
-from xseaice.inference.tiling import _segment_block, default_tile
-from xseaice.models import WeightsSpec, build_model, file_sha256, receptive_halo
-from xseaice.models import resolve_device, resolve_weights
+from xseaice.inference.tiling import (
+    _axis_chunks,
+    _BlockPlan,
+    _edges,
+    _segment_block,
+    default_tile,
+)
+from xseaice.models import (
+    WeightsSpec,
+    build_model,
+    file_sha256,
+    receptive_halo,
+    resolve_device,
+    resolve_weights,
+)
 from xseaice.models.runtime import Precision
 from xseaice.variables import SAR_VARIABLES
 
@@ -203,7 +214,6 @@ def _check_pixel_size(ds: xr.Dataset, spec: WeightsSpec) -> float | None:
 def _probe_channels(
     model: nn.Module, n_in: int, multiple: int, single_name: str = "ice_logit"
 ) -> dict[str, int]:
-    import torch
 
     was_training = model.training
     model.eval()

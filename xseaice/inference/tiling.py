@@ -32,7 +32,7 @@ from xseaice.models.runtime import (
     resolve_precision,
 )
 
-__all__ = ["DEFAULT_TILE", "BF16_LOGIT_TOLERANCE", "default_tile", "predict_array"]
+__all__ = ["BF16_LOGIT_TOLERANCE", "DEFAULT_TILE", "default_tile", "predict_array"]
 
 logger = logging.getLogger(__name__)
 

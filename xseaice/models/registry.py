@@ -35,11 +35,11 @@ from xseaice.models.runtime import resolve_device
 __all__ = [
     "WEIGHTS_DIR",
     "WeightsSpec",
+    "file_sha256",
     "get_weights",
     "list_weights",
     "load_model",
     "register_weights",
-    "file_sha256",
     "resolve_weights",
     "save_weights",
 ]

@@ -161,6 +161,7 @@ def _concurrent_tasks() -> int:
 
 _THREADS_SET = threading.local()
 
+
 def configure_threads(threads: int | None) -> None:
     """Set torch's intra-op threads so that tasks x torch threads <= cores.
 

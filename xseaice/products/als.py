@@ -13,29 +13,11 @@ and ``q``::
 Only finite logits count (NaN and +-inf are "no data" and give NaN).  Everything is lazy
 for dask input: the percentiles come from dask reductions over blocks.
 
-Percentile methods
-------------------
-``"histogram"`` (default)
-    One pass over the data gives the count, minimum, maximum and a histogram whose bins
-    do not depend on the data: the top ``log2(bins)`` bits of each value's
-    order-preserving float32 bit pattern (sign, exponent, leading mantissa bits).  Block
-    histograms therefore add up exactly, so no min/max pass has to come first and no
-    block is held between passes.  The rank ``j`` that numpy's linear interpolation
-    needs is located in its bin and interpolated uniformly inside the bin (clipped to the
-    data range).  The estimate and the true order statistic lie in the same bin, so the
-    error of a percentile is at most the width of the bin(s) used -- recorded as
-    ``percentile_error`` -- which with ``2**k`` bins is at most ``|x| * 2**(9 - k)``
-    (``|x| * 2**-11``, 0.05 %, with the default ``2**20`` bins) and never more than the
-    data range.  In rank terms the estimate is off by at most the count of that bin.
-``"refine"``
-    The histogram pass, then a second pass that gathers only the values inside the bins
-    holding the needed ranks and selects them exactly: equal to :func:`numpy.percentile`
-    (up to the rounding of the final interpolation).
-``"exact"``
-    :func:`numpy.percentile` of each time step's finite values; loads one whole time step
-    into one task, so meant for in-memory arrays.
+The percentiles come from the streaming engine of :mod:`xseaice.products.percentiles`
+(``method="histogram"``, ``"refine"`` or ``"exact"``; see there), which also gives the
+exact order statistics per region that ``preserve=`` solves its biases from.
 
-Memory: a statistics-only computation (:func:`nanpercentile` with ``"histogram"``) holds
+Memory: a statistics-only computation (``nanpercentile`` with ``"histogram"``) holds
 a few blocks at a time.  Whenever a second pass reads the logits again -- the ALS output
 itself, ``"refine"``, ``preserve=`` -- dask keeps every block of the logits (4 bytes per
 pixel) from the first pass until the last, as it does for any array normalised by a
@@ -48,31 +30,52 @@ from __future__ import annotations
 import logging
 import math
 import warnings
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Union
 
 import numpy as np
 import xarray as xr
 
-from xseaice.exceptions import DegenerateSceneWarning, IceChartError, InvalidArgumentError
+from xseaice.exceptions import DegenerateSceneWarning, InvalidArgumentError
+from xseaice.products.percentiles import (
+    _MAX,
+    _MIN,
+    _N,
+    _NSTATS,
+    _SUMSIG,
+    DEFAULT_BINS,
+    PercentileMethod,
+    _bin_index,
+    _bin_of_rank,
+    _bits_of,
+    _exact_graph,
+    _hist_graph,
+    _merge_extracts,
+    _plan_refine,
+    _Pool,
+    _pool,
+    _scene_percentiles,
+    _slabs,
+    _stats_graph,
+    check_method,
+    extraction_graph,
+)
 
 if TYPE_CHECKING:
     import dask.array
+    import geopandas as gpd
 
-__all__ = ["DEFAULT_BINS", "nanpercentile", "scale_logits"]
+__all__ = ["Preserve", "scale_logits"]
 
 logger = logging.getLogger(__name__)
 
-#: Default number of histogram bins of the streaming percentile: 2**20, so each bin spans
-#: at most 2**-11 of its values' magnitude.
-DEFAULT_BINS: int = 2**20
-_MIN_BITS, _MAX_BITS = 10, 24
+#: What ``preserve=`` of :func:`scale_logits` accepts: ``None`` (plain ALS), ``"scene"``
+#: (keep the model's own scene ice fraction) or a GeoDataFrame of regions (a chart: keep
+#: each polygon's concentration).  The workflow and the ``xseaice segment`` command add
+#: ``"auto"``, ``"chart"`` and ``"none"``, resolved in one place,
+#: :func:`xseaice.workflow.resolve_preserve`.
+Preserve = Union[None, Literal["scene"], "gpd.GeoDataFrame"]
 
-PercentileMethod = Literal["histogram", "refine", "exact"]
-_METHODS: tuple[str, ...] = ("histogram", "refine", "exact")
 
-# columns of the per-block / per-time statistics
-_N, _MIN, _MAX, _SUMSIG = range(4)
-_NSTATS = 4
 # columns of the per-time parameters
 _P_LO, _P_HI, _BIAS, _TEMP, _ERR, _MODE, _NVALID = range(7)
 _NPARAMS = 7
@@ -89,85 +92,6 @@ _REGION_HIST_CELLS = 2**22
 # ---------------------------------------------------------------------------------------
 
 
-def _finite(block: np.ndarray) -> np.ndarray:
-    v = np.asarray(block).ravel()
-    return v[np.isfinite(v)]
-
-
-#: Values handled at once inside a block, to bound the temporaries of a task (~8 MiB each).
-_SLAB = 2**20
-
-
-def _slabs(*arrays: np.ndarray) -> Any:
-    """Yield aligned flat slices of at most ``_SLAB`` elements of same-size arrays."""
-    flats = [np.asarray(a).reshape(-1) for a in arrays]
-    n = flats[0].size
-    for start in range(0, n, _SLAB):
-        yield [f[start : start + _SLAB] for f in flats]
-
-
-def _block_stats(block: np.ndarray, *, ndim: int, sigmoid: bool = True) -> np.ndarray:
-    """Valid count, min, max and sum of sigmoid of one block, shaped (1, 1, ..., 4)."""
-    from scipy.special import expit
-
-    out = np.array([0.0, np.inf, -np.inf, 0.0])
-    for (chunk,) in _slabs(block):
-        v = chunk[np.isfinite(chunk)]
-        if not v.size:
-            continue
-        out[_N] += v.size
-        out[_MIN] = min(out[_MIN], float(v.min()))
-        out[_MAX] = max(out[_MAX], float(v.max()))
-        if sigmoid:
-            out[_SUMSIG] += float(expit(v.astype("float64")).sum())
-    return out.reshape((1,) * ndim + (_NSTATS,))
-
-
-def _bin_index(v: np.ndarray, lo: float, hi: float, nbins: int) -> np.ndarray:
-    """Bin of each value in ``nbins`` equal bins over ``[lo, hi]`` (hi in the last bin)."""
-    if not hi > lo:
-        return np.zeros(v.shape, dtype="int64")
-    idx = np.floor((v.astype("float64") - lo) * (nbins / (hi - lo))).astype("int64")
-    np.clip(idx, 0, nbins - 1, out=idx)
-    return idx
-
-
-def _sortable(v: np.ndarray) -> np.ndarray:
-    """uint32 keys whose order is the order of the float32 values (finite values only)."""
-    u = np.ascontiguousarray(v, dtype="float32").view("uint32")
-    return np.where(u & np.uint32(0x80000000), ~u, u | np.uint32(0x80000000))
-
-
-def _bit_bins(v: np.ndarray, bits: int) -> np.ndarray:
-    """Bin of each value: the top ``bits`` bits of its order-preserving float32 key."""
-    return (_sortable(v) >> np.uint32(32 - bits)).astype("int64")
-
-
-def _unsortable(keys: np.ndarray) -> np.ndarray:
-    keys = np.asarray(keys, dtype="uint32")
-    u = np.where(keys & np.uint32(0x80000000), keys & np.uint32(0x7FFFFFFF), ~keys)
-    return u.astype("uint32").view("float32").astype("float64")
-
-
-def _bit_bin_edges(k: int, bits: int, lo: float, hi: float) -> tuple[float, float]:
-    """Smallest and largest float32 of bin ``k``, clipped to the data range [lo, hi]."""
-    shift = 32 - bits
-    first, last = _unsortable(np.array([k << shift, ((k + 1) << shift) - 1], dtype="uint64"))
-    first = lo if not np.isfinite(first) else max(float(first), lo)
-    last = hi if not np.isfinite(last) else min(float(last), hi)
-    return first, last
-
-
-def _block_hist(block: np.ndarray, *, bits: int, ndim: int) -> np.ndarray:
-    """Counts of one block in the 2**bits data-independent bins (so no min/max pass)."""
-    counts = np.zeros(2**bits, dtype="int64")
-    for (chunk,) in _slabs(block):
-        v = chunk[np.isfinite(chunk)]
-        counts += np.bincount(_bit_bins(v, bits), minlength=counts.size)
-    # int32 halves the memory of the reduction; a block never holds 2**31 values
-    return counts.astype("int32").reshape((1,) * ndim + (counts.size,))
-
-
 def _block_region_hist(
     block: np.ndarray, rid: np.ndarray, stats: np.ndarray, *, nbins: int, nregions: int, ndim: int
 ) -> np.ndarray:
@@ -180,148 +104,15 @@ def _block_region_hist(
     return counts.reshape((1,) * ndim + (nregions + 1, nbins))
 
 
-def _block_exact(block: np.ndarray, *, pcts: tuple[float, ...]) -> np.ndarray:
-    v = _finite(block)
-    if not v.size:
-        return np.full((1, len(pcts)), np.nan)
-    return np.percentile(v, list(pcts)).astype("float64").reshape(1, len(pcts))
-
-
-def _unique_pairs(
-    groups: np.ndarray, values: np.ndarray, counts: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Collapse (group, value) pairs, summing their counts; sorted by group then value."""
-    if not values.size:
-        return groups[:0], values[:0], counts[:0]
-    order = np.lexsort((values, groups))
-    g, v, c = groups[order], values[order], counts[order]
-    new = np.ones(g.size, dtype=bool)
-    new[1:] = (g[1:] != g[:-1]) | (v[1:] != v[:-1])
-    starts = np.flatnonzero(new)
-    return g[starts], v[starts], np.add.reduceat(c, starts)
-
-
-def _block_extract(
-    block: np.ndarray, rid: np.ndarray | None, plan: list[dict[str, Any]], t: int
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Values of one block that fall in the planned bins, as (group, value, count).
-
-    Group 0 gathers the bins of the scene percentiles, group ``r`` the bins of region
-    ``r``; ties collapse into counts so a spike of equal values stays small.
-    """
-    step = plan[t]
-    z = np.asarray(block)
-    z = z.reshape(z.shape[1:]) if rid is None else z.reshape(np.shape(rid))
-    ok = np.isfinite(z)
-    v = z[ok].astype("float64")
-    gs: list[np.ndarray] = []
-    vs: list[np.ndarray] = []
-    if step.get("lut_global") is not None:
-        sel = step["lut_global"][_bit_bins(v, step["bits"])]
-        gs.append(np.zeros(int(sel.sum()), dtype="int64"))
-        vs.append(v[sel])
-    if step.get("lut_region") is not None and rid is not None:
-        r = np.asarray(rid)[ok].astype("int64")
-        key = r * step["nbins_region"] + _bin_index(v, step["lo"], step["hi"], step["nbins_region"])
-        sel = step["lut_region"][key]
-        gs.append(r[sel])
-        vs.append(v[sel])
-    if not vs:
-        empty = np.zeros(0, dtype="int64")
-        return empty, np.zeros(0, dtype="float64"), empty
-    g, vv = np.concatenate(gs), np.concatenate(vs)
-    return _unique_pairs(g, vv, np.ones(vv.size, dtype="int64"))
-
-
-def _merge_extracts(
-    parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]],
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    if not parts:
-        e = np.zeros(0, dtype="int64")
-        return e, np.zeros(0), e
-    g = np.concatenate([p[0] for p in parts])
-    v = np.concatenate([p[1] for p in parts])
-    c = np.concatenate([p[2] for p in parts])
-    return _unique_pairs(g, v, c)
-
-
 # ---------------------------------------------------------------------------------------
 # order statistics from histograms and pools
 # ---------------------------------------------------------------------------------------
-
-
-def _interp_positions(n: int, pct: float) -> tuple[int, float]:
-    """numpy's "linear" percentile: the lower rank ``j`` and the fraction towards ``j + 1``."""
-    h = (n - 1) * (pct / 100.0)
-    j = min(math.floor(h), n - 1)
-    return j, h - j
-
-
-def _lerp(a: float, b: float, t: float) -> float:
-    """numpy's interpolation between two order statistics (stable at both ends)."""
-    diff = b - a
-    return b - diff * (1.0 - t) if t >= 0.5 else a + diff * t
-
-
-def _bin_of_rank(cum: np.ndarray, j: int) -> int:
-    """Bin holding the ``j``-th (0-based) smallest value, from cumulative counts."""
-    return int(np.searchsorted(cum, j, side="right"))
-
-
-def _hist_order_stat(
-    counts: np.ndarray, cum: np.ndarray, j: int, bits: int, lo: float, hi: float
-) -> tuple[float, float]:
-    """Estimate of the ``j``-th smallest value (uniform inside its bin) and the bin width."""
-    a = _bin_of_rank(cum, j)
-    before = cum[a] - counts[a]
-    first, last = _bit_bin_edges(a, bits, lo, hi)
-    return first + (j - before + 0.5) / counts[a] * (last - first), last - first
-
-
-def _hist_percentile(
-    counts: np.ndarray, cum: np.ndarray, pct: float, bits: int, lo: float, hi: float
-) -> tuple[float, float]:
-    """Percentile estimate and its error bound (the width of the bins used)."""
-    n = int(cum[-1])
-    j, f = _interp_positions(n, pct)
-    a, wa = _hist_order_stat(counts, cum, j, bits, lo, hi)
-    if f == 0.0 or j + 1 >= n:
-        return float(a), float(wa)
-    b, wb = _hist_order_stat(counts, cum, j + 1, bits, lo, hi)
-    return float(_lerp(a, b, f)), float(max(wa, wb))
-
-
-class _Pool:
-    """Exact order statistics of one group from a histogram and the values of some bins."""
-
-    def __init__(self, counts: np.ndarray, marked: np.ndarray, values: np.ndarray, n: np.ndarray):
-        self.counts = counts
-        self.cum = np.cumsum(counts)
-        marked_counts = np.where(marked, counts, 0)
-        self.marked_before = np.cumsum(marked_counts) - marked_counts
-        self.values = values
-        self.vcum = np.cumsum(n)
-
-    def order_stat(self, j: int) -> float:
-        a = _bin_of_rank(self.cum, j)
-        pos = j - (self.cum[a] - self.counts[a]) + self.marked_before[a]
-        return float(self.values[int(np.searchsorted(self.vcum, pos, side="right"))])
 
 
 def _region_ranks(n_r: int, frac: float) -> tuple[int, int, int]:
     """(m, j_lo, j_hi): ice pixels wanted and the ranks that bracket the threshold."""
     m = int(np.clip(math.floor(frac * n_r + 0.5), 0, n_r))
     return m, n_r - m - 1, n_r - m
-
-
-def _needed_ranks(n: int, pcts: tuple[float, ...]) -> list[int]:
-    out: list[int] = []
-    for p in pcts:
-        j, f = _interp_positions(n, p)
-        out.append(j)
-        if f > 0.0 and j + 1 < n:
-            out.append(j + 1)
-    return out
 
 
 # ---------------------------------------------------------------------------------------
@@ -345,20 +136,14 @@ def _plan(
     cfg: dict[str, Any],
 ) -> list[dict[str, Any]]:
     """Which bins the refinement pass must gather, per time step."""
-    plan: list[dict[str, Any]] = []
-    for t in range(stats.shape[0]):
+    if cfg["method"] == "refine" and hist is not None:
+        plan = _plan_refine(stats, hist, cfg=cfg)
+    else:
+        plan = [{"lo": st[_MIN], "hi": st[_MAX], "bits": cfg["bits"]} for st in stats]
+    for t, step in enumerate(plan):
         st = stats[t]
-        step: dict[str, Any] = {"lo": st[_MIN], "hi": st[_MAX], "bits": cfg["bits"]}
-        n = int(st[_N])
-        if n == 0 or not st[_MAX] > st[_MIN]:
-            plan.append(step)
+        if int(st[_N]) == 0 or not st[_MAX] > st[_MIN]:
             continue
-        if cfg["method"] == "refine" and hist is not None:
-            cum = np.cumsum(hist[t])
-            lut = np.zeros(hist.shape[1], dtype=bool)
-            for j in _needed_ranks(n, cfg["pcts"]):
-                lut[_bin_of_rank(cum, j)] = True
-            step["lut_global"] = lut
         if rhist is not None:
             nb2 = rhist.shape[2]
             fr = _targets(st, cfg.get("fractions"), cfg["scene"])
@@ -375,19 +160,7 @@ def _plan(
                         lut_r[r * nb2 + _bin_of_rank(cum, j)] = True
             step["lut_region"] = lut_r
             step["nbins_region"] = nb2
-        plan.append(step)
     return plan
-
-
-def _pool(
-    counts: np.ndarray,
-    marked: np.ndarray,
-    merged: tuple[np.ndarray, np.ndarray, np.ndarray],
-    g: int,
-) -> _Pool:
-    gs, vs, cs = merged
-    lo, hi = np.searchsorted(gs, g, side="left"), np.searchsorted(gs, g, side="right")
-    return _Pool(counts, marked, vs[lo:hi], cs[lo:hi])
 
 
 def _region_bias(pool: _Pool, n_r: int, frac: float, b_scene: float, delta: float) -> float:
@@ -407,62 +180,6 @@ def _region_bias(pool: _Pool, n_r: int, frac: float, b_scene: float, delta: floa
     if not np.isfinite(v_lo):
         return v_hi - delta
     return 0.5 * (v_lo + v_hi)
-
-
-def _scene_percentiles(
-    t: int,
-    st: np.ndarray,
-    hist: np.ndarray | None,
-    exact: np.ndarray | None,
-    plan: list[dict[str, Any]] | None,
-    merged: tuple[np.ndarray, np.ndarray, np.ndarray] | None,
-    *,
-    cfg: dict[str, Any],
-) -> tuple[list[float], float]:
-    """The configured percentiles of time step ``t`` and the bound on their error."""
-    n, lo, hi = int(st[_N]), float(st[_MIN]), float(st[_MAX])
-    pcts = cfg["pcts"]
-    if n == 0:
-        return [np.nan] * len(pcts), np.nan
-    if not hi > lo:
-        return [lo] * len(pcts), 0.0
-    if cfg["method"] == "exact" and exact is not None:
-        return [float(v) for v in exact[t]], 0.0
-    if cfg["method"] == "refine" and hist is not None and merged is not None and plan is not None:
-        pool = _pool(hist[t], plan[t]["lut_global"], merged, 0)
-        return [_pool_percentile(pool, n, p) for p in pcts], 0.0
-    assert hist is not None
-    bits = cfg["bits"]
-    counts = hist[t]
-    cum = np.cumsum(counts)
-    if cfg.get("anchors") and len(pcts) == 2:
-        # both anchors inside one bin: their spread is below the resolution, so take them
-        # equal (the bin centre, within one bin width of each); the caller warns of T = 0
-        ranks = _needed_ranks(n, (pcts[0],)) + _needed_ranks(n, (pcts[1],))
-        a, b = _bin_of_rank(cum, min(ranks)), _bin_of_rank(cum, max(ranks))
-        if a == b:
-            first, last = _bit_bin_edges(a, bits, lo, hi)
-            return [0.5 * (first + last)] * 2, last - first
-    results = [_hist_percentile(counts, cum, p, bits, lo, hi) for p in pcts]
-    return [r[0] for r in results], max(r[1] for r in results)
-
-
-def _solve_percentiles(
-    stats: np.ndarray,
-    hist: np.ndarray | None,
-    exact: np.ndarray | None,
-    plan: list[dict[str, Any]] | None,
-    extracts: list[list[tuple[np.ndarray, np.ndarray, np.ndarray]]] | None,
-    *,
-    cfg: dict[str, Any],
-) -> np.ndarray:
-    """(time, len(pcts) + 1): the percentiles then the error bound."""
-    out = np.empty((stats.shape[0], len(cfg["pcts"]) + 1))
-    for t in range(stats.shape[0]):
-        merged = _merge_extracts(extracts[t]) if extracts is not None else None
-        vals, err = _scene_percentiles(t, stats[t], hist, exact, plan, merged, cfg=cfg)
-        out[t, :-1], out[t, -1] = vals, err
-    return out
 
 
 def _solve(
@@ -545,14 +262,6 @@ def _solve(
     return out
 
 
-def _pool_percentile(pool: _Pool, n: int, pct: float) -> float:
-    j, f = _interp_positions(n, pct)
-    a = pool.order_stat(j)
-    if f == 0.0 or j + 1 >= n:
-        return a
-    return _lerp(a, pool.order_stat(j + 1), f)
-
-
 def _apply_block(
     block: np.ndarray,
     params: np.ndarray,
@@ -601,69 +310,7 @@ def _check_options(lower: float, upper: float, q: float, method: str, bins: int)
         raise InvalidArgumentError(
             f"q={q!r}: expected a target confidence with 0.5 < q < 1 (default 0.98)."
         )
-    if method not in _METHODS:
-        raise InvalidArgumentError(f"method={method!r} is not one of {list(_METHODS)}.")
-    if (
-        not isinstance(bins, (int, np.integer))
-        or isinstance(bins, bool)
-        or not 2**_MIN_BITS <= bins <= 2**_MAX_BITS
-    ):
-        raise InvalidArgumentError(
-            f"bins={bins!r}: expected an integer from {2**_MIN_BITS} to {2**_MAX_BITS} "
-            f"(default {DEFAULT_BINS}, rounded up to a power of two); more bins, smaller "
-            "percentile error."
-        )
-
-
-def _bits_of(bins: int) -> int:
-    """Key bits of a histogram with at least ``bins`` bins."""
-    return int(min(_MAX_BITS, max(_MIN_BITS, math.ceil(math.log2(bins)))))
-
-
-def _stats_graph(z: dask.array.Array, idx: str, sigmoid: bool = True) -> dask.array.Array:
-    import dask.array as da
-
-    ndim = z.ndim
-    parts = da.blockwise(
-        _block_stats,
-        idx + "s",
-        z,
-        idx,
-        ndim=ndim,
-        sigmoid=sigmoid,
-        new_axes={"s": _NSTATS},
-        adjust_chunks={c: 1 for c in idx[1:]},
-        dtype="float64",
-        meta=np.empty((0,) * (ndim + 1)),
-    )
-    axes = tuple(range(1, ndim))
-    cols = [
-        parts[..., _N].sum(axis=axes),
-        parts[..., _MIN].min(axis=axes),
-        parts[..., _MAX].max(axis=axes),
-        parts[..., _SUMSIG].sum(axis=axes),
-    ]
-    return da.stack(cols, axis=1).rechunk((1, _NSTATS))
-
-
-def _hist_graph(z: dask.array.Array, idx: str, bits: int) -> Any:
-    import dask.array as da
-
-    parts = da.blockwise(
-        _block_hist,
-        idx + "k",
-        z,
-        idx,
-        bits=bits,
-        ndim=z.ndim,
-        new_axes={"k": 2**bits},
-        adjust_chunks={c: 1 for c in idx[1:]},
-        concatenate=True,
-        dtype="int32",
-        meta=np.empty((0,) * (z.ndim + 1), dtype="int32"),
-    )
-    # few block histograms per combine step: each is 2**bits counts
-    return parts.sum(axis=tuple(range(1, z.ndim)), dtype="int64", split_every=4)
+    check_method(method, bins)
 
 
 def _region_hist_graph(
@@ -697,27 +344,10 @@ def _region_hist_graph(
     return parts.sum(axis=tuple(range(1, z.ndim)))
 
 
-def _exact_graph(z: dask.array.Array, idx: str, pcts: tuple[float, ...]) -> Any:
-    import dask.array as da
-
-    whole = z.rechunk((1,) + (-1,) * (z.ndim - 1))
-    return da.blockwise(
-        _block_exact,
-        "tp",
-        whole,
-        idx,
-        pcts=pcts,
-        new_axes={"p": len(pcts)},
-        concatenate=True,
-        dtype="float64",
-        meta=np.empty((0, 0)),
-    )
-
-
 def _parameters_graph(
     z: dask.array.Array,
     *,
-    pcts: tuple[float, ...],
+    pcts: tuple[float, float],
     q: float,
     method: str,
     bins: int,
@@ -725,11 +355,9 @@ def _parameters_graph(
     fractions: np.ndarray | None,
     scene: bool,
     has_time: bool,
-    percentiles_only: bool = False,
 ) -> dask.array.Array:
     """Lazy (time, params [+ region biases]) array for ``z`` of shape (time, ...).
 
-    With ``percentiles_only``: (time, len(pcts) + 1), the percentiles then their error.
     Statistics and the histogram come from one pass over ``z``; the region histogram
     (it needs the range) and the refinement pass read ``z`` again, so dask keeps its
     blocks in memory between the passes.
@@ -756,30 +384,14 @@ def _parameters_graph(
         "fractions": fractions,
         "scene": scene,
         "has_time": has_time,
-        "anchors": not percentiles_only,
+        "anchors": True,
     }
     plan = extracts = None
     if method == "refine" or rid is not None:
         plan = dask.delayed(_plan, pure=True)(stats, hist, rhist, cfg=cfg)
-        zblocks = z.to_delayed(optimize_graph=False)
-        rblocks = rid.to_delayed(optimize_graph=False) if rid is not None else None
-        extracts = []
-        for t in range(zblocks.shape[0]):
-            per_t = []
-            for pos in np.ndindex(*zblocks.shape[1:]):
-                rb = rblocks[pos] if rblocks is not None else None
-                per_t.append(
-                    dask.delayed(_block_extract, pure=True)(zblocks[(t, *pos)], rb, plan, t)
-                )
-            extracts.append(per_t)
-    if percentiles_only:
-        ncols = len(pcts) + 1
-        solved = dask.delayed(_solve_percentiles, pure=True)(
-            stats, hist, exact, plan, extracts, cfg=cfg
-        )
-    else:
-        ncols = _NPARAMS + (0 if rid is None or scene else nregions + 1)
-        solved = dask.delayed(_solve, pure=True)(stats, hist, exact, rhist, plan, extracts, cfg=cfg)
+        extracts = extraction_graph(z, rid, plan)
+    ncols = _NPARAMS + (0 if rid is None or scene else nregions + 1)
+    solved = dask.delayed(_solve, pure=True)(stats, hist, exact, rhist, plan, extracts, cfg=cfg)
     arr = da.from_delayed(solved, shape=(z.shape[0], ncols), dtype="float64")
     return arr.rechunk((1, ncols))
 
@@ -789,102 +401,11 @@ def _parameters_graph(
 # ---------------------------------------------------------------------------------------
 
 
-def nanpercentile(
-    a: Any,
-    q: Any,
-    *,
-    method: PercentileMethod = "histogram",
-    bins: int = DEFAULT_BINS,
-) -> tuple[Any, Any]:
-    """Percentiles of the finite values of an array, streaming for dask arrays.
-
-    Parameters
-    ----------
-    a : numpy.ndarray or dask.array.Array
-        Any shape; NaN and +-inf are ignored.
-    q : float or sequence of float
-        Percentiles in [0, 100] (numpy's ``"linear"`` definition).
-    method : {"histogram", "refine", "exact"}
-        See the module documentation.  ``"histogram"`` reads the data twice, ``"refine"``
-        three times, ``"exact"`` loads it whole.
-    bins : int
-        Histogram bins (``"histogram"`` and ``"refine"``).
-    Returns
-    -------
-    values, error : numpy.ndarray or dask.array.Array
-        The percentiles (float64, shape of ``q``) and the bound on their absolute error
-        (a scalar: one bin width for ``"histogram"``, 0 otherwise).  Lazy if ``a`` is a
-        dask array.  NaN if ``a`` has no finite value.
-
-    Examples
-    --------
-    >>> import dask.array as da
-    >>> x = da.arange(101, chunks=10).astype(float)
-    >>> values, error = nanpercentile(x, [2, 98], method="refine")
-    >>> values.compute().tolist(), float(error)
-    ([2.0, 98.0], 0.0)
-    """
-    import dask.array as da
-
-    qs = np.atleast_1d(np.asarray(q, dtype="float64"))
-    if qs.ndim != 1 or np.any((qs < 0) | (qs > 100)) or not np.all(np.isfinite(qs)):
-        raise InvalidArgumentError(f"q={q!r}: expected percentiles between 0 and 100.")
-    _check_options(0.0, 100.0, 0.75, method, bins)
-    lazy = isinstance(a, da.Array)
-    x = a if lazy else da.from_array(np.asarray(a))
-    x = x.reshape(1) if x.ndim == 0 else x
-    solved = _parameters_graph(
-        x[None],
-        pcts=tuple(float(p) for p in qs),
-        q=0.75,
-        method=method,
-        bins=int(bins),
-        rid=None,
-        fractions=None,
-        scene=False,
-        has_time=False,
-        percentiles_only=True,
-    )
-    values, error = solved[0, :-1].reshape(np.shape(q)), solved[0, -1]
-    if not lazy:
-        import dask
-
-        with dask.config.set(scheduler="sync"):
-            values, error = dask.compute(values, error)
-    return values, error
-
-
 def _region_fractions(chart: Any, column: str | None) -> np.ndarray:
     """Concentration (0-1) per chart row, with a NaN slot 0 for "outside every polygon"."""
-    import pandas as pd
+    from xseaice.products.regions import chart_concentration
 
-    if column is not None:
-        if column not in chart.columns:
-            raise IceChartError(
-                f"column={column!r} is not a column of the preserve= chart; its columns are "
-                f"{[str(c) for c in chart.columns]}.  Pass the name of the 0-1 concentration "
-                "column (read_icechart adds 'ct')."
-            )
-        values = pd.to_numeric(chart[column], errors="coerce").to_numpy(dtype="float64")
-    elif "ct" in chart.columns:
-        values = pd.to_numeric(chart["ct"], errors="coerce").to_numpy(dtype="float64")
-    elif "CT" in chart.columns:
-        from xseaice.icechart import decode_concentration
-
-        values = decode_concentration(chart["CT"]).astype("float64")
-    else:
-        raise IceChartError(
-            "the preserve= chart has neither a 'ct' (0-1) nor a 'CT' (SIGRID-3 code) column; "
-            "read it with xseaice.read_icechart or pass column='<your 0-1 column>'."
-        )
-    bad = np.isfinite(values) & ((values < 0) | (values > 1))
-    if bad.any():
-        raise InvalidArgumentError(
-            f"the preserve= chart's concentration column holds values outside 0-1 "
-            f"(e.g. {values[bad][:3].tolist()}); expected fractions.  Divide percentages by "
-            "100, or use read_icechart's 'ct'."
-        )
-    return np.concatenate([[np.nan], values])
+    return np.concatenate([[np.nan], chart_concentration(chart, column=column).value])
 
 
 def _spatial_chunks_like(z: dask.array.Array) -> tuple[tuple[int, ...], ...]:
@@ -897,7 +418,7 @@ def scale_logits(
     lower: float = 2.0,
     upper: float = 98.0,
     q: float = 0.98,
-    preserve: Any = None,
+    preserve: Preserve = None,
     column: str | None = None,
     method: PercentileMethod = "histogram",
     bins: int = DEFAULT_BINS,
@@ -932,9 +453,9 @@ def scale_logits(
         weakly supervised model in compact (or open) ice prefer ``"scene"`` or a chart
         (``benchmarks/bench_weak_supervision.py`` measures all three).
     column : str, optional
-        Concentration column (0-1) of a ``preserve`` GeoDataFrame; default ``"ct"``, or
-        the SIGRID-3 ``"CT"`` codes decoded with
-        :func:`xseaice.icechart.decode_concentration`.
+        Concentration column (0-1) of a ``preserve`` GeoDataFrame, read with
+        :func:`xseaice.products.regions.chart_concentration`: default ``"ct"``, or the
+        SIGRID-3 ``"CT"`` codes decoded.
     method : {"histogram", "refine", "exact"}
         How the percentiles are computed (module documentation): ``"histogram"`` has an
         absolute error of at most ``(max - min) / bins``, recorded as

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import xarray as xr
 
-from xseaice.exceptions import CRSError, IceChartError, InvalidArgumentError
+from xseaice.exceptions import CRSError, InvalidArgumentError
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -110,23 +110,12 @@ def _combine(parts: list[tuple[np.ndarray, np.ndarray]], npoly: int) -> np.ndarr
 
 
 def _chart_values(polygons: Any, column: str | None) -> np.ndarray | None:
-    import pandas as pd
+    """The chart's concentration per polygon, or None for polygons without one."""
+    from xseaice.products.regions import chart_concentration
 
-    if column is not None:
-        if column not in polygons.columns:
-            raise IceChartError(
-                f"column={column!r} is not a column of the polygons; they have "
-                f"{[str(c) for c in polygons.columns]}.  Pass the 0-1 concentration column "
-                "(read_icechart adds 'ct') or leave column=None."
-            )
-        return pd.to_numeric(polygons[column], errors="coerce").to_numpy(dtype="float64")
-    if "ct" in polygons.columns:
-        return pd.to_numeric(polygons["ct"], errors="coerce").to_numpy(dtype="float64")
-    if "CT" in polygons.columns:
-        from xseaice.icechart import decode_concentration
-
-        return np.asarray(decode_concentration(polygons["CT"]), dtype="float64")
-    return None
+    if column is None and "ct" not in polygons.columns and "CT" not in polygons.columns:
+        return None
+    return chart_concentration(polygons, column=column).value
 
 
 def _normalise_stats(stats: str | Sequence[str]) -> list[str]:

@@ -1,5 +1,9 @@
 """Running a trained model over whole scenes and scoring it (used by
-:func:`xseaice.metrics.evaluate`, validation during training and the benchmarks).
+:func:`xseaice.evaluate`, validation during training and the benchmarks).
+
+Scenes run through :func:`xseaice.inference.predict_array`, the tiling engine
+:func:`xseaice.inference.segment` runs per dask block, so evaluation and validation score
+the code users run (windows, halo, batching, bf16 with float32 output heads).
 
 Methods scored per scene (binary maps, pixel truth from the synthetic world):
 
@@ -34,6 +38,7 @@ import torch
 from torch import nn
 
 from xseaice.exceptions import InvalidArgumentError
+from xseaice.inference import predict_array
 from xseaice.metrics import (
     IGNORE_INDEX,
     autoice_scores,
@@ -42,19 +47,13 @@ from xseaice.metrics import (
     pixel_accuracy,
     regional_concentration_error,
 )
-from xseaice.training.datasets import (
-    TrainScene,
-    ai4arctic_files,
-    normalise,
-    read_ai4arctic,
-    synthetic_scene,
-)
+from xseaice.training.datasets import TrainScene, _canonical
+from xseaice.variables import SAR_VARIABLES as SAR
 
 __all__ = [
     "BASELINES",
     "METHODS",
     "baseline_map",
-    "evaluate_model",
     "otsu_threshold",
     "predict_scene",
     "scene_rows",
@@ -66,14 +65,6 @@ logger = logging.getLogger(__name__)
 
 METHODS: tuple[str, ...] = ("raw", "als", "als_scene", "als_chart")
 BASELINES: tuple[str, ...] = ("otsu_hv", "otsu_hh", "chart_hv")
-
-
-def _windows(n: int, tile: int, halo: int) -> list[tuple[int, int, int, int]]:
-    out = []
-    for c0 in range(0, n, tile):
-        c1 = min(c0 + tile, n)
-        out.append((c0, c1, max(0, c0 - halo), min(n, c1 + halo)))
-    return out
 
 
 def predict_scene(
@@ -98,10 +89,12 @@ def predict_scene(
     normalisation : mapping
         ``variable -> (mean, std)`` the model was trained with.
     device, precision : str
-        Torch device; ``"bf16"`` for bfloat16 autocast.
+        Torch device and ``"fp32"`` / ``"bf16"`` / ``"auto"``, as in
+        :func:`xseaice.inference.segment`.
     tile : int
         Tile side without halo (a multiple of the model's ``size_multiple``); the halo is
-        the model's ``receptive_halo``, so tiles join without seams.
+        the model's ``receptive_halo``, so tiles join without seams.  The model itself is
+        left untouched (a prepared copy runs; see :func:`xseaice.inference.predict_array`).
     sic_mode : {"classes", "regression"}
         How to turn the SIC output into classes.
 
@@ -111,34 +104,16 @@ def predict_scene(
         ``ice_logit`` float32 ``[H, W]`` (NaN where invalid) and, if the model has them,
         ``sic``, ``sod``, ``floe`` uint8 class maps (255 where invalid).
     """
-    dev = torch.device(device)
-    x = normalise(scene.inputs, scene.variables, normalisation)
-    h, w = scene.shape
-    halo = int(getattr(model, "receptive_halo", 0))
-    was_training = model.training
-    model.eval()
-    outs: dict[str, np.ndarray] = {}
-    use_bf16 = precision == "bf16"
-    try:
-        with (
-            torch.inference_mode(),
-            torch.autocast(dev.type, dtype=torch.bfloat16, enabled=use_bf16),
-        ):
-            for r in _windows(h, tile, halo):
-                for c in _windows(w, tile, halo):
-                    inp = torch.from_numpy(np.ascontiguousarray(x[:, r[2] : r[3], c[2] : c[3]]))
-                    res = model(inp[None].to(dev))
-                    if not isinstance(res, Mapping):
-                        res = {"ice_logit": res}
-                    for k, v in res.items():
-                        arr = v[0].float().cpu().numpy()
-                        if k not in outs:
-                            outs[k] = np.full((arr.shape[0], h, w), np.nan, dtype="float32")
-                        outs[k][:, r[0] : r[1], c[0] : c[1]] = arr[
-                            :, r[0] - r[2] : r[1] - r[2], c[0] - c[2] : c[1] - c[2]
-                        ]
-    finally:
-        model.train(was_training)
+    outs = predict_array(
+        scene.inputs,
+        model,
+        normalisation,
+        variables=scene.variables,
+        tile=tile,
+        device=device,
+        precision=precision,
+        mask_channels=[i for i, v in enumerate(scene.variables) if _canonical(v) in SAR] or None,
+    )
     valid = scene.valid
     result: dict[str, np.ndarray] = {}
     logit = outs["ice_logit"][0]
@@ -242,8 +217,6 @@ def otsu_threshold(values: np.ndarray, *, bins: int = 256) -> float:
 
 
 def _channel(scene: TrainScene, name: str) -> np.ndarray:
-    from xseaice.training.datasets import _canonical
-
     names = [_canonical(v) for v in scene.variables]
     if name not in names:
         raise InvalidArgumentError(f"scene {scene.name!r} has no {name!r} input for a baseline")
@@ -463,164 +436,6 @@ def validate(
 # ---------------------------------------------------------------------------------------
 
 
-def spec_of_result(result: Any) -> Any:
-    """An in-memory :class:`~xseaice.models.WeightsSpec` of a :class:`TrainResult`
-    (not registered, no file: ``sha256`` is zeros) for evaluating before export."""
-    from xseaice.models import WeightsSpec
-
-    cfg = result.config
-    return WeightsSpec(
-        name=cfg.export.name,
-        architecture=cfg.model.architecture,
-        arch_kwargs=dict(getattr(result.model, "arch_kwargs", {})),
-        variables=tuple(cfg.data.variables),
-        normalisation=dict(result.normalisation),
-        pixel_size=float(result.pixel_size),
-        outputs=dict(getattr(result.model, "output_classes", {"ice_logit": None})),
-        licence=cfg.export.licence,
-        description="in-memory result of xseaice.training.train",
-        sha256="0" * 64,
-        filename="<memory>",
-    )
-
-
-def _resolve(model: Any) -> tuple[nn.Module, Any]:
-    from xseaice.models import WeightsSpec, load_model
-    from xseaice.training.loop import TrainResult
-
-    if isinstance(model, TrainResult):
-        return model.model, spec_of_result(model)
-    if isinstance(model, tuple) and len(model) == 2 and isinstance(model[0], nn.Module):
-        return model[0], model[1]
-    if isinstance(model, str | WeightsSpec) or hasattr(model, "__fspath__"):
-        return load_model(model)
-    raise InvalidArgumentError(
-        "model must be a weights name, a weights path, a WeightsSpec, (module, spec) or a "
-        f"TrainResult; got {type(model).__name__}"
-    )
-
-
-def evaluate_model(
-    model: Any,
-    scenes: Any,
-    *,
-    seeds: Sequence[int] = (1000, 1001),
-    seasons: Sequence[str] = ("summer", "winter"),
-    shape: Sequence[int] = (512, 512),
-    als: bool = True,
-    preserve_chart: bool = True,
-    baselines: Sequence[str] = (),
-    device: str = "cpu",
-    precision: str = "fp32",
-    progress: bool = False,
-) -> dict[str, Any]:
-    """Implementation of :func:`xseaice.metrics.evaluate` (see there); also scores
-    ``baselines`` (names of :data:`BASELINES`)."""
-    from tqdm.auto import tqdm
-
-    module, spec = _resolve(model)
-    variables = tuple(spec.variables)
-    scene_list: list[TrainScene]
-    if isinstance(scenes, str) and scenes == "synthetic":
-        scene_list = [
-            synthetic_scene(
-                s,
-                season=season,
-                shape=shape,
-                pixel_size=float(spec.pixel_size),
-                randomize=True,
-                variables=variables,
-            )
-            for season in seasons
-            for s in seeds
-        ]
-    elif isinstance(scenes, str) or hasattr(scenes, "__fspath__"):
-        scene_list = [read_ai4arctic(f, variables=variables) for f in ai4arctic_files(scenes)]
-    else:
-        scene_list = list(scenes)
-    methods = ["raw"]
-    if als:
-        methods.extend(["als", "als_scene"])
-        if preserve_chart:
-            methods.append("als_chart")
-    sic_mode = str(spec.arch_kwargs.get("sic_mode", "classes"))
-    rows: list[dict[str, Any]] = []
-    preds = []
-    for sc in tqdm(scene_list, desc="evaluate", disable=not progress, leave=False):
-        pred = predict_scene(
-            module, sc, spec.normalisation, device=device, precision=precision, sic_mode=sic_mode
-        )
-        preds.append(pred)
-        rows.extend(scene_rows(pred, sc, methods=methods, baselines=baselines))
-    summary = summarise(rows)
-    autoice = _autoice(preds, scene_list)
-    return {
-        "model": spec.name,
-        "rows": rows,
-        "summary": summary,
-        "autoice": ({"model": spec.name, **autoice} if autoice else {}),
-    }
-
-
 # ---------------------------------------------------------------------------------------
 # the weak-supervision report (scripts/train_default.py, benchmarks)
 # ---------------------------------------------------------------------------------------
-
-#: Published figures quoted beside ours (not comparable one-to-one: real data).
-PAPER_ANCHORS: dict[str, str] = {
-    "als_accuracy_summer": "78 % pixel accuracy on fragmented summer scenes (ALS paper, real "
-    "Sentinel-1, no pixel labels)",
-    "autoice_combined": "86.3 combined score (AutoICE challenge winner, real AI4Arctic data)",
-}
-
-
-def heldout_scenes(
-    variables: Sequence[str],
-    *,
-    seeds: Sequence[int],
-    seasons: Sequence[str] = ("summer", "winter"),
-    shape: Sequence[int] = (512, 512),
-    pixel_size: float = 40.0,
-) -> list[TrainScene]:
-    """Synthetic evaluation scenes, every seed in every season (randomised physics)."""
-    return [
-        synthetic_scene(
-            s,
-            season=season,
-            shape=shape,
-            pixel_size=pixel_size,
-            randomize=True,
-            variables=variables,
-        )
-        for season in seasons
-        for s in seeds
-    ]
-
-
-def binary_report(
-    model: Any,
-    scenes: Sequence[TrainScene],
-    *,
-    baselines: Sequence[str] = BASELINES,
-    precision: str = "fp32",
-) -> dict[str, Any]:
-    """Per-scene rows and the per-(season, method) summary of a binary ice model.
-
-    Parameters
-    ----------
-    model : (torch.nn.Module, WeightsSpec) or weights name / path
-        The model.
-    scenes : sequence of TrainScene
-        Held-out scenes with truth.
-    baselines : sequence of str
-        Classical baselines to score beside it.
-    precision : str
-        ``"fp32"`` or ``"bf16"``.
-
-    Returns
-    -------
-    dict
-        ``rows``, ``summary`` (as :func:`evaluate_model`).
-    """
-    res = evaluate_model(model, scenes, baselines=baselines, precision=precision)
-    return {"rows": res["rows"], "summary": res["summary"], "autoice": res["autoice"]}

@@ -36,6 +36,7 @@ from xseaice.training.datasets import (
     build_scenes,
     compute_normalisation,
 )
+from xseaice.training.evaluation import validate
 from xseaice.training.losses import multitask_loss
 
 __all__ = ["TrainResult", "build_training_model", "learning_rate", "train"]
@@ -235,7 +236,7 @@ def train(
     multitask = cfg.model.architecture == "multitask_aspp"
     use_bf16 = cfg.precision == "bf16"
     if use_bf16:
-        from xseaice.inference import warn_if_bf16_emulated
+        from xseaice.models.runtime import warn_if_bf16_emulated
 
         warn_if_bf16_emulated(device)
     spe = cfg.data.steps_per_epoch
@@ -322,8 +323,6 @@ def train(
         record.update({f"loss_{k}": v / n for k, v in sums.items()})
         sums = {}
         if val and cfg.val_every and (epoch + 1) % cfg.val_every == 0:
-            from xseaice.training.evaluation import validate
-
             record.update(
                 validate(
                     model,
