@@ -718,5 +718,21 @@ def stac_api_basic(
         _stop(api)
 
 
+# ---------------------------------------------------------------------------------------
+# model precision: both, forced, whatever the CPU
+# ---------------------------------------------------------------------------------------
+
+
+@pytest.fixture(params=["fp32", "bf16"])
+def precision(request: pytest.FixtureRequest) -> str:
+    """Each model-running test that takes this fixture runs in float32 and in bfloat16,
+    forced, on any CPU: ``precision="auto"`` would pick only one of them (bf16 where the
+    CPU has AVX512-BF16 / AMX).  Without native bf16 it is emulated, slow but correct, so
+    keep these tests tiny; the emulation warning is expected there."""
+    if request.param == "bf16":
+        request.applymarker(pytest.mark.filterwarnings("ignore:precision='bf16' on a CPU"))
+    return str(request.param)
+
+
 if __name__ == "__main__" and len(sys.argv) == 3 and sys.argv[1] == "serve":
     _serve_forever(sys.argv[2])

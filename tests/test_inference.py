@@ -17,10 +17,8 @@ from pyproj import CRS
 
 import xseaice  # noqa: F401  (registers the accessor)
 from xseaice import exceptions
-from xseaice.inference import cache
-from xseaice.models import runtime
-from xseaice.inference import segment
-from xseaice.models import WeightsSpec, build_model, load_model, save_weights
+from xseaice.inference import cache, segment
+from xseaice.models import WeightsSpec, build_model, load_model, runtime, save_weights
 from xseaice.variables import SCENE_VARIABLES
 
 torch.set_num_threads(1)

@@ -120,17 +120,19 @@ def test_failed_write_leaves_no_partial_product(
 
 
 def test_segment_command_preserves_the_chart_or_the_scene_mean(
-    scene: object, random_model: str, tmp_path: Path
+    scene: object, random_model: str, tmp_path: Path, precision: str
 ) -> None:
     """``xseaice segment --input`` on a stored scene; ``--preserve auto`` keeps each chart
-    polygon's concentration with ``--chart`` and the model's scene mean without."""
+    polygon's concentration with ``--chart`` and the model's scene mean without, in float32
+    and in bf16 (forced: ``auto`` picks only one of them on a given CPU)."""
     from xseaice.cli import EXIT_OK, main
 
     source = tmp_path / "scene.zarr"
     scene.dataset.to_zarr(source)  # type: ignore[attr-defined]
     chart_file = tmp_path / "chart.gpkg"
     scene.chart.drop(columns=["true_concentration"]).to_file(chart_file)  # type: ignore[attr-defined]
-    common = ["--quiet", "segment", "--input", str(source), "--model", random_model, "--no-figure"]
+    common = ["--quiet", "segment", "--input", str(source), "--model", random_model]
+    common += ["--no-figure", "--precision", precision]
 
     assert main([*common, "--chart", str(chart_file), "-o", str(tmp_path / "a")]) == EXIT_OK
     table = gpd.read_parquet(tmp_path / "a" / "xseaice_concentration.parquet")

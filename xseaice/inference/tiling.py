@@ -52,8 +52,9 @@ DEFAULT_TILE: dict[tuple[str, bool], int] = {
 
 #: Agreement of bf16 with float32 inference (output heads in float32, body in bf16): the
 #: mean absolute logit difference over valid pixels is at most ``mean`` and its 99th
-#: percentile at most ``p99`` (logit units), measured in ``tests/test_precision.py`` on
-#: trained and untrained U-Nets.
+#: percentile at most ``p99`` (logit units).  Asserted in ``tests/test_precision.py`` on
+#: the bundled ``default`` weights and an untrained U-Net, whatever the CPU; measured with
+#: ``default`` on a 256^2 synthetic scene: mean 0.0035, 99th percentile 0.014.
 BF16_LOGIT_TOLERANCE: dict[str, float] = {"mean": 0.05, "p99": 0.25}
 
 
