@@ -140,9 +140,9 @@ def main(argv: list[str] | None = None) -> int:
     from xseaice.metrics import format_table
     from xseaice.models import WEIGHTS_DIR
     from xseaice.training import load_config, train
-    from xseaice.training.datasets import build_scenes
     from xseaice.training.heldout import PAPER_ANCHORS, binary_report, heldout_scenes
     from xseaice.training.loop import export_weights
+    from xseaice.training.sources import build_scenes
 
     bundle = not (args.quick or args.no_bundle)
     workdir = Path(args.workdir or tempfile.mkdtemp(prefix="xseaice-train-"))

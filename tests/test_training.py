@@ -411,7 +411,7 @@ def test_channel_dropout_zeroes_channels_together(toys: list[Any]) -> None:
 
 
 def test_synthetic_training_ranges_widen_the_charts() -> None:
-    from xseaice.training.datasets import build_scenes
+    from xseaice.training.sources import build_scenes
 
     cfg = load_config(
         {

@@ -40,7 +40,10 @@ def _numeric(chart: Any, name: str) -> np.ndarray:
     return np.asarray(pd.to_numeric(chart[name], errors="coerce"), dtype="float64")
 
 
-def _from_codes(chart: Any, name: str, convention: str) -> ChartConcentration:
+Convention = Literal["sigrid3", "ai4arctic"]
+
+
+def _from_codes(chart: Any, name: str, convention: Convention) -> ChartConcentration:
     from xseaice.icechart import concentration_bounds, decode_concentration
 
     value = np.asarray(decode_concentration(chart[name], convention=convention), dtype="float64")
@@ -55,7 +58,7 @@ def chart_concentration(
     chart: Any,
     *,
     column: str | None = None,
-    convention: Literal["sigrid3", "ai4arctic"] = "sigrid3",
+    convention: Convention = "sigrid3",
 ) -> ChartConcentration:
     """Each chart polygon's total concentration (0-1) and the interval it stands for.
 

@@ -25,12 +25,12 @@ from xseaice.training.datasets import (
     PatchSampler,
     TrainScene,
     compute_normalisation,
-    read_ai4arctic,
     scene_from_dataset,
     synthetic_scene,
 )
 from xseaice.training.loop import TrainResult, train
 from xseaice.training.losses import multitask_loss, region_loss
+from xseaice.training.sources import build_scenes, read_ai4arctic
 
 __all__ = [
     "DataConfig",
@@ -44,6 +44,7 @@ __all__ = [
     "TrainConfig",
     "TrainResult",
     "TrainScene",
+    "build_scenes",
     "compute_normalisation",
     "load_config",
     "multitask_loss",

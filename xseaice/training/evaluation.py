@@ -111,7 +111,7 @@ def predict_scene(
         variables=scene.variables,
         tile=tile,
         device=device,
-        precision=precision,
+        precision=precision,  # type: ignore[arg-type]  # checked by resolve_precision
         mask_channels=[i for i, v in enumerate(scene.variables) if _canonical(v) in SAR] or None,
     )
     valid = scene.valid

@@ -15,12 +15,7 @@ from torch import nn
 
 from xseaice.exceptions import InvalidArgumentError
 from xseaice.metrics import _jsonable, format_table
-from xseaice.training.datasets import (
-    TrainScene,
-    ai4arctic_files,
-    read_ai4arctic,
-    synthetic_scene,
-)
+from xseaice.training.datasets import TrainScene, synthetic_scene
 from xseaice.training.evaluation import (
     BASELINES,
     _autoice,
@@ -28,6 +23,7 @@ from xseaice.training.evaluation import (
     scene_rows,
     summarise,
 )
+from xseaice.training.sources import ai4arctic_files, read_ai4arctic
 
 __all__ = [
     "PAPER_ANCHORS",

@@ -33,11 +33,11 @@ from xseaice.training.config import TrainConfig, config_hash, load_config
 from xseaice.training.datasets import (
     PatchSampler,
     TrainScene,
-    build_scenes,
     compute_normalisation,
 )
 from xseaice.training.evaluation import validate
 from xseaice.training.losses import multitask_loss
+from xseaice.training.sources import build_scenes
 
 __all__ = ["TrainResult", "build_training_model", "learning_rate", "train"]
 
