@@ -26,9 +26,11 @@ _LAZY: dict[str, str] = {
     "scale_logits": "xseaice.products.als",
     "binarize": "xseaice.products.topology",
     "concentration": "xseaice.products.zonal",
-    "segment": "xseaice.inference",
+    "chart_concentration": "xseaice.products.regions",
+    "segment": "xseaice.inference.segment",
+    "predict_array": "xseaice.inference.tiling",
     "train": "xseaice.training",
-    "evaluate": "xseaice.metrics",
+    "evaluate": "xseaice.training.heldout",
 }
 
 # Module names differ from the function names above (``searching`` owns ``search``), so
