@@ -59,7 +59,7 @@ def _median_time(fn: Any, repeat: int) -> tuple[float, Any]:
 def graph_rows(chunks: list[int]) -> list[dict[str, Any]]:
     import pystac
 
-    from xseaice.loading import load
+    from xseaice.stac.loading import load
 
     item = pystac.Item.from_dict(json.loads(REAL_ITEM.read_text()))
     load([item], chunks=2048, amsr2=False)  # warm-up: imports, pyproj/GDAL init
@@ -100,7 +100,7 @@ def throughput_rows(size: int, chunk: int, repeat: int) -> tuple[list[dict[str, 
     from rasterio.enums import Resampling
 
     from xseaice import synthetic
-    from xseaice.loading import load
+    from xseaice.stac.loading import load
 
     scene = synthetic.make_scene(7, shape=(size, size), time="2023-01-04T07:10:00")
     truth = scene.dataset.hh.isel(time=0).values

@@ -1,4 +1,4 @@
-"""Tests of xseaice.icechart against the real CIS chart and hand-decoded egg codes."""
+"""Tests of xseaice.io.icechart against the real CIS chart and hand-decoded egg codes."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from odc.geo.geobox import GeoBox
 from odc.geo.xr import xr_zeros
 
 from xseaice.exceptions import IceChartError, InvalidArgumentError
-from xseaice.icechart import (
+from xseaice.io.icechart import (
     autoice_classes,
     concentration_bounds,
     decode_concentration,

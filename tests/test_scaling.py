@@ -18,7 +18,7 @@ from scipy.special import expit
 
 import xseaice  # noqa: F401  (registers the accessor)
 from xseaice.exceptions import DegenerateSceneWarning, IceChartError, InvalidArgumentError
-from xseaice.icechart import rasterize_chart
+from xseaice.io.icechart import rasterize_chart
 from xseaice.scaling import nanpercentile, scale_logits
 
 L98 = np.log(0.98 / 0.02)

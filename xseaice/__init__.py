@@ -19,10 +19,10 @@ logging.getLogger(__name__).addHandler(logging.NullHandler())
 
 # public name -> module that owns it; imported on first attribute access
 _LAZY: dict[str, str] = {
-    "search": "xseaice.searching",
-    "load": "xseaice.loading",
-    "open_scene": "xseaice.loading",
-    "read_icechart": "xseaice.icechart",
+    "search": "xseaice.stac.searching",
+    "load": "xseaice.stac.loading",
+    "open_scene": "xseaice.stac.loading",
+    "read_icechart": "xseaice.io.icechart",
     "scale_logits": "xseaice.scaling",
     "binarize": "xseaice.topology",
     "concentration": "xseaice.zonal",

@@ -869,7 +869,7 @@ def _region_fractions(chart: Any, column: str | None) -> np.ndarray:
     elif "ct" in chart.columns:
         values = pd.to_numeric(chart["ct"], errors="coerce").to_numpy(dtype="float64")
     elif "CT" in chart.columns:
-        from xseaice.icechart import decode_concentration
+        from xseaice.io.icechart import decode_concentration
 
         values = decode_concentration(chart["CT"]).astype("float64")
     else:
@@ -934,7 +934,7 @@ def scale_logits(
     column : str, optional
         Concentration column (0-1) of a ``preserve`` GeoDataFrame; default ``"ct"``, or
         the SIGRID-3 ``"CT"`` codes decoded with
-        :func:`xseaice.icechart.decode_concentration`.
+        :func:`xseaice.io.icechart.decode_concentration`.
     method : {"histogram", "refine", "exact"}
         How the percentiles are computed (module documentation): ``"histogram"`` has an
         absolute error of at most ``(max - min) / bins``, recorded as
@@ -1002,7 +1002,7 @@ def scale_logits(
     elif scene:
         rid = da.ones(z.shape[1:], chunks=_spatial_chunks_like(z), dtype="int32")
     elif hasattr(preserve, "geometry") and hasattr(preserve, "crs"):
-        from xseaice.icechart import rasterize_chart
+        from xseaice.io.icechart import rasterize_chart
 
         fractions = _region_fractions(preserve, column)
         like = logits.isel(time=0) if has_time else logits

@@ -186,7 +186,7 @@ def _check_scene(scene: TrainScene, *, undefined_ct: str) -> TrainScene:
 
 
 def _decoded(chart: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    from xseaice.icechart import read_icechart
+    from xseaice.io.icechart import read_icechart
 
     if "ct" not in chart.columns or "sic_class" not in chart.columns:
         chart = read_icechart(chart)
@@ -270,7 +270,7 @@ def scene_from_dataset(
     CRSError
         The scene or the chart has no CRS.
     """
-    from xseaice.icechart import rasterize_chart
+    from xseaice.io.icechart import rasterize_chart
 
     name = name or str(ds.attrs.get("title", "scene"))
     missing = [v for v in variables if v not in ds.data_vars]
@@ -531,7 +531,7 @@ def read_ai4arctic(
             region_ids: np.ndarray
             region_classes: dict[str, np.ndarray] = {}
             if "polygon_icechart" in ds.variables and "polygon_codes" in ds.variables:
-                from xseaice.icechart import read_icechart
+                from xseaice.io.icechart import read_icechart
 
                 codes = ds["polygon_codes"].values
                 chart = read_icechart(codes.item() if codes.ndim == 0 else codes)
@@ -811,7 +811,7 @@ def _synthetic_list(config: TrainConfig, *, split: str) -> list[TrainScene]:
 def _scene_specs(config: TrainConfig, specs: Sequence[Any]) -> list[TrainScene]:
     import xarray as xr
 
-    from xseaice.icechart import read_icechart
+    from xseaice.io.icechart import read_icechart
 
     out = []
     for spec in specs:

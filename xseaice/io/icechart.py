@@ -353,7 +353,7 @@ def _unique_map(values: Any, func: Any, *, errors: str, what: str) -> tuple[np.n
         except ValueError:
             if errors == "raise":
                 raise IceChartError(
-                    f"{u!r} is not a valid SIGRID-3 {what} code; see xseaice.icechart for "
+                    f"{u!r} is not a valid SIGRID-3 {what} code; see xseaice.io.icechart for "
                     "the accepted codes, or pass errors='coerce' to read it as missing."
                 ) from None
             bad.append(u)
