@@ -113,13 +113,19 @@ def main() -> None:
         )
     )
     rows.append(
-        ("incidence angle 1024^2", best_of(lambda: sentinel1.incidence_angle_at(geo, r1, c1)))
+        (
+            "incidence angle 1024^2",
+            best_of(lambda: sentinel1_sampling.incidence_angle_at(geo, r1, c1)),
+        )
     )
     xs = np.linspace(geo.longitude.min(), geo.longitude.max(), 256)
     ys = np.linspace(geo.latitude.min(), geo.latitude.max(), 256)
     gx, gy = np.meshgrid(xs, ys)
     rows.append(
-        ("radar_coordinates 256^2 (TPS)", best_of(lambda: sentinel1.radar_coordinates(geo, gx, gy)))
+        (
+            "radar_coordinates 256^2 (TPS)",
+            best_of(lambda: sentinel1_sampling.radar_coordinates(geo, gx, gy)),
+        )
     )
 
     # AMSR-2: a full-size AU_SI12-like file

@@ -1,4 +1,4 @@
-"""Tests of xseaice.io.icechart against the real CIS chart and hand-decoded egg codes."""
+"""Tests of xseaice.io.sigrid3 and xseaice.io.icechart: the real CIS chart, hand-decoded codes."""
 
 from __future__ import annotations
 
@@ -14,15 +14,14 @@ from odc.geo.geobox import GeoBox
 from odc.geo.xr import xr_zeros
 
 from xseaice.exceptions import IceChartError, InvalidArgumentError
-from xseaice.io.icechart import (
+from xseaice.io.icechart import rasterize_chart, read_icechart
+from xseaice.io.sigrid3 import (
     autoice_classes,
     concentration_bounds,
     decode_concentration,
     decode_ct,
     decode_form,
     decode_stage,
-    rasterize_chart,
-    read_icechart,
 )
 
 REAL = Path(__file__).parents[2] / "shared" / "data" / "real"

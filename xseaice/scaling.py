@@ -869,7 +869,7 @@ def _region_fractions(chart: Any, column: str | None) -> np.ndarray:
     elif "ct" in chart.columns:
         values = pd.to_numeric(chart["ct"], errors="coerce").to_numpy(dtype="float64")
     elif "CT" in chart.columns:
-        from xseaice.io.icechart import decode_concentration
+        from xseaice.io.sigrid3 import decode_concentration
 
         values = decode_concentration(chart["CT"]).astype("float64")
     else:
@@ -934,7 +934,7 @@ def scale_logits(
     column : str, optional
         Concentration column (0-1) of a ``preserve`` GeoDataFrame; default ``"ct"``, or
         the SIGRID-3 ``"CT"`` codes decoded with
-        :func:`xseaice.io.icechart.decode_concentration`.
+        :func:`xseaice.io.sigrid3.decode_concentration`.
     method : {"histogram", "refine", "exact"}
         How the percentiles are computed (module documentation): ``"histogram"`` has an
         absolute error of at most ``(max - min) / bins``, recorded as

@@ -123,7 +123,7 @@ def _chart_values(polygons: Any, column: str | None) -> np.ndarray | None:
     if "ct" in polygons.columns:
         return pd.to_numeric(polygons["ct"], errors="coerce").to_numpy(dtype="float64")
     if "CT" in polygons.columns:
-        from xseaice.io.icechart import decode_concentration
+        from xseaice.io.sigrid3 import decode_concentration
 
         return np.asarray(decode_concentration(polygons["CT"]), dtype="float64")
     return None
@@ -160,7 +160,7 @@ def concentration(
         :func:`xseaice.read_icechart`.
     column : str, optional
         Column with the chart's concentration (0-1).  By default ``ct`` if present, else
-        SIGRID-3 ``CT`` codes decoded with :func:`xseaice.io.icechart.decode_concentration`;
+        SIGRID-3 ``CT`` codes decoded with :func:`xseaice.io.sigrid3.decode_concentration`;
         without either, no comparison columns are added.
     stats : str or sequence of str
         Any of ``"mean"``, ``"std"``, ``"min"``, ``"max"`` (coverage-weighted mean and

@@ -1,600 +1,44 @@
-"""Operational ice charts: SIGRID-3 decoding, AutoICE classes and rasterization.
+"""Operational ice charts: reading SIGRID-3 charts and rasterizing them onto a grid.
 
-Ice services (CIS, NIC, DMI, MET Norway, ...) publish charts as polygons whose attributes
-follow the WMO SIGRID-3 vector format (JCOMM Technical Report 23): the *egg code* of each
-polygon is spread over the fields
-
-=========  ================================================================
-field      meaning
-=========  ================================================================
-``CT``     total concentration of the polygon
-``CA``     partial concentration of the thickest ice type (``CB``, ``CC`` next)
-``SA``     stage of development of that ice type (``SB``, ``SC``)
-``FA``     form of ice (floe size) of that ice type (``FB``, ``FC``)
-``POLY_TYPE``  ``I`` ice, ``W`` water, ``L`` land, ``S`` ice shelf, ``N`` no data
-=========  ================================================================
-
-Concentration codes (``CT``, ``CA``, ``CB``, ``CC``) and what this module makes of them
-(``ct`` in 0-1; ``ct_low`` / ``ct_high`` the interval the code stands for):
-
-==================  ======================  ==============  ================
-code                meaning                 ``sigrid3``     ``ai4arctic``
-==================  ======================  ==============  ================
-``00`` (or ``55``)  ice free                0               0
-``01``              open water, < 1/10      0.05 [0, 0.1]   0
-``02``              bergy water, < 1/10     0.05 [0, 0.1]   0
-``10`` ... ``90``   1/10 ... 9/10           0.1 ... 0.9     0.1 ... 0.9
-``91``              9+/10 (9/10 to 10/10)   0.95 [0.9, 1]   1.0
-``92``              10/10                   1.0             1.0
-``ab``, a < b       a/10 to b/10 (``46``)   midpoint        midpoint
-``a1``, a > 1       a/10 to 10/10 (``81``)  midpoint        midpoint
-``-9``, ``99``, ''  not filled / unknown    NaN             NaN
-==================  ======================  ==============  ================
-
-The default ``convention="sigrid3"`` takes the midpoint of the coded interval throughout;
-``convention="ai4arctic"`` follows the AutoICE challenge lookup (``01``/``02`` are water,
-``91`` is full ice cover).  Codes may be strings (``"08"``) or integers (``8``, as in the
-AI4Arctic ``polygon_codes`` table): integers below 10 stand for ``"0d"``.
-
-The AutoICE classes (``sic_class``, ``sod_class``, ``floe_class``; uint8, 255 = undefined)
-follow the AI4Arctic / AutoICE challenge conversion: SIC is the tenth of ``CT`` (0-10);
-stage of development and floe size are those of the *dominant* partial ice type, i.e. the
-class whose summed partial concentration is at least 70 % (SOD) or 50 % (FLOE) of the total
-concentration; a missing ``CA`` means one ice type holds the whole ``CT``; fast ice in any
-partial makes the FLOE class undefined; water polygons (SIC class 0) are class 0 in all
-three.  One deliberate difference from the challenge script: when all three partials share
-a class, their concentrations are all summed (the script summed only A and C).
+:func:`read_icechart` reads a SIGRID-3 chart (shapefile, GeoPackage, GeoJSON, an
+AI4Arctic ``polygon_codes`` table or netCDF) and decodes its egg codes with
+:mod:`xseaice.io.sigrid3` into numbers (``ct``, ``ct_low``, ``ct_high``, partials) and the
+AutoICE classes (``sic_class``, ``sod_class``, ``floe_class``); :func:`rasterize_chart`
+burns them onto a GeoBox or a dataset's grid.
 """
 
 from __future__ import annotations
 
 import logging
-import math
 import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from xseaice.exceptions import IceChartError, InvalidArgumentError
+from xseaice.io.sigrid3 import (
+    AI4ARCTIC_HEADER,
+    CODE_FIELDS,
+    OUTPUT_COLUMNS,
+    Convention,
+    autoice_classes,
+    check_convention,
+    concentration_bounds,
+    decode_concentration,
+    decode_form,
+    decode_stage,
+)
 
 if TYPE_CHECKING:
     import geopandas as gpd
     import xarray as xr
 
-__all__ = [
-    "AUTOICE_FLOE_CLASSES",
-    "AUTOICE_SOD_CLASSES",
-    "FLOE_THRESHOLD",
-    "FORM_CODES",
-    "SOD_THRESHOLD",
-    "STAGE_CODES",
-    "autoice_classes",
-    "concentration_bounds",
-    "decode_concentration",
-    "decode_ct",
-    "decode_form",
-    "decode_stage",
-    "rasterize_chart",
-    "read_icechart",
-]
+__all__ = ["rasterize_chart", "read_icechart"]
 
 logger = logging.getLogger(__name__)
-
-Convention = Literal["sigrid3", "ai4arctic"]
-_CONVENTIONS = ("sigrid3", "ai4arctic")
-
-#: SIGRID-3 stage-of-development codes (SA, SB, SC, CN, CD).
-STAGE_CODES: dict[int, str] = {
-    55: "ice free",
-    80: "no stage of development",
-    81: "new ice",
-    82: "nilas, ice rind",
-    83: "young ice",
-    84: "grey ice",
-    85: "grey-white ice",
-    86: "first-year ice",
-    87: "thin first-year ice",
-    88: "thin first-year ice, stage 1",
-    89: "thin first-year ice, stage 2",
-    91: "medium first-year ice",
-    93: "thick first-year ice",
-    95: "old ice",
-    96: "second-year ice",
-    97: "multi-year ice",
-    98: "glacier ice",
-    99: "undetermined / unknown",
-}
-
-#: SIGRID-3 form-of-ice (floe size) codes (FA, FB, FC, CF).
-FORM_CODES: dict[int, str] = {
-    1: "shuga / small ice cake, brash ice",
-    2: "ice cake",
-    3: "small floe",
-    4: "medium floe",
-    5: "big floe",
-    6: "vast floe",
-    7: "giant floe",
-    8: "fast ice",
-    9: "growlers, floebergs or floebits",
-    10: "icebergs",
-    21: "level ice",
-    22: "pancake ice",
-    99: "undetermined / unknown",
-}
-
-#: AutoICE stage-of-development classes.
-AUTOICE_SOD_CLASSES: dict[int, str] = {
-    0: "open water",
-    1: "new ice",
-    2: "young ice",
-    3: "thin first-year ice",
-    4: "thick first-year ice",
-    5: "old ice",
-}
-
-#: AutoICE floe-size classes.
-AUTOICE_FLOE_CLASSES: dict[int, str] = {
-    0: "open water",
-    1: "cake ice",
-    2: "small floe",
-    3: "medium floe",
-    4: "big floe",
-    5: "vast floe",
-    6: "bergs",
-}
-
-#: Share of the total concentration the dominant stage must hold (AutoICE).
-SOD_THRESHOLD: float = 0.7
-#: Share of the total concentration the dominant floe size must hold (AutoICE).
-FLOE_THRESHOLD: float = 0.5
-
-UNDEFINED: int = 255
-
-# SIGRID-3 stage code -> AutoICE SOD class (255 = no class)
-_SOD_LOOKUP: dict[int, int] = {
-    0: 0,
-    55: 0,
-    80: 0,
-    81: 1,
-    82: 1,
-    83: 2,
-    84: 2,
-    85: 2,
-    86: 4,
-    87: 3,
-    88: 3,
-    89: 3,
-    91: 4,
-    93: 4,
-    95: 5,
-    96: 5,
-    97: 5,
-    98: UNDEFINED,
-    99: UNDEFINED,
-}
-
-# SIGRID-3 form code -> AutoICE FLOE class (255 = no class)
-_FLOE_LOOKUP: dict[int, int] = {
-    0: 0,
-    1: UNDEFINED,
-    2: 1,
-    3: 2,
-    4: 3,
-    5: 4,
-    6: 5,
-    7: 5,
-    8: UNDEFINED,
-    9: 6,
-    10: 6,
-    21: UNDEFINED,
-    22: UNDEFINED,
-    99: UNDEFINED,
-}
-# form codes whose presence in any partial leaves FLOE undefined (AutoICE)
-_NOT_A_FLOE = frozenset({1, 8, 21, 22})
-
-# canonical SIGRID-3 fields read from a chart
-_CODE_FIELDS = ("CT", "CA", "SA", "FA", "CB", "SB", "FB", "CC", "SC", "FC")
-_AI4ARCTIC_HEADER = (
-    "id",
-    "CT",
-    "CA",
-    "SA",
-    "FA",
-    "CB",
-    "SB",
-    "FB",
-    "CC",
-    "SC",
-    "FC",
-    "CN",
-    "CD",
-    "CF",
-    "POLY_TYPE",
-)
-_OUTPUT_COLUMNS = (
-    "ct",
-    "ct_low",
-    "ct_high",
-    "ca",
-    "cb",
-    "cc",
-    "sa",
-    "sb",
-    "sc",
-    "fa",
-    "fb",
-    "fc",
-    "sic_class",
-    "sod_class",
-    "floe_class",
-    "poly_type",
-)
-_MISSING = frozenset({"", "-9", "-99", "-1", "nan", "none", "null", "na", "<na>"})
-
-
-# ---------------------------------------------------------------------------------------
-# code decoding
-# ---------------------------------------------------------------------------------------
-
-
-def _norm_code(code: Any) -> str | None:
-    """Return a two-digit code string, or None for a missing / not-filled code."""
-    if code is None:
-        return None
-    if isinstance(code, bytes):
-        code = code.decode("ascii", "replace")
-    if isinstance(code, (float, np.floating)):
-        if math.isnan(code):
-            return None
-        if not float(code).is_integer():
-            raise ValueError(f"not an integer code: {code!r}")
-        code = int(code)
-    if isinstance(code, (int, np.integer)):
-        value = int(code)
-        return None if value < 0 else f"{value:02d}"
-    text = str(code).strip()
-    if text.lower() in _MISSING or text.startswith("-"):
-        return None
-    if not text.isdigit():
-        raise ValueError(f"not a numeric code: {code!r}")
-    value = int(text)
-    return f"{value:02d}"
-
-
-def _ct_triplet(code: Any, convention: str) -> tuple[float, float, float]:
-    """(value, low, high) of a concentration code; NaNs for missing; ValueError if bad."""
-    text = _norm_code(code)
-    nan = math.nan
-    if text is None or text == "99":
-        return nan, nan, nan
-    if len(text) != 2:
-        raise ValueError(f"concentration code {code!r} has more than two digits")
-    if text in ("00", "55"):
-        return 0.0, 0.0, 0.0
-    if text in ("01", "02"):
-        return (0.05 if convention == "sigrid3" else 0.0), 0.0, 0.1
-    if text == "92":
-        return 1.0, 1.0, 1.0
-    a, b = int(text[0]), int(text[1])
-    if b == 0:
-        return a / 10.0, a / 10.0, a / 10.0
-    if text == "91":
-        return (0.95 if convention == "sigrid3" else 1.0), 0.9, 1.0
-    if 1 <= a < b:
-        low, high = a / 10.0, b / 10.0
-    elif b == 1 and a > 1:
-        low, high = a / 10.0, 1.0
-    else:
-        raise ValueError(f"{code!r} is not a SIGRID-3 concentration code")
-    return round((low + high) / 2.0, 6), low, high
-
-
-def _check_convention(convention: str) -> None:
-    if convention not in _CONVENTIONS:
-        raise InvalidArgumentError(
-            f"convention={convention!r} is not known; expected one of {_CONVENTIONS}. "
-            "Use 'sigrid3' (midpoints of coded intervals) or 'ai4arctic' (AutoICE lookup)."
-        )
-
-
-def decode_ct(code: Any, *, convention: Convention = "sigrid3") -> float:
-    """Decode one SIGRID-3 concentration code (``CT``, ``CA``, ``CB``, ``CC``) to 0-1.
-
-    Parameters
-    ----------
-    code : str, int, float or None
-        The code as found in a chart (``"92"``, ``"46"``, ``8``, ``"-9"``...).
-    convention : {"sigrid3", "ai4arctic"}
-        How to read ``01``/``02`` (0.05 or 0) and ``91`` (0.95 or 1.0); see the module
-        documentation for the whole table.
-
-    Returns
-    -------
-    float
-        The concentration as a fraction, NaN for a not-filled or unknown code.
-
-    Raises
-    ------
-    IceChartError
-        If ``code`` is not a SIGRID-3 concentration code.
-
-    Examples
-    --------
-    >>> decode_ct("46"), decode_ct("91"), decode_ct("91", convention="ai4arctic")
-    (0.5, 0.95, 1.0)
-    """
-    _check_convention(convention)
-    try:
-        return _ct_triplet(code, convention)[0]
-    except ValueError as exc:
-        raise IceChartError(
-            f"code={code!r} is not a SIGRID-3 concentration code ({exc}); expected 00, 01, "
-            "02, 10..90, 91, 92, an interval such as 46 or 81, or -9/99 for missing."
-        ) from None
-
-
-def _unique_map(values: Any, func: Any, *, errors: str, what: str) -> tuple[np.ndarray, list[Any]]:
-    """Apply ``func`` to each unique value of ``values`` and broadcast back."""
-    if errors not in ("raise", "coerce"):
-        raise InvalidArgumentError(f"errors={errors!r}; expected 'raise' or 'coerce'.")
-    arr = np.asarray(values, dtype=object)
-    flat = pd.Series(arr.reshape(-1), dtype=object)
-    # NaN-safe keys: pandas factorize treats None and NaN as missing (-1)
-    codes, uniques = pd.factorize(flat, use_na_sentinel=True)
-    results = []
-    bad = []
-    for u in uniques:
-        try:
-            results.append(func(u))
-        except ValueError:
-            if errors == "raise":
-                raise IceChartError(
-                    f"{u!r} is not a valid SIGRID-3 {what} code; see xseaice.io.icechart for "
-                    "the accepted codes, or pass errors='coerce' to read it as missing."
-                ) from None
-            bad.append(u)
-            results.append(func(None))
-    if bad:
-        logger.warning("unknown SIGRID-3 %s codes read as missing: %s", what, sorted(map(str, bad)))
-    missing = func(None)
-    return np.asarray(codes), [*results, missing]
-
-
-def decode_concentration(
-    values: Any, *, convention: Convention = "sigrid3", errors: str = "coerce"
-) -> np.ndarray:
-    """Vectorised :func:`decode_ct` over an array, list or pandas Series of codes.
-
-    Parameters
-    ----------
-    values : array-like
-        Concentration codes (strings, integers or NaN/None).
-    convention : {"sigrid3", "ai4arctic"}
-        See :func:`decode_ct`.
-    errors : {"coerce", "raise"}
-        ``"coerce"`` reads an invalid code as NaN (with one log warning listing them);
-        ``"raise"`` raises :class:`~xseaice.exceptions.IceChartError`.
-
-    Returns
-    -------
-    numpy.ndarray
-        float64 fractions (0-1) with the shape of ``values``; NaN where missing.
-    """
-    _check_convention(convention)
-    shape = np.shape(values)
-    codes, table = _unique_map(
-        values, lambda c: _ct_triplet(c, convention), errors=errors, what="concentration"
-    )
-    lut = np.array([t[0] for t in table], dtype="float64")
-    return lut[np.asarray(codes)].reshape(shape)
-
-
-def concentration_bounds(values: Any, *, errors: str = "coerce") -> tuple[np.ndarray, np.ndarray]:
-    """Lower and upper bounds (0-1) of the interval each concentration code stands for.
-
-    Parameters
-    ----------
-    values : array-like
-        Concentration codes.
-    errors : {"coerce", "raise"}
-        See :func:`decode_concentration`.
-
-    Returns
-    -------
-    (numpy.ndarray, numpy.ndarray)
-        ``low`` and ``high``; equal for exact codes (``30`` gives 0.3, 0.3), NaN if missing.
-    """
-    shape = np.shape(values)
-    codes, table = _unique_map(
-        values, lambda c: _ct_triplet(c, "sigrid3"), errors=errors, what="concentration"
-    )
-    idx = np.asarray(codes)
-    low = np.array([t[1] for t in table], dtype="float64")[idx].reshape(shape)
-    high = np.array([t[2] for t in table], dtype="float64")[idx].reshape(shape)
-    return low, high
-
-
-def _int_code(code: Any, known: dict[int, str]) -> int:
-    text = _norm_code(code)
-    if text is None:
-        return -1
-    value = int(text)
-    if value == 99:  # "undetermined": keep, it is a real SIGRID-3 value
-        return 99
-    if value not in known:
-        raise ValueError(code)
-    return value
-
-
-def decode_stage(values: Any, *, errors: str = "coerce") -> np.ndarray:
-    """SIGRID-3 stage-of-development codes (``SA``, ``SB``, ``SC``) as integers.
-
-    Parameters
-    ----------
-    values : array-like
-        Codes such as ``"87"``, ``93``, ``"-9"``.
-    errors : {"coerce", "raise"}
-        See :func:`decode_concentration`.
-
-    Returns
-    -------
-    numpy.ndarray
-        int16 codes from :data:`STAGE_CODES`; -1 where not filled (``-9``, empty).
-    """
-    shape = np.shape(values)
-    codes, table = _unique_map(
-        values, lambda c: _int_code(c, STAGE_CODES), errors=errors, what="stage"
-    )
-    return np.asarray(table, dtype="int16")[np.asarray(codes)].reshape(shape)
-
-
-def decode_form(values: Any, *, errors: str = "coerce") -> np.ndarray:
-    """SIGRID-3 form-of-ice (floe size) codes (``FA``, ``FB``, ``FC``) as integers.
-
-    Parameters
-    ----------
-    values : array-like
-        Codes such as ``"08"``, ``4``, ``"-9"``.
-    errors : {"coerce", "raise"}
-        See :func:`decode_concentration`.
-
-    Returns
-    -------
-    numpy.ndarray
-        int16 codes from :data:`FORM_CODES`; -1 where not filled.
-    """
-    shape = np.shape(values)
-    codes, table = _unique_map(
-        values, lambda c: _int_code(c, FORM_CODES), errors=errors, what="form"
-    )
-    return np.asarray(table, dtype="int16")[np.asarray(codes)].reshape(shape)
-
-
-# ---------------------------------------------------------------------------------------
-# AutoICE classes
-# ---------------------------------------------------------------------------------------
-
-
-def _tenths(frac: np.ndarray) -> np.ndarray:
-    """Fractions to integer tenths (round half up), -1 where NaN."""
-    out = np.full(frac.shape, -1, dtype="int16")
-    ok = np.isfinite(frac)
-    out[ok] = np.floor(frac[ok] * 10.0 + 0.5 + 1e-9).astype("int16")
-    return out
-
-
-def _dominant(
-    partial_tenths: np.ndarray,
-    partial_class: np.ndarray,
-    total_tenths: np.ndarray,
-    threshold: float,
-) -> np.ndarray:
-    """Class of the dominant partial (summed per class); 255 when none dominates."""
-    n = partial_tenths.shape[0]
-    out = np.full(n, UNDEFINED, dtype="uint8")
-    for i in range(n):
-        total = int(total_tenths[i])
-        if total <= 0:
-            continue
-        sums: dict[int, int] = {}
-        order: list[int] = []
-        for j in range(partial_tenths.shape[1]):
-            conc = int(partial_tenths[i, j])
-            if conc < 0:
-                continue
-            cls = int(partial_class[i, j])
-            if cls not in sums:
-                order.append(cls)
-                sums[cls] = 0
-            sums[cls] += conc
-        if not sums:
-            continue
-        best = max(order, key=lambda c: (sums[c], -order.index(c)))
-        if sums[best] / total >= threshold - 1e-9:
-            out[i] = best
-    return out
-
-
-def autoice_classes(
-    ct: Any,
-    ca: Any = None,
-    cb: Any = None,
-    cc: Any = None,
-    sa: Any = None,
-    sb: Any = None,
-    sc: Any = None,
-    fa: Any = None,
-    fb: Any = None,
-    fc: Any = None,
-    *,
-    poly_type: Any = None,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """AutoICE SIC / SOD / FLOE classes of polygons from their SIGRID-3 codes.
-
-    Parameters
-    ----------
-    ct, ca, cb, cc : array-like
-        Concentration codes (raw SIGRID-3, e.g. ``"91"``); ``None`` for an absent field.
-    sa, sb, sc : array-like
-        Stage-of-development codes.
-    fa, fb, fc : array-like
-        Form-of-ice codes.
-    poly_type : array-like, optional
-        SIGRID-3 ``POLY_TYPE``; ``"W"`` forces SIC class 0.
-
-    Returns
-    -------
-    (numpy.ndarray, numpy.ndarray, numpy.ndarray)
-        uint8 ``sic_class`` (0-10), ``sod_class`` (0-5, :data:`AUTOICE_SOD_CLASSES`) and
-        ``floe_class`` (0-6, :data:`AUTOICE_FLOE_CLASSES`); 255 where undefined.
-
-    Examples
-    --------
-    >>> sic, sod, floe = autoice_classes(["92"], ["-9"], sa=["93"], fa=["05"])
-    >>> int(sic[0]), int(sod[0]), int(floe[0])
-    (10, 4, 4)
-    """
-    ct_arr = np.atleast_1d(np.asarray(ct, dtype=object))
-    n = ct_arr.shape[0]
-
-    def col(v: Any) -> np.ndarray:
-        if v is None:
-            return np.full(n, None, dtype=object)
-        return np.atleast_1d(np.asarray(v, dtype=object))
-
-    ct_frac = decode_concentration(ct_arr, convention="ai4arctic")
-    total = _tenths(ct_frac)
-    if poly_type is not None:
-        pt = np.array([str(p).strip().upper() for p in col(poly_type)])
-        total = np.where((pt == "W") & (total < 0), 0, total).astype("int16")
-    sic = np.where(total >= 0, np.clip(total, 0, 10), UNDEFINED).astype("uint8")
-
-    partial = np.stack(
-        [_tenths(decode_concentration(col(c), convention="ai4arctic")) for c in (ca, cb, cc)],
-        axis=1,
-    )
-    stages = np.stack([decode_stage(col(s)) for s in (sa, sb, sc)], axis=1)
-    forms = np.stack([decode_form(col(f)) for f in (fa, fb, fc)], axis=1)
-    # a missing CA with a filled CT: one ice type holds the whole CT
-    fill = (partial[:, 0] < 0) & (total > 0)
-    partial[fill, 0] = total[fill]
-    # a partial with a concentration counts even without a stage/form (as undefined)
-    sod_cls = np.vectorize(lambda s: _SOD_LOOKUP.get(int(s), UNDEFINED), otypes=["int16"])(stages)
-    floe_cls = np.vectorize(lambda f: _FLOE_LOOKUP.get(int(f), UNDEFINED), otypes=["int16"])(forms)
-    sod = _dominant(partial, sod_cls, total, SOD_THRESHOLD)
-    floe = _dominant(partial, floe_cls, total, FLOE_THRESHOLD)
-    # AutoICE: a form that is not a floe size (fast ice, level ice, pancake, shuga) in any
-    # partial leaves the polygon without a FLOE class
-    floe[np.isin(forms, list(_NOT_A_FLOE)).any(axis=1)] = UNDEFINED
-    water = sic == 0
-    sod[water] = 0
-    floe[water] = 0
-    return sic, sod, floe
-
 
 # ---------------------------------------------------------------------------------------
 # reading charts
@@ -604,7 +48,7 @@ def autoice_classes(
 def _field_map(columns: Iterable[Any]) -> dict[str, str]:
     """Canonical SIGRID-3 field name -> actual column, case-insensitive, E_ prefix allowed."""
     found: dict[str, str] = {}
-    wanted = (*_CODE_FIELDS, "POLY_TYPE", "CN", "CD", "CF")
+    wanted = (*CODE_FIELDS, "POLY_TYPE", "CN", "CD", "CF")
     for name in columns:
         if not isinstance(name, str):
             continue
@@ -634,7 +78,7 @@ def _parse_polygon_codes(codes: Any) -> pd.DataFrame:
         header = [("id" if i == 0 else t.upper()) for i, t in enumerate(first)]
         rows = rows[1:]
     else:
-        header = list(_AI4ARCTIC_HEADER[: len(first)])
+        header = list(AI4ARCTIC_HEADER[: len(first)])
     data = []
     for r in rows:
         parts = [t.strip() for t in r.split(";")]
@@ -760,7 +204,7 @@ def read_icechart(
     """
     import geopandas as gpd
 
-    _check_convention(convention)
+    check_convention(convention)
     frame: pd.DataFrame
     if isinstance(path_or_codes, pd.DataFrame):
         frame = path_or_codes.copy()
@@ -810,7 +254,7 @@ def _decode_frame(frame: pd.DataFrame, *, convention: Convention, errors: str) -
             "rename the total-concentration column to CT."
         )
     # do not clobber input columns that clash with the output names
-    clash = {c: c.upper() for c in frame.columns if isinstance(c, str) and c in _OUTPUT_COLUMNS}
+    clash = {c: c.upper() for c in frame.columns if isinstance(c, str) and c in OUTPUT_COLUMNS}
     if clash:
         logger.info("renaming input columns %s to upper case", sorted(clash))
         frame = frame.rename(columns=clash)

@@ -25,12 +25,8 @@ azimuth noise interpolated along lines inside the sub-swath block that holds the
 over-estimated over dark water) are returned as they are: floor them where converting to
 dB (:func:`xseaice.variables.sigma0_to_db`).  A DN of 0 is GRD no-data and gives NaN.
 
-Every evaluator takes arbitrary (fractional) pixel index arrays ``rows`` and ``cols`` that
-broadcast together, so one call serves a window in radar geometry (``rows`` of shape
-``(H, 1)``, ``cols`` of shape ``(1, W)``) or the radar coordinates of every pixel of a map
-grid (see :func:`radar_coordinates`).  Broadcast inputs are interpolated on their unique
-rows and columns (a 1024 x 1024 window costs a few tens of milliseconds); full index
-arrays (warped grids, all values distinct) point by point in O(N) memory.
+The evaluators at pixel indices (LUTs, noise, incidence angle, GCPs, radar coordinates)
+are in :mod:`xseaice.io.sentinel1_sampling`.
 
 Annotation files are read from a path, bytes, a file object or a URL
 (:func:`xseaice.io.http.read_bytes`: HTTP GET with retries and a deadline; signed query
@@ -172,7 +168,7 @@ def read_calibration(source: Any) -> Calibration:
     Parameters
     ----------
     source : str, os.PathLike, bytes, file-like or URL
-        The calibration annotation (see :func:`read_bytes`).
+        The calibration annotation (see :func:`~xseaice.io.http.read_bytes`).
 
     Returns
     -------

@@ -145,7 +145,7 @@ def lut_at(cal: Calibration, rows: Any, cols: Any, *, lut: LutName = "sigmaNough
     Parameters
     ----------
     cal : Calibration
-        From :func:`read_calibration`.
+        From :func:`~xseaice.io.sentinel1.read_calibration`.
     rows, cols : array-like
         Image line and pixel indices (may be fractional); they broadcast together.
     lut : {"sigmaNought", "betaNought", "gamma", "dn"}
@@ -167,7 +167,7 @@ def sigma0_lut_at(cal: Calibration, rows: Any, cols: Any) -> np.ndarray:
     Parameters
     ----------
     cal : Calibration
-        From :func:`read_calibration`.
+        From :func:`~xseaice.io.sentinel1.read_calibration`.
     rows, cols : array-like
         Image line and pixel indices; they broadcast together.
 
@@ -206,7 +206,7 @@ def noise_at(noise: Noise, rows: Any, cols: Any) -> np.ndarray:
     Parameters
     ----------
     noise : Noise
-        From :func:`read_noise`.
+        From :func:`~xseaice.io.sentinel1.read_noise`.
     rows, cols : array-like
         Image line and pixel indices (may be fractional); they broadcast together.  A
         pixel belongs to the azimuth block whose inclusive line/sample ranges contain
@@ -251,9 +251,9 @@ def calibrate(
         GRD amplitude digital numbers (uint16); 0 is no-data.  NaN also counts as no-data
         (DN warped to a map grid are often float with NaN outside the swath).
     cal : Calibration
-        From :func:`read_calibration`.
+        From :func:`~xseaice.io.sentinel1.read_calibration`.
     noise : Noise, optional
-        From :func:`read_noise`; required when ``denoise`` is True.
+        From :func:`~xseaice.io.sentinel1.read_noise`; required when ``denoise`` is True.
     rows, cols : array-like
         Image line and pixel of every element of ``dn`` (broadcast to its shape).
     denoise : bool
@@ -311,7 +311,7 @@ def incidence_angle_at(geo: GeolocationGrid, rows: Any, cols: Any) -> np.ndarray
     Parameters
     ----------
     geo : GeolocationGrid
-        From :func:`read_geolocation`.
+        From :func:`~xseaice.io.sentinel1.read_geolocation`.
     rows, cols : array-like
         Image line and pixel indices; they broadcast together.
 
@@ -348,7 +348,7 @@ def gcps(geo: GeolocationGrid, *, pixel_center: bool = True) -> list[Any]:
     Parameters
     ----------
     geo : GeolocationGrid
-        From :func:`read_geolocation`.
+        From :func:`~xseaice.io.sentinel1.read_geolocation`.
     pixel_center : bool
         Annotation lines/pixels index pixel centres; rasterio/GDAL raster coordinates
         count from the corner of the first pixel, so by default 0.5 is added to both.
@@ -390,7 +390,7 @@ def radar_coordinates(
     Parameters
     ----------
     geo : GeolocationGrid
-        From :func:`read_geolocation`.
+        From :func:`~xseaice.io.sentinel1.read_geolocation`.
     x, y : array-like
         Map coordinates in ``crs`` (broadcast together).
     crs : anything pyproj understands

@@ -49,9 +49,7 @@ def _read_amsr2(spec: _AmsrSpec) -> Any:
 
 
 def _amsr2_chunk(ds: Any, gbox: Any) -> np.ndarray:
-    from xseaice.io import amsr2
-
-    out = amsr2.reproject_to(ds, gbox, resampling="bilinear")
+    out = reproject_to(ds, gbox, resampling="bilinear")
     return np.stack([np.asarray(out[v].values, dtype="float32") for v in AMSR2_VARIABLES])[None]
 
 

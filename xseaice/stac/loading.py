@@ -18,7 +18,7 @@ AMSR-2
 ------
 For every time step the AMSR-2 file of the same UTC day (nearest in time) is read once
 with :func:`xseaice.io.amsr2.read_amsr2` and reprojected bilinearly onto each chunk
-(:func:`xseaice.io.amsr2.reproject_to`).  Without any AMSR-2 item the dataset holds the
+(:func:`xseaice.stac.amsr2_graph.reproject_to`).  Without any AMSR-2 item the dataset holds the
 Sentinel-1 variables only and a :class:`~xseaice.exceptions.MissingSensorWarning` is
 issued; time steps without an AMSR-2 file of their day get NaN, with the same warning.
 
