@@ -75,6 +75,7 @@ _REDACTING: set[str] = set()
 HTTP_LOGGERS: tuple[str, ...] = (
     "urllib3.connectionpool",
     "urllib3.util.retry",
+    "pystac.stac_io",
     "pystac_client.stac_api_io",
     "rasterio._env",
     "rasterio._base",

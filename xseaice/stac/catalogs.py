@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from xseaice.exceptions import CatalogError, InvalidArgumentError
+from xseaice.io.http import DEFAULT_TIMEOUT, get_bytes
 from xseaice.io.urls import install_log_redaction, redact_text, redact_url
 
 __all__ = [
@@ -93,6 +94,9 @@ class Catalog:
         (e.g. AMSR-2 from ``"cmr"`` when searching ``"planetary-computer"``).
     description : str
         One line shown by :func:`xseaice.stac.catalogs` listings and errors.
+    timeout : float
+        Seconds allowed to connect, and for each wait for bytes, per request to the
+        catalog (search pages, collections, static ``catalog.json`` files).
     """
 
     name: str
@@ -104,6 +108,7 @@ class Catalog:
     sign: Callable[[str], str] | None = None
     fallback: Mapping[str, str] = field(default_factory=dict)
     description: str = ""
+    timeout: float = DEFAULT_TIMEOUT
 
     def __repr__(self) -> str:
         return f"Catalog(name={self.name!r}, kind={self.kind!r}, url={redact_url(self.url)!r})"
@@ -135,7 +140,7 @@ class Catalog:
         """
         if self.kind != "api":
             raise CatalogError(f"{self.name!r} is a static catalog; it has no search endpoint.")
-        return _open_client(self.url)
+        return _open_client(self.url, self.timeout)
 
     def conformance(self) -> frozenset[str]:
         """Extensions the API supports for item search, from its ``conformsTo`` list.
@@ -147,22 +152,55 @@ class Catalog:
         """
         if self.kind != "api":
             return frozenset()
-        return _conformance(self.url)
+        return _conformance(self.url, self.timeout)
 
 
 @functools.lru_cache(maxsize=32)
-def _open_client(url: str) -> Any:
+def _open_client(url: str, timeout: float = DEFAULT_TIMEOUT) -> Any:
     import pystac_client
 
     install_log_redaction()
     try:
-        return pystac_client.Client.open(url)
+        return pystac_client.Client.open(url, timeout=timeout)
     except Exception as exc:
         raise CatalogError(
             f"could not open the STAC API at {redact_url(url)} ({type(exc).__name__}: "
-            f"{_short(exc)}); check the URL and the network, or pass catalog='embedded' "
+            f"{_short(exc)}; timeout {timeout:g} s); check the URL and the network, or pass "
+            "catalog='embedded' "
             "to work offline with the bundled sample."
         ) from None
+
+
+def read_static(url: str, *, timeout: float = DEFAULT_TIMEOUT) -> Any:
+    """Read a static STAC file (``catalog.json``...), its HTTP requests bounded by ``timeout``.
+
+    Parameters
+    ----------
+    url : str
+        Path or URL of a catalog, collection or item.
+    timeout : float
+        Seconds per HTTP request (:func:`xseaice.io.http.get_bytes`, with retries).
+
+    Returns
+    -------
+    pystac.STACObject
+        Children of a catalog are read the same way when walked.
+    """
+    import pystac
+    from pystac.stac_io import DefaultStacIO
+
+    class _StacIO(DefaultStacIO):
+        def read_text_from_href(self, href: str) -> str:
+            if href.startswith(("http://", "https://")):
+                return get_bytes(href, timeout=timeout).decode("utf-8")
+            return str(super().read_text_from_href(href))
+
+    install_log_redaction()
+    stac_io = _StacIO()
+    root = pystac.read_file(url, stac_io=stac_io)
+    if isinstance(root, pystac.Catalog):
+        root._stac_io = stac_io  # what pystac.Catalog.from_file does; children use it
+    return root
 
 
 def _short(exc: BaseException, limit: int = 200) -> str:
@@ -180,8 +218,8 @@ _CONFORMANCE_SUFFIXES = {
 
 
 @functools.lru_cache(maxsize=32)
-def _conformance(url: str) -> frozenset[str]:
-    client = _open_client(url)
+def _conformance(url: str, timeout: float = DEFAULT_TIMEOUT) -> frozenset[str]:
+    client = _open_client(url, timeout)
     classes = [str(c) for c in (client.get_conforms_to() or [])]
     found = set()
     for key, suffix in _CONFORMANCE_SUFFIXES.items():

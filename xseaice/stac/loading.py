@@ -372,7 +372,8 @@ def open_scene(bbox: Any, datetime: Any, **kwargs: Any) -> xr.Dataset:
         See :func:`xseaice.search`.
     **kwargs
         ``catalog``, ``mode``, ``polarizations``, ``sensors``, ``max_items`` and
-        ``collections`` go to :func:`xseaice.search` (``polarizations`` to both); every
+        ``collections`` go to :func:`xseaice.search` (``polarizations`` and ``timeout`` to
+        both); every
         other keyword goes to :func:`load`.
 
     Returns
@@ -386,8 +387,9 @@ def open_scene(bbox: Any, datetime: Any, **kwargs: Any) -> xr.Dataset:
     >>> ds = xseaice.open_scene(bbox, "2023-01-04", catalog="embedded")  # doctest: +SKIP
     """
     search_kw = {k: kwargs.pop(k) for k in _SEARCH_KEYS if k in kwargs}
-    if "polarizations" in kwargs:
-        search_kw["polarizations"] = kwargs["polarizations"]
+    for shared in ("polarizations", "timeout"):
+        if shared in kwargs:
+            search_kw[shared] = kwargs[shared]
     result = search(bbox, datetime, **search_kw)
     kwargs.setdefault("bbox", bbox)
     return load(result, **kwargs)

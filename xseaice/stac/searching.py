@@ -20,7 +20,7 @@ import logging
 import os
 import warnings
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from xseaice.exceptions import (
@@ -30,7 +30,7 @@ from xseaice.exceptions import (
     MissingSensorWarning,
 )
 from xseaice.io.urls import redact_text, redact_url
-from xseaice.stac.catalogs import SENSORS, Catalog, get_catalog
+from xseaice.stac.catalogs import SENSORS, Catalog, get_catalog, read_static
 from xseaice.stac.items import (
     MODES,
     POLARIZATIONS,
@@ -193,11 +193,12 @@ def _static_items(catalog: Catalog) -> list[Any]:
     import pystac
 
     try:
-        root = pystac.read_file(catalog.url)
+        root = read_static(catalog.url, timeout=catalog.timeout)
     except Exception as exc:
         raise CatalogError(
             f"could not read the static catalog {redact_url(catalog.url)} "
-            f"({type(exc).__name__}: {exc}); expected a STAC catalog.json or collection.json."
+            f"({type(exc).__name__}: {redact_text(str(exc))}); expected a STAC catalog.json "
+            "or collection.json."
         ) from None
     if isinstance(root, pystac.Item):
         return [root]
@@ -341,6 +342,7 @@ def search(
     sensors: Sequence[str] | str = ("sentinel-1", "amsr2"),
     max_items: int = 100,
     collections: Mapping[str, Sequence[str]] | None = None,
+    timeout: float | None = None,
 ) -> SearchResult:
     """Search a STAC catalog for Sentinel-1 GRD scenes and the AMSR-2 files of their days.
 
@@ -369,6 +371,10 @@ def search(
     collections : mapping, optional
         Sensor -> collection ids, overriding the catalog's (e.g. a private STAC API whose
         GRD collection is named differently).
+    timeout : float, optional
+        Seconds allowed to connect, and for each wait for bytes, per catalog request;
+        default the catalog's (:data:`xseaice.io.http.DEFAULT_TIMEOUT`).  A catalog that
+        does not answer in time raises :class:`~xseaice.exceptions.CatalogError`.
 
     Returns
     -------
@@ -408,6 +414,15 @@ def search(
         raise InvalidArgumentError(f"max_items={max_items!r}; expected a positive integer.")
 
     per_sensor = _catalogs_per_sensor(catalog, sensor_list, collections)
+    if timeout is not None:
+        if not isinstance(timeout, (int, float)) or not timeout > 0:
+            raise InvalidArgumentError(
+                f"timeout={timeout!r}; expected a positive number of seconds, e.g. 60."
+            )
+        per_sensor = {
+            s: (None if c is None else replace(c, timeout=float(timeout)))
+            for s, c in per_sensor.items()
+        }
     q = _Query(boxes, start, end, mode=mode_u[0], polarizations=pols)
     result = SearchResult(
         bbox=tuple(float(v) for v in bbox),  # type: ignore[arg-type]
@@ -446,8 +461,6 @@ def search(
 def _catalogs_per_sensor(
     catalog: Any, sensors: Sequence[str], collections: Mapping[str, Sequence[str]] | None
 ) -> dict[str, Catalog | None]:
-    from dataclasses import replace
-
     if isinstance(catalog, Mapping):
         unknown = set(catalog) - set(SENSORS)
         if unknown:
