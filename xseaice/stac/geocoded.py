@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
@@ -74,7 +74,7 @@ def load_geocoded(
         raise InvalidArgumentError(
             f"bands={bands!r}; expected a non-empty list of asset names, e.g. ['sic']."
         )
-    chunks = {"y": layout.ychunks[0], "x": layout.xchunks[0]}
+    chunks: dict[str, int | Literal["auto"]] = {"y": layout.ychunks[0], "x": layout.xchunks[0]}
     try:
         ds = odc.stac.load(
             list(items),

@@ -350,7 +350,7 @@ def _add_geocoded(
         resampling=resampling,
         patch_url=inputs.sign.get("other"),
     )
-    clash = sorted(set(extra.data_vars) & set(ds.data_vars))
+    clash = sorted(str(v) for v in set(extra.data_vars) & set(ds.data_vars))
     if clash:
         raise InvalidArgumentError(
             f"bands {clash} clash with the Sentinel-1/AMSR-2 variables; rename the assets."
