@@ -1,4 +1,4 @@
-"""Tests of xseaice.io.sigrid3 and xseaice.io.icechart: the real CIS chart, hand-decoded codes."""
+"""Tests of xseaice.io.sigrid3, .autoice and .icechart: the real CIS chart, hand-decoded codes."""
 
 from __future__ import annotations
 
@@ -14,9 +14,9 @@ from odc.geo.geobox import GeoBox
 from odc.geo.xr import xr_zeros
 
 from xseaice.exceptions import IceChartError, InvalidArgumentError
+from xseaice.io.autoice import autoice_classes
 from xseaice.io.icechart import rasterize_chart, read_icechart
 from xseaice.io.sigrid3 import (
-    autoice_classes,
     concentration_bounds,
     decode_concentration,
     decode_ct,

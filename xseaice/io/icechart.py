@@ -19,12 +19,12 @@ import numpy as np
 import pandas as pd
 
 from xseaice.exceptions import IceChartError, InvalidArgumentError
+from xseaice.io.autoice import autoice_classes
 from xseaice.io.sigrid3 import (
     AI4ARCTIC_HEADER,
     CODE_FIELDS,
     OUTPUT_COLUMNS,
     Convention,
-    autoice_classes,
     check_convention,
     concentration_bounds,
     decode_concentration,

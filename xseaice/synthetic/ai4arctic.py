@@ -21,7 +21,7 @@ SAR dims are (``sar_lines``, ``sar_samples``), AMSR dims
 The SAR grid is the scene grid block-averaged by ``factor`` (default 2: 40 m -> 80 m,
 averaging linear sigma0), the AMSR-2 grid block-averages the scene's (already
 interpolated) TBs to about 2 km.  The labels come from the chart: each polygon's AutoICE
-classes (:func:`xseaice.io.sigrid3.autoice_classes`) painted on its pixels.  The synthetic
+classes (:func:`xseaice.io.autoice.autoice_classes`) painted on its pixels.  The synthetic
 world has no land, so ``distance_map`` is the distance to the scene edge.  Concentration
 codes in ``polygon_codes`` are written as integers like the AI4Arctic tables (``1`` for
 ``01``).
@@ -92,7 +92,7 @@ def write_ai4arctic(
     """
     import xarray as xr
 
-    from xseaice.io.sigrid3 import autoice_classes
+    from xseaice.io.autoice import autoice_classes
 
     if factor < 1:
         raise InvalidArgumentError(f"factor must be a positive integer; got {factor!r}")
