@@ -324,7 +324,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--chunks", type=int, nargs="+", default=[128, 256, 512, 1024, 2048])
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--http-size", type=int, default=1024, help="scene of section 3")
+    parser.add_argument(
+        "--only-gcp-http",
+        action="store_true",
+        help="run section 3 only (writes bench_load_gcp_http.json)",
+    )
     args = parser.parse_args(argv)
+    if args.only_gcp_http:
+        gcp_rows, gcp_setup = gcp_http_rows(args.http_size, args.chunk, args.repeat)
+        _print_gcp_http(gcp_rows, gcp_setup)
+        _write(
+            "bench_load_gcp_http.json",
+            {"benchmark": "load-gcp-http", "gcp_http": {**gcp_setup, "rows": gcp_rows}},
+        )
+        return 0
 
     graph = graph_rows(args.chunks)
     print("Graph construction, full EW scene (real PC item footprint), 40 m, EPSG:3413")
@@ -358,14 +371,18 @@ def main(argv: list[str] | None = None) -> int:
         "graph": graph,
         "throughput": {**setup, "rows": rows},
         "gcp_http": {**gcp_setup, "rows": gcp_rows},
-        "machine": {"platform": platform.platform(), "cpus": os.cpu_count()},
     }
-    out = HERE / "results" / "bench_load.json"
+    _write("bench_load.json", result)
+    return 0
+
+
+def _write(name: str, result: dict[str, Any]) -> None:
+    result["machine"] = {"platform": platform.platform(), "cpus": os.cpu_count()}
+    out = HERE / "results" / name
     out.parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(out) as tmp:
         tmp.write_text(json.dumps(result, indent=2) + "\n")
     print(f"\nwrote {out}")
-    return 0
 
 
 if __name__ == "__main__":
