@@ -36,7 +36,8 @@ def main() -> None:
     import h5py
     from odc.geo.geobox import GeoBox
 
-    from xseaice import amsr2, icechart, sentinel1
+    from xseaice.io import amsr2, icechart, sentinel1, sentinel1_sampling
+    from xseaice.stac import amsr2_graph
 
     ann = SAFE / "annotation"
     rows: list[tuple[str, float]] = []
@@ -61,7 +62,10 @@ def main() -> None:
         (
             "LUT+noise 1024^2 (rows (H,1), cols (1,W))",
             best_of(
-                lambda: (sentinel1.sigma0_lut_at(cal, r1, c1), sentinel1.noise_at(noise, r1, c1))
+                lambda: (
+                    sentinel1_sampling.sigma0_lut_at(cal, r1, c1),
+                    sentinel1_sampling.noise_at(noise, r1, c1),
+                )
             ),
         )
     )
@@ -69,7 +73,10 @@ def main() -> None:
         (
             "LUT+noise 1024^2 (full index arrays)",
             best_of(
-                lambda: (sentinel1.sigma0_lut_at(cal, rr, cc), sentinel1.noise_at(noise, rr, cc))
+                lambda: (
+                    sentinel1_sampling.sigma0_lut_at(cal, rr, cc),
+                    sentinel1_sampling.noise_at(noise, rr, cc),
+                )
             ),
         )
     )
@@ -78,7 +85,10 @@ def main() -> None:
         (
             "LUT+noise 1024^2 (fractional index arrays)",
             best_of(
-                lambda: (sentinel1.sigma0_lut_at(cal, fr, fc), sentinel1.noise_at(noise, fr, fc))
+                lambda: (
+                    sentinel1_sampling.sigma0_lut_at(cal, fr, fc),
+                    sentinel1_sampling.noise_at(noise, fr, fc),
+                )
             ),
         )
     )
@@ -88,24 +98,34 @@ def main() -> None:
         (
             "LUT+noise 2048^2 random over whole scene",
             best_of(
-                lambda: (sentinel1.sigma0_lut_at(cal, wr, wc), sentinel1.noise_at(noise, wr, wc)), 1
+                lambda: (
+                    sentinel1_sampling.sigma0_lut_at(cal, wr, wc),
+                    sentinel1_sampling.noise_at(noise, wr, wc),
+                ),
+                1,
             ),
         )
     )
     rows.append(
         (
             "calibrate 1024^2 (sigma0, denoised)",
-            best_of(lambda: sentinel1.calibrate(dn, cal, noise, rows=r1, cols=c1)),
+            best_of(lambda: sentinel1_sampling.calibrate(dn, cal, noise, rows=r1, cols=c1)),
         )
     )
     rows.append(
-        ("incidence angle 1024^2", best_of(lambda: sentinel1.incidence_angle_at(geo, r1, c1)))
+        (
+            "incidence angle 1024^2",
+            best_of(lambda: sentinel1_sampling.incidence_angle_at(geo, r1, c1)),
+        )
     )
     xs = np.linspace(geo.longitude.min(), geo.longitude.max(), 256)
     ys = np.linspace(geo.latitude.min(), geo.latitude.max(), 256)
     gx, gy = np.meshgrid(xs, ys)
     rows.append(
-        ("radar_coordinates 256^2 (TPS)", best_of(lambda: sentinel1.radar_coordinates(geo, gx, gy)))
+        (
+            "radar_coordinates 256^2 (TPS)",
+            best_of(lambda: sentinel1_sampling.radar_coordinates(geo, gx, gy)),
+        )
     )
 
     # AMSR-2: a full-size AU_SI12-like file
@@ -129,13 +149,13 @@ def main() -> None:
     rows.append(
         (
             "reproject_to 10k x 10k at 40 m, 1 channel",
-            best_of(lambda: amsr2.reproject_to(ds[["tb18h"]], scene), repeat=1),
+            best_of(lambda: amsr2_graph.reproject_to(ds[["tb18h"]], scene), repeat=1),
         )
     )
     rows.append(
         (
             "reproject_to lazy graph, 4 channels",
-            best_of(lambda: amsr2.reproject_to(ds.chunk(), scene, chunks=(2048, 2048))),
+            best_of(lambda: amsr2_graph.reproject_to(ds.chunk(), scene, chunks=(2048, 2048))),
         )
     )
 

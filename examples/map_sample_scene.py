@@ -11,7 +11,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
 import xseaice
-from xseaice.catalogs import embedded_sample
+from xseaice.stac.catalogs import embedded_sample
 
 info = embedded_sample()
 result = xseaice.search(info["bbox"], info["datetime"], catalog="embedded")

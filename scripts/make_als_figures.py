@@ -29,7 +29,7 @@ from scipy import ndimage
 from scipy.special import expit, ndtr
 
 import xseaice  # noqa: F401  (registers the accessor)
-from xseaice.icechart import rasterize_chart
+from xseaice.io.icechart import rasterize_chart
 from xseaice.products.topology import topology
 
 matplotlib.use("Agg")

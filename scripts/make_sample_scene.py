@@ -8,7 +8,7 @@ all described by a static STAC catalog with relative hrefs.  ``catalog="embedded
 :func:`xseaice.search` / :func:`xseaice.open_scene` reads it, offline.
 
 ``sample.json`` beside the catalog records the bbox, date, seed and chart path
-(:func:`xseaice.catalogs.embedded_sample`).  The output is rebuilt in a temporary folder
+(:func:`xseaice.stac.catalogs.embedded_sample`).  The output is rebuilt in a temporary folder
 next to the target and swapped in at the end.  Same seed, same content.
 
 Usage::

@@ -1,4 +1,4 @@
-"""Tests of xseaice.amsr2: AU_SI12-like HDF-EOS5, netCDF and GeoTIFF readers, reprojection."""
+"""Tests of xseaice.io.amsr2: AU_SI12-like HDF-EOS5, netCDF and GeoTIFF readers, reprojection."""
 
 from __future__ import annotations
 
@@ -17,8 +17,9 @@ from affine import Affine
 from odc.geo.geobox import GeoBox
 from pyproj import Transformer
 
-from xseaice.amsr2 import _earthdata_headers, read_amsr2, reproject_to
 from xseaice.exceptions import AssetReadError, CRSError, InvalidArgumentError, LoadError
+from xseaice.io.amsr2 import _earthdata_headers, read_amsr2
+from xseaice.stac.amsr2_graph import reproject_to
 from xseaice.variables import ATTRS
 
 NORTH = ("NpPolarGrid12km", "NH", (-3850000.0, 5850000.0), 608, 896)

@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from xseaice import catalogs
-from xseaice.catalogs import CATALOGS, Catalog, get_catalog, redact_text, redact_url
 from xseaice.exceptions import CatalogError, InvalidArgumentError
+from xseaice.io.urls import install_log_redaction, redact_text, redact_url
+from xseaice.stac import catalogs
+from xseaice.stac.catalogs import CATALOGS, Catalog, get_catalog
 
 
 def test_registered_catalogs() -> None:
@@ -100,7 +101,7 @@ def test_redaction() -> None:
 
 
 def test_log_redaction_filter(caplog: pytest.LogCaptureFixture) -> None:
-    catalogs.install_log_redaction(["xseaice-test-http"])
+    install_log_redaction(["xseaice-test-http"])
     log = logging.getLogger("xseaice-test-http")
     with caplog.at_level(logging.INFO, logger="xseaice-test-http"):
         log.info("GET %s", "https://h/a.tif?sig=SECRET")

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from xseaice.catalogs import embedded_sample
 from xseaice.cli import EXIT_ERROR, EXIT_OK, EXIT_USAGE, build_parser, main
+from xseaice.stac.catalogs import embedded_sample
 
 COMMANDS = ("demo", "search", "segment", "train", "evaluate")
 
@@ -93,7 +93,7 @@ def test_demo_writes_products_and_beats_chance(
     # better than calling every pixel the majority class of the bundled truth
     import rasterio
 
-    from xseaice.catalogs import embedded_sample
+    from xseaice.stac.catalogs import embedded_sample
 
     with rasterio.open(embedded_sample()["truth"]) as src:
         truth = src.read(1)

@@ -1,4 +1,4 @@
-"""Tests of xseaice.icechart against the real CIS chart and hand-decoded egg codes."""
+"""Tests of xseaice.io.sigrid3, .autoice and .icechart: the real CIS chart, hand-decoded codes."""
 
 from __future__ import annotations
 
@@ -14,15 +14,14 @@ from odc.geo.geobox import GeoBox
 from odc.geo.xr import xr_zeros
 
 from xseaice.exceptions import IceChartError, InvalidArgumentError
-from xseaice.icechart import (
-    autoice_classes,
+from xseaice.io.autoice import autoice_classes
+from xseaice.io.icechart import rasterize_chart, read_icechart
+from xseaice.io.sigrid3 import (
     concentration_bounds,
     decode_concentration,
     decode_ct,
     decode_form,
     decode_stage,
-    rasterize_chart,
-    read_icechart,
 )
 
 REAL = Path(__file__).parents[2] / "shared" / "data" / "real"

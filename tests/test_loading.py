@@ -21,7 +21,8 @@ from xseaice.exceptions import (
     MissingSensorWarning,
     MostlyNodataError,
 )
-from xseaice.loading import load, make_geobox, open_scene
+from xseaice.stac.grid import make_geobox
+from xseaice.stac.loading import load, open_scene
 from xseaice.variables import AMSR2_VARIABLES, SAR_VARIABLES
 
 REAL_S1 = Path(__file__).resolve().parents[2] / "shared" / "data" / "real"
@@ -208,7 +209,7 @@ def test_stac_api_to_load(stac_api: str, world: Any) -> None:
 
 
 def test_open_scene_embedded_equals_search_load() -> None:
-    bbox = tuple(xseaice.catalogs.embedded_sample()["bbox"])
+    bbox = tuple(xseaice.stac.catalogs.embedded_sample()["bbox"])
     a = open_scene(bbox, "2023-01-04", catalog="embedded", chunks=512)
     b = load(xseaice.search(bbox, "2023-01-04", catalog="embedded"), bbox=bbox, chunks=512)
     assert a.odc.geobox == b.odc.geobox and list(a.data_vars) == list(b.data_vars)

@@ -18,7 +18,7 @@ from scipy.special import expit
 
 import xseaice  # noqa: F401  (registers the accessor)
 from xseaice.exceptions import DegenerateSceneWarning, IceChartError, InvalidArgumentError
-from xseaice.icechart import rasterize_chart
+from xseaice.io.icechart import rasterize_chart
 from xseaice.products.als import scale_logits
 from xseaice.products.percentiles import nanpercentile
 

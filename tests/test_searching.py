@@ -8,9 +8,10 @@ from pathlib import Path
 import pytest
 
 import xseaice
-from xseaice.catalogs import Catalog
 from xseaice.exceptions import CatalogError, EmptySearchError, InvalidArgumentError
-from xseaice.searching import SearchResult, parse_bbox, parse_datetime, search
+from xseaice.stac.catalogs import Catalog
+from xseaice.stac.items import parse_bbox, parse_datetime
+from xseaice.stac.searching import SearchResult, search
 
 A = (-14.0, 74.0, -10.0, 76.0)
 AMSR = "AMSR_U2_L3_SeaIce12km_B04_202203{}"
@@ -124,8 +125,8 @@ def test_repr_table_and_html(cases_catalog: Path) -> None:
 
 
 def test_query_extension_detected(stac_api: str, stac_api_basic: str) -> None:
-    full = xseaice.catalogs.get_catalog(stac_api)
-    basic = xseaice.catalogs.get_catalog(stac_api_basic)
+    full = xseaice.stac.catalogs.get_catalog(stac_api)
+    basic = xseaice.stac.catalogs.get_catalog(stac_api_basic)
     assert full.kind == basic.kind == "api"
     assert {"item-search", "query", "filter"} <= full.conformance()
     assert "query" not in basic.conformance() and "filter" not in basic.conformance()
@@ -135,7 +136,7 @@ def test_query_extension_detected(stac_api: str, stac_api_basic: str) -> None:
 def test_no_token_in_messages_or_reprs(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level("DEBUG")
     secret = "sig=SECRET123"
-    cat = xseaice.catalogs.get_catalog(f"http://127.0.0.1:1/stac/v1?{secret}")
+    cat = xseaice.stac.catalogs.get_catalog(f"http://127.0.0.1:1/stac/v1?{secret}")
     assert "SECRET" not in repr(cat) and "SECRET" not in cat.name
     with pytest.raises(CatalogError) as err:
         search(A, "2022-03-01", catalog=cat)

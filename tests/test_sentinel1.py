@@ -1,4 +1,4 @@
-"""Tests of xseaice.sentinel1 against the real EW GRD annotation files."""
+"""Tests of xseaice.io.sentinel1 against the real EW GRD annotation files."""
 
 from __future__ import annotations
 
@@ -12,20 +12,18 @@ import numpy as np
 import pytest
 
 from xseaice.exceptions import AssetReadError, CalibrationError, InvalidArgumentError
-from xseaice.sentinel1 import (
+from xseaice.io.http import read_bytes
+from xseaice.io.sentinel1 import read_calibration, read_geolocation, read_noise
+from xseaice.io.sentinel1_sampling import (
     calibrate,
     gcps,
     incidence_angle_at,
     lut_at,
     noise_at,
     radar_coordinates,
-    read_bytes,
-    read_calibration,
-    read_geolocation,
-    read_noise,
-    redact_url,
     sigma0_lut_at,
 )
+from xseaice.io.urls import redact_url
 
 REAL = Path(__file__).parents[2] / "shared" / "data" / "real"
 SAFE = REAL / "S1A_EW_GRDM_1SDH_20221130T014342_20221130T014446_046117_058549_BB15"

@@ -437,7 +437,8 @@ def test_chart_ct_is_truth_concentration(tmp_path: object, season: str) -> None:
 
 
 def test_chart_sigrid3_codes_are_valid(winter: object, summer: object) -> None:
-    from xseaice.icechart import FORM_CODES, STAGE_CODES, read_icechart
+    from xseaice.io.icechart import read_icechart
+    from xseaice.io.sigrid3 import FORM_CODES, STAGE_CODES
 
     real_cols = ["CT", "CA", "SA", "FA", "CB", "SB", "FB", "CC", "SC", "FC", "CN", "CD", "CF",
                  "POLY_TYPE"]  # fmt: skip

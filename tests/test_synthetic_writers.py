@@ -227,9 +227,10 @@ def test_safe_dn_invert_to_the_scene_sigma0(safe: Path, scene: object, pol: str)
     want = scene.dataset.incidence_angle.values[0, 0, cols]  # type: ignore[attr-defined]
     np.testing.assert_allclose(inc, want, atol=1e-4)
     # the xseaice reader (an independent implementation of the same annotation) agrees
-    from xseaice import sentinel1
+    from xseaice.io import sentinel1
+    from xseaice.io.sentinel1_sampling import calibrate
 
-    got = sentinel1.calibrate(
+    got = calibrate(
         dn.astype(np.uint16),
         sentinel1.read_calibration(safe / "annotation" / "calibration" / f"calibration-{stem}.xml"),
         sentinel1.read_noise(safe / "annotation" / "calibration" / f"noise-{stem}.xml"),
@@ -376,7 +377,7 @@ def test_write_stac(tmp_path: Path) -> None:
 def test_write_ai4arctic(tmp_path: Path) -> None:
     import xarray as xr
 
-    from xseaice.icechart import read_icechart
+    from xseaice.io.icechart import read_icechart
 
     sc = make_scene(9, shape=(256, 192), params=SceneParams(chart_cell_km=4.0))
     path = write_ai4arctic(sc, tmp_path / "scene.nc")

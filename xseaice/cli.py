@@ -31,7 +31,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 
 def _cmd_search(args: argparse.Namespace) -> int:
-    from xseaice.searching import search
+    from xseaice.stac.searching import search
 
     result = search(
         tuple(args.bbox),

@@ -55,10 +55,10 @@ def run_demo(
     from affine import Affine
     from odc.geo.geobox import GeoBox
 
-    from xseaice.catalogs import embedded_sample
-    from xseaice.icechart import read_icechart
-    from xseaice.loading import load
-    from xseaice.searching import search
+    from xseaice.io.icechart import read_icechart
+    from xseaice.stac.catalogs import embedded_sample
+    from xseaice.stac.loading import load
+    from xseaice.stac.searching import search
     from xseaice.workflow import write_products
 
     start = time.perf_counter()

@@ -278,7 +278,7 @@ def regional_concentration_error(
         Binary ice map (0/1) or ice probability in [0, 1]; NaN counts as invalid.
     region_ids : array-like of int
         Chart region of each pixel (``1..N``, 0 = outside every region), e.g. from
-        :func:`xseaice.icechart.rasterize_chart`.
+        :func:`xseaice.io.icechart.rasterize_chart`.
     region_ct : sequence of float
         Concentration (0-1) of regions ``1..N`` in order (entry ``k - 1`` is region ``k``);
         NaN for a region without a concentration.

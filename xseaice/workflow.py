@@ -20,8 +20,8 @@ from typing import Any, Literal
 import numpy as np
 import xarray as xr
 
-from xseaice._atomic import atomic_path
 from xseaice.exceptions import EmptySearchError, InvalidArgumentError
+from xseaice.io.atomic import atomic_path
 from xseaice.products.als import Preserve
 from xseaice.products.writers import without_encoding, write_cog, write_table
 
@@ -364,7 +364,7 @@ def segment_to_files(
     Products
         What was written.
     """
-    from xseaice.icechart import read_icechart
+    from xseaice.io.icechart import read_icechart
 
     chart_gdf = read_icechart(chart) if chart else None
     resolve_preserve(preserve, chart_gdf)  # fail before loading anything
@@ -378,8 +378,8 @@ def segment_to_files(
             else (xr.open_dataset(path, chunks={}))
         )
     else:
-        from xseaice.loading import load
-        from xseaice.searching import search
+        from xseaice.stac.loading import load
+        from xseaice.stac.searching import search
 
         if bbox is not None and datetime is None:
             raise InvalidArgumentError("--bbox needs --datetime (a date or an interval a/b)")

@@ -7,7 +7,7 @@ receptive field (and the halo tiled inference needs).  There is deliberately no 
 image-pooling branch: it would make every output pixel depend on the whole tile, and no
 tiling could then reproduce the whole-scene result.
 
-Class names follow the AutoICE challenge (see :mod:`xseaice.icechart`), written as single
+Class names follow the AutoICE challenge (see :mod:`xseaice.io.icechart`), written as single
 words so they can be CF ``flag_meanings``.
 """
 

@@ -523,7 +523,7 @@ def scale_logits(
     elif scene:
         rid = da.ones(z.shape[1:], chunks=_spatial_chunks_like(z), dtype="int32")
     elif hasattr(preserve, "geometry") and hasattr(preserve, "crs"):
-        from xseaice.icechart import rasterize_chart
+        from xseaice.io.icechart import rasterize_chart
 
         fractions = _region_fractions(preserve, column)
         like = logits.isel(time=0) if has_time else logits

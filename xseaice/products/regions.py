@@ -44,7 +44,7 @@ Convention = Literal["sigrid3", "ai4arctic"]
 
 
 def _from_codes(chart: Any, name: str, convention: Convention) -> ChartConcentration:
-    from xseaice.icechart import concentration_bounds, decode_concentration
+    from xseaice.io.icechart import concentration_bounds, decode_concentration
 
     value = np.asarray(decode_concentration(chart[name], convention=convention), dtype="float64")
     if convention == "sigrid3":
@@ -69,7 +69,7 @@ def chart_concentration(
     column : str, optional
         A 0-1 concentration column.  Default: ``ct`` (with ``ct_low`` / ``ct_high`` when
         present, as :func:`xseaice.read_icechart` writes them), else the SIGRID-3 ``CT``
-        codes decoded with :func:`xseaice.icechart.decode_concentration`.
+        codes decoded with :func:`xseaice.io.sigrid3.decode_concentration`.
     convention : {"sigrid3", "ai4arctic"}
         How ``CT`` codes are read.
 

@@ -1,7 +1,7 @@
 """Product writers: Cloud-Optimized GeoTIFF, the per-polygon table, encodings for Zarr.
 
 Every file is written under a temporary name next to its target and moved into place
-when complete (:func:`xseaice._atomic.atomic_path`), so an interrupted run never leaves a
+when complete (:func:`xseaice.io.atomic.atomic_path`), so an interrupted run never leaves a
 half-written product.
 """
 
@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from xseaice._atomic import atomic_path
+from xseaice.io.atomic import atomic_path
 
 __all__ = ["without_encoding", "write_cog", "write_table"]
 

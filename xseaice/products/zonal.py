@@ -149,7 +149,7 @@ def concentration(
         :func:`xseaice.read_icechart`.
     column : str, optional
         Column with the chart's concentration (0-1).  By default ``ct`` if present, else
-        SIGRID-3 ``CT`` codes decoded with :func:`xseaice.icechart.decode_concentration`;
+        SIGRID-3 ``CT`` codes decoded with :func:`xseaice.io.sigrid3.decode_concentration`;
         without either, no comparison columns are added.
     stats : str or sequence of str
         Any of ``"mean"``, ``"std"``, ``"min"``, ``"max"`` (coverage-weighted mean and

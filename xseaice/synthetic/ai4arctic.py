@@ -21,7 +21,7 @@ SAR dims are (``sar_lines``, ``sar_samples``), AMSR dims
 The SAR grid is the scene grid block-averaged by ``factor`` (default 2: 40 m -> 80 m,
 averaging linear sigma0), the AMSR-2 grid block-averages the scene's (already
 interpolated) TBs to about 2 km.  The labels come from the chart: each polygon's AutoICE
-classes (:func:`xseaice.icechart.autoice_classes`) painted on its pixels.  The synthetic
+classes (:func:`xseaice.io.autoice.autoice_classes`) painted on its pixels.  The synthetic
 world has no land, so ``distance_map`` is the distance to the scene edge.  Concentration
 codes in ``polygon_codes`` are written as integers like the AI4Arctic tables (``1`` for
 ``01``).
@@ -36,8 +36,8 @@ from typing import Any
 
 import numpy as np
 
-from xseaice._atomic import atomic_path
 from xseaice.exceptions import InvalidArgumentError
+from xseaice.io.atomic import atomic_path
 from xseaice.synthetic.scene import SyntheticScene
 
 __all__ = ["polygon_codes", "write_ai4arctic"]
@@ -92,7 +92,7 @@ def write_ai4arctic(
     """
     import xarray as xr
 
-    from xseaice.icechart import autoice_classes
+    from xseaice.io.autoice import autoice_classes
 
     if factor < 1:
         raise InvalidArgumentError(f"factor must be a positive integer; got {factor!r}")

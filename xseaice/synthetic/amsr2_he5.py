@@ -25,8 +25,8 @@ from pathlib import Path
 
 import numpy as np
 
-from xseaice._atomic import atomic_path
 from xseaice.exceptions import InvalidArgumentError
+from xseaice.io.atomic import atomic_path
 from xseaice.synthetic.scene import SyntheticScene
 from xseaice.synthetic.sensors import AMSR_CHANNELS, NSIDC_12KM
 

@@ -9,8 +9,8 @@ from typing import Any
 
 import numpy as np
 
-from xseaice._atomic import atomic_path
 from xseaice.exceptions import CRSError, InvalidArgumentError
+from xseaice.io.atomic import atomic_path
 
 __all__ = ["write_cog"]
 

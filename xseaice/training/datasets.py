@@ -183,7 +183,7 @@ def _check_scene(scene: TrainScene, *, undefined_ct: str) -> TrainScene:
 
 
 def _decoded(chart: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    from xseaice.icechart import read_icechart
+    from xseaice.io.icechart import read_icechart
 
     if "ct" not in chart.columns or "sic_class" not in chart.columns:
         chart = read_icechart(chart)
@@ -267,7 +267,7 @@ def scene_from_dataset(
     CRSError
         The scene or the chart has no CRS.
     """
-    from xseaice.icechart import rasterize_chart
+    from xseaice.io.icechart import rasterize_chart
 
     name = name or str(ds.attrs.get("title", "scene"))
     missing = [v for v in variables if v not in ds.data_vars]

@@ -157,7 +157,7 @@ def read_ai4arctic(
             region_ids: np.ndarray
             region_classes: dict[str, np.ndarray] = {}
             if "polygon_icechart" in ds.variables and "polygon_codes" in ds.variables:
-                from xseaice.icechart import read_icechart
+                from xseaice.io.icechart import read_icechart
 
                 codes = ds["polygon_codes"].values
                 chart = read_icechart(codes.item() if codes.ndim == 0 else codes)
@@ -211,7 +211,7 @@ def read_ai4arctic(
 def _scene_specs(config: TrainConfig, specs: Sequence[Any]) -> list[TrainScene]:
     import xarray as xr
 
-    from xseaice.icechart import read_icechart
+    from xseaice.io.icechart import read_icechart
 
     out = []
     for spec in specs:

@@ -17,317 +17,41 @@ from __future__ import annotations
 import datetime as _dt
 import html
 import logging
-import math
 import os
-import re
 import warnings
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
-from xseaice.catalogs import SENSORS, Catalog, get_catalog, redact_text, redact_url
 from xseaice.exceptions import (
     CatalogError,
     EmptySearchError,
     InvalidArgumentError,
     MissingSensorWarning,
 )
+from xseaice.io.urls import redact_text, redact_url
+from xseaice.stac.catalogs import SENSORS, Catalog, get_catalog, read_static
+from xseaice.stac.items import (
+    MODES,
+    POLARIZATIONS,
+    BBox,
+    in_space,
+    in_time,
+    iso,
+    item_mode,
+    item_orbit,
+    item_polarizations,
+    item_time,
+    norm_list,
+    parse_bbox,
+    parse_datetime,
+    sensor_of,
+    whole_days,
+)
 
-__all__ = ["SearchResult", "parse_bbox", "parse_datetime", "search", "sensor_of"]
+__all__ = ["SearchResult", "search"]
 
 logger = logging.getLogger(__name__)
-
-BBox = tuple[float, float, float, float]
-_UTC = _dt.UTC
-_MODES = ("EW", "IW", "SM", "WV")
-_POLS = ("HH", "HV", "VV", "VH")
-
-
-# ---------------------------------------------------------------------------------------
-# arguments
-# ---------------------------------------------------------------------------------------
-
-
-def parse_bbox(bbox: Any) -> list[BBox]:
-    """Validate a lon/lat ``bbox`` and split it at the antimeridian.
-
-    Parameters
-    ----------
-    bbox : sequence of 4 floats
-        ``(west, south, east, north)`` in degrees (EPSG:4326).  ``west > east`` means
-        the box crosses the antimeridian (e.g. ``(170, 70, -170, 75)``); a box may reach
-        a pole (``north=90``).
-
-    Returns
-    -------
-    list of tuple
-        One box, or two boxes (east and west of 180 degrees) for an antimeridian
-        crossing.
-
-    Raises
-    ------
-    InvalidArgumentError
-        If the box is not 4 finite numbers, is out of the lon/lat range (e.g. projected
-        metres), or is empty.
-    """
-    try:
-        values = tuple(float(v) for v in bbox)
-    except (TypeError, ValueError):
-        raise InvalidArgumentError(
-            f"bbox={bbox!r} is not a sequence of numbers; expected (west, south, east, "
-            "north) in degrees, e.g. (-20.0, 78.0, 0.0, 81.0)."
-        ) from None
-    if len(values) != 4 or not all(math.isfinite(v) for v in values):
-        raise InvalidArgumentError(
-            f"bbox={bbox!r} must hold 4 finite numbers (west, south, east, north) in "
-            "degrees, e.g. (-20.0, 78.0, 0.0, 81.0)."
-        )
-    west, south, east, north = values
-    if any(abs(v) > 360 for v in values):
-        raise InvalidArgumentError(
-            f"bbox={bbox!r} looks like projected coordinates; search takes longitude/"
-            "latitude degrees (EPSG:4326). Convert the box first, or pass a projected "
-            "box to load(bbox=..., crs=...) after searching with a lon/lat box."
-        )
-    if not (-180 <= west <= 180 and -180 <= east <= 180):
-        raise InvalidArgumentError(
-            f"bbox={bbox!r}: longitudes must lie in [-180, 180]; write a box crossing the "
-            "antimeridian as west > east, e.g. (170, 70, -170, 75)."
-        )
-    if not (-90 <= south <= 90 and -90 <= north <= 90):
-        raise InvalidArgumentError(
-            f"bbox={bbox!r}: latitudes must lie in [-90, 90]; the order is (west, south, "
-            "east, north) (longitude first)."
-        )
-    if south >= north:
-        raise InvalidArgumentError(
-            f"bbox={bbox!r} has south={south} >= north={north}; expected (west, south, "
-            "east, north) with south < north."
-        )
-    if west == east:
-        raise InvalidArgumentError(
-            f"bbox={bbox!r} has zero width (west == east); widen it, or use "
-            "(-180, south, 180, north) for a full circle around a pole."
-        )
-    if west > east:
-        return [(west, south, 180.0, north), (-180.0, south, east, north)]
-    return [(west, south, east, north)]
-
-
-_PARTIAL = re.compile(r"^(\d{4})(?:-(\d{2}))?(?:-(\d{2}))?$")
-
-
-def _to_utc(value: Any) -> _dt.datetime:
-    if isinstance(value, _dt.datetime):
-        dt = value
-    elif isinstance(value, _dt.date):
-        dt = _dt.datetime(value.year, value.month, value.day)
-    elif hasattr(value, "to_pydatetime"):  # pandas Timestamp
-        dt = value.to_pydatetime()
-    elif type(value).__name__ == "datetime64":
-        import numpy as np
-
-        dt = _dt.datetime.fromisoformat(str(np.datetime_as_string(value, unit="us")))
-    else:
-        raise TypeError(type(value).__name__)
-    return dt.replace(tzinfo=_UTC) if dt.tzinfo is None else dt.astimezone(_UTC)
-
-
-def _parse_one(text: str, *, end: bool) -> _dt.datetime | None:
-    text = text.strip()
-    if text in ("", ".."):
-        return None
-    m = _PARTIAL.match(text)
-    if m:
-        year, month, day = int(m.group(1)), m.group(2), m.group(3)
-        if month is None:
-            lo = _dt.datetime(year, 1, 1, tzinfo=_UTC)
-            hi = _dt.datetime(year + 1, 1, 1, tzinfo=_UTC)
-        elif day is None:
-            lo = _dt.datetime(year, int(month), 1, tzinfo=_UTC)
-            hi = (lo + _dt.timedelta(days=32)).replace(day=1)
-        else:
-            lo = _dt.datetime(year, int(month), int(day), tzinfo=_UTC)
-            hi = lo + _dt.timedelta(days=1)
-        return hi - _dt.timedelta(microseconds=1) if end else lo
-    dt = _dt.datetime.fromisoformat(text.replace("z", "Z"))
-    return _to_utc(dt)
-
-
-def parse_datetime(value: Any) -> tuple[_dt.datetime | None, _dt.datetime | None]:
-    """Parse ``datetime=`` into an inclusive UTC interval.
-
-    Parameters
-    ----------
-    value : str, datetime, date, numpy.datetime64, pandas.Timestamp or 2-sequence
-        ``"2023-01-04"`` (the whole UTC day), ``"2023-01"`` (the month), ``"2023"``,
-        ``"2023-01-04T10:00:00Z"`` (an instant), ``"2023-01-01/2023-01-07"`` (a range,
-        ``..`` for an open end), a datetime (naive = UTC) or ``(start, end)``.
-
-    Returns
-    -------
-    (datetime or None, datetime or None)
-        Start and end (inclusive), timezone-aware UTC; None for an open end.
-
-    Raises
-    ------
-    InvalidArgumentError
-        If the value cannot be parsed or the start is after the end.
-    """
-    try:
-        if isinstance(value, str):
-            if "/" in value:
-                a, b = value.split("/", 1)
-                start, end = _parse_one(a, end=False), _parse_one(b, end=True)
-            else:
-                start, end = _parse_one(value, end=False), _parse_one(value, end=True)
-        elif isinstance(value, (tuple, list)) and len(value) == 2:
-            start = None if value[0] is None else _parse_single(value[0], end=False)
-            end = None if value[1] is None else _parse_single(value[1], end=True)
-        else:
-            start = end = _parse_single(value, end=False)
-            if isinstance(value, _dt.date) and not isinstance(value, _dt.datetime):
-                end = _parse_single(value, end=True)
-    except (ValueError, TypeError):
-        raise InvalidArgumentError(
-            f"datetime={value!r} is not understood; expected e.g. '2023-01-04', "
-            "'2023-01-01/2023-01-07', '2023-01-04T10:00:00Z' or a datetime."
-        ) from None
-    if start is not None and end is not None and start > end:
-        raise InvalidArgumentError(
-            f"datetime={value!r} starts after it ends; expected 'start/end' with start <= end."
-        )
-    return start, end
-
-
-def _parse_single(value: Any, *, end: bool) -> _dt.datetime | None:
-    if isinstance(value, str):
-        return _parse_one(value, end=end)
-    if isinstance(value, _dt.date) and not isinstance(value, _dt.datetime):
-        lo = _to_utc(value)
-        return lo + _dt.timedelta(days=1, microseconds=-1) if end else lo
-    return _to_utc(value)
-
-
-def _iso(dt: _dt.datetime | None) -> str:
-    return ".." if dt is None else dt.astimezone(_UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def _whole_days(
-    start: _dt.datetime | None, end: _dt.datetime | None
-) -> tuple[_dt.datetime | None, _dt.datetime | None]:
-    if start is not None:
-        start = start.replace(hour=0, minute=0, second=0, microsecond=0)
-    if end is not None:
-        end = end.replace(hour=0, minute=0, second=0, microsecond=0) + _dt.timedelta(
-            days=1, microseconds=-1
-        )
-    return start, end
-
-
-def _norm_list(value: Any, name: str, allowed: Sequence[str]) -> tuple[str, ...]:
-    items = (value,) if isinstance(value, str) else tuple(value)
-    out = []
-    for v in items:
-        if not isinstance(v, str) or v.upper() not in allowed:
-            raise InvalidArgumentError(f"{name} has {v!r}; expected values among {allowed}.")
-        out.append(v.upper())
-    if not out:
-        raise InvalidArgumentError(f"{name} is empty; expected values among {allowed}.")
-    return tuple(out)
-
-
-# ---------------------------------------------------------------------------------------
-# item properties
-# ---------------------------------------------------------------------------------------
-
-
-def sensor_of(item: Any, catalog: Catalog | None = None) -> str | None:
-    """Which sensor an item belongs to: ``"sentinel-1"``, ``"amsr2"`` or None.
-
-    Parameters
-    ----------
-    item : pystac.Item
-    catalog : Catalog, optional
-        Its collection ids are checked first.
-
-    Returns
-    -------
-    str or None
-    """
-    coll = (item.collection_id or "").lower()
-    if catalog is not None:
-        for sensor in SENSORS:
-            if coll and coll in (c.lower() for c in catalog.collections_for(sensor)):
-                return sensor
-    props = item.properties
-    platform = str(props.get("platform", "")).lower()
-    constellation = str(props.get("constellation", "")).lower()
-    instruments = " ".join(str(i).lower() for i in props.get("instruments", []) or [])
-    if "sentinel-1" in coll or constellation == "sentinel-1" or platform.startswith("sentinel-1"):
-        return "sentinel-1"
-    if "amsr" in coll or coll.startswith("au_si") or "amsr" in instruments or "gcom-w" in platform:
-        return "amsr2"
-    if "sar:instrument_mode" in props:
-        return "sentinel-1"
-    return None
-
-
-def _interval(item: Any) -> tuple[_dt.datetime, _dt.datetime]:
-    props = item.properties
-    dt = item.datetime
-    start = props.get("start_datetime")
-    end = props.get("end_datetime")
-    lo = _to_utc(_dt.datetime.fromisoformat(start)) if start else None
-    hi = _to_utc(_dt.datetime.fromisoformat(end)) if end else None
-    if dt is not None:
-        dt = _to_utc(dt)
-    lo = lo or dt
-    hi = hi or dt
-    if lo is None or hi is None:
-        raise CatalogError(f"item {item.id!r} has neither datetime nor start/end_datetime.")
-    return lo, hi
-
-
-def _item_time(item: Any) -> _dt.datetime:
-    if item.datetime is not None:
-        return _to_utc(item.datetime)
-    lo, hi = _interval(item)
-    return lo + (hi - lo) / 2
-
-
-def _mode(item: Any) -> str:
-    return str(item.properties.get("sar:instrument_mode", "")).upper()
-
-
-def _pols(item: Any) -> tuple[str, ...]:
-    return tuple(str(p).upper() for p in item.properties.get("sar:polarizations", []) or [])
-
-
-def _orbit(item: Any) -> str:
-    props = item.properties
-    state = str(props.get("sat:orbit_state", "") or "")
-    rel = props.get("sat:relative_orbit")
-    parts = [state[:3] if state else "", f"{rel}" if rel is not None else ""]
-    return " ".join(p for p in parts if p) or "-"
-
-
-def _in_time(item: Any, start: _dt.datetime | None, end: _dt.datetime | None) -> bool:
-    lo, hi = _interval(item)
-    return (start is None or hi >= start) and (end is None or lo <= end)
-
-
-def _in_space(item: Any, boxes: Sequence[BBox]) -> bool:
-    from shapely.geometry import box, shape
-
-    if item.geometry is None:
-        if item.bbox is None:
-            return True
-        geom = box(*item.bbox[:4]) if len(item.bbox) == 4 else box(*item.bbox[::2][:2])
-    else:
-        geom = shape(item.geometry)
-    return any(geom.intersects(box(*b)) for b in boxes)
-
 
 # ---------------------------------------------------------------------------------------
 # result
@@ -353,7 +77,7 @@ class SearchResult:
     polarizations : tuple of str
         Polarisations every Sentinel-1 item carries.
     catalogs : dict
-        Sensor -> the :class:`~xseaice.catalogs.Catalog` it was found in (used by
+        Sensor -> the :class:`~xseaice.stac.catalogs.Catalog` it was found in (used by
         :func:`xseaice.load` to sign asset URLs when they are read).
     """
 
@@ -380,7 +104,7 @@ class SearchResult:
     @property
     def dates(self) -> list[_dt.date]:
         """The distinct UTC days of the Sentinel-1 items."""
-        return sorted({_item_time(i).date() for i in self.sentinel1})
+        return sorted({item_time(i).date() for i in self.sentinel1})
 
     def catalog_for(self, sensor: str) -> Catalog | None:
         """The catalog a sensor's items came from (None if unknown)."""
@@ -395,10 +119,10 @@ class SearchResult:
                     {
                         "sensor": sensor,
                         "id": it.id,
-                        "time": _item_time(it).strftime("%Y-%m-%d %H:%M:%S"),
-                        "mode": _mode(it) or "-",
-                        "polarizations": "+".join(_pols(it)) or "-",
-                        "orbit": _orbit(it) if sensor == "sentinel-1" else "-",
+                        "time": item_time(it).strftime("%Y-%m-%d %H:%M:%S"),
+                        "mode": item_mode(it) or "-",
+                        "polarizations": "+".join(item_polarizations(it)) or "-",
+                        "orbit": item_orbit(it) if sensor == "sentinel-1" else "-",
                     }
                 )
         return rows
@@ -455,12 +179,12 @@ class _Query:
 def _matches(item: Any, sensor: str, q: _Query, catalog: Catalog) -> bool:
     if sensor_of(item, catalog) != sensor:
         return False
-    if not _in_time(item, q.start, q.end) or not _in_space(item, q.boxes):
+    if not in_time(item, q.start, q.end) or not in_space(item, q.boxes):
         return False
     if sensor == "sentinel-1":
-        if q.mode and _mode(item) != q.mode:
+        if q.mode and item_mode(item) != q.mode:
             return False
-        if not set(q.polarizations) <= set(_pols(item)):
+        if not set(q.polarizations) <= set(item_polarizations(item)):
             return False
     return True
 
@@ -469,11 +193,12 @@ def _static_items(catalog: Catalog) -> list[Any]:
     import pystac
 
     try:
-        root = pystac.read_file(catalog.url)
+        root = read_static(catalog.url, timeout=catalog.timeout)
     except Exception as exc:
         raise CatalogError(
             f"could not read the static catalog {redact_url(catalog.url)} "
-            f"({type(exc).__name__}: {exc}); expected a STAC catalog.json or collection.json."
+            f"({type(exc).__name__}: {redact_text(str(exc))}); expected a STAC catalog.json "
+            "or collection.json."
         ) from None
     if isinstance(root, pystac.Item):
         return [root]
@@ -489,7 +214,7 @@ def _api_collections(catalog: Catalog, sensor: str) -> tuple[str, ...]:
     wanted = catalog.collections_for(sensor)
     if not wanted:
         return ()
-    from xseaice.catalogs import CATALOGS
+    from xseaice.stac.catalogs import CATALOGS
 
     if CATALOGS.get(catalog.name) is catalog:
         return wanted  # registered: trust the collection ids
@@ -518,7 +243,7 @@ def _api_items(
         )
     kwargs: dict[str, Any] = {
         "collections": list(collections),
-        "datetime": f"{_iso(q.start)}/{_iso(q.end)}",
+        "datetime": f"{iso(q.start)}/{iso(q.end)}",
         "limit": min(max(max_items, 10), 250),
     }
     if len(q.boxes) == 1:
@@ -570,9 +295,9 @@ def _brief(exc: BaseException) -> str:
 def _find(catalog: Catalog, sensor: str, q: _Query, max_items: int) -> list[Any]:
     if catalog.kind == "static":
         found = [it for it in _static_items(catalog) if _matches(it, sensor, q, catalog)]
-        return sorted(found, key=lambda i: (_item_time(i), i.id))[:max_items]
+        return sorted(found, key=lambda i: (item_time(i), i.id))[:max_items]
     found = _api_items(catalog, sensor, q, max_items)
-    return sorted(found, key=lambda i: (_item_time(i), i.id))
+    return sorted(found, key=lambda i: (item_time(i), i.id))
 
 
 def _explain_empty(catalog: Catalog, q: _Query, mode: str, polarizations: tuple[str, ...]) -> str:
@@ -589,15 +314,17 @@ def _explain_empty(catalog: Catalog, q: _Query, mode: str, polarizations: tuple[
         return ""
     if not near:
         return ""
-    modes = sorted({_mode(i) or "?" for i in near})
-    in_mode = [i for i in near if _mode(i) == mode]
+    modes = sorted({item_mode(i) or "?" for i in near})
+    in_mode = [i for i in near if item_mode(i) == mode]
     if not in_mode:
         return (
             f" {len(near)} Sentinel-1 item(s) cover this place and time, but in mode(s) "
             f"{modes}, not {mode!r}: pass mode={modes[0]!r}."
         )
-    have = sorted({"+".join(_pols(i)) or "?" for i in in_mode})
-    lacking = "+".join(p for p in polarizations if all(p not in _pols(i) for i in in_mode))
+    have = sorted({"+".join(item_polarizations(i)) or "?" for i in in_mode})
+    lacking = "+".join(
+        p for p in polarizations if all(p not in item_polarizations(i) for i in in_mode)
+    )
     return (
         f" {len(in_mode)} {mode} item(s) cover this place and time, but with polarizations "
         f"{have} (missing {lacking}): "
@@ -615,6 +342,7 @@ def search(
     sensors: Sequence[str] | str = ("sentinel-1", "amsr2"),
     max_items: int = 100,
     collections: Mapping[str, Sequence[str]] | None = None,
+    timeout: float | None = None,
 ) -> SearchResult:
     """Search a STAC catalog for Sentinel-1 GRD scenes and the AMSR-2 files of their days.
 
@@ -643,6 +371,10 @@ def search(
     collections : mapping, optional
         Sensor -> collection ids, overriding the catalog's (e.g. a private STAC API whose
         GRD collection is named differently).
+    timeout : float, optional
+        Seconds allowed to connect, and for each wait for bytes, per catalog request;
+        default the catalog's (:data:`xseaice.io.http.DEFAULT_TIMEOUT`).  A catalog that
+        does not answer in time raises :class:`~xseaice.exceptions.CatalogError`.
 
     Returns
     -------
@@ -668,10 +400,10 @@ def search(
     """
     boxes = parse_bbox(bbox)
     start, end = parse_datetime(datetime)
-    mode_u = _norm_list(mode, "mode", _MODES)
+    mode_u = norm_list(mode, "mode", MODES)
     if len(mode_u) != 1:
-        raise InvalidArgumentError(f"mode={mode!r}; expected one of {_MODES}.")
-    pols = _norm_list(polarizations, "polarizations", _POLS)
+        raise InvalidArgumentError(f"mode={mode!r}; expected one of {MODES}.")
+    pols = norm_list(polarizations, "polarizations", POLARIZATIONS)
     sensor_list = (sensors,) if isinstance(sensors, str) else tuple(sensors)
     for s in sensor_list:
         if s not in SENSORS:
@@ -682,6 +414,15 @@ def search(
         raise InvalidArgumentError(f"max_items={max_items!r}; expected a positive integer.")
 
     per_sensor = _catalogs_per_sensor(catalog, sensor_list, collections)
+    if timeout is not None:
+        if not isinstance(timeout, (int, float)) or not timeout > 0:
+            raise InvalidArgumentError(
+                f"timeout={timeout!r}; expected a positive number of seconds, e.g. 60."
+            )
+        per_sensor = {
+            s: (None if c is None else replace(c, timeout=float(timeout)))
+            for s, c in per_sensor.items()
+        }
     q = _Query(boxes, start, end, mode=mode_u[0], polarizations=pols)
     result = SearchResult(
         bbox=tuple(float(v) for v in bbox),  # type: ignore[arg-type]
@@ -697,7 +438,7 @@ def search(
         if sensor == "sentinel-1":
             result.sentinel1 = _find(cat, sensor, q, max_items)
         else:
-            day_lo, day_hi = _whole_days(start, end)
+            day_lo, day_hi = whole_days(start, end)
             aq = _Query(boxes, day_lo, day_hi)
             try:
                 result.amsr2 = _find(cat, sensor, aq, max_items)
@@ -720,8 +461,6 @@ def search(
 def _catalogs_per_sensor(
     catalog: Any, sensors: Sequence[str], collections: Mapping[str, Sequence[str]] | None
 ) -> dict[str, Catalog | None]:
-    from dataclasses import replace
-
     if isinstance(catalog, Mapping):
         unknown = set(catalog) - set(SENSORS)
         if unknown:
@@ -769,7 +508,7 @@ def _check_not_empty(
     q: _Query,
 ) -> None:
     start, end = q.start, q.end
-    when = f"{_iso(start)[:19]}/{_iso(end)[:19]}"
+    when = f"{iso(start)[:19]}/{iso(end)[:19]}"
     where = f"bbox={result.bbox}"
     if "sentinel-1" in sensors and not result.sentinel1:
         cat = per_sensor["sentinel-1"]

@@ -6,14 +6,14 @@ A catalog is one of
   catalog; asset URLs are signed with ``planetary_computer`` when they are read),
   ``"earth-search"`` (Element 84, Sentinel-1 GRD on requester-pays S3), ``"cmr"`` (NASA
   CMR-STAC at NSIDC: AMSR-E/AMSR2 unified L3 ``AU_SI12``/``AU_SI25``; downloads need an
-  Earthdata login, see :mod:`xseaice.amsr2`) and ``"embedded"`` (the sample scene shipped
+  Earthdata login, see :mod:`xseaice.io.amsr2`) and ``"embedded"`` (the sample scene shipped
   in ``xseaice/data/sample/``, works offline);
 * the URL of any STAC API (``https://.../stac/v1``);
 * a static catalog: a local ``catalog.json``/``collection.json`` path, a directory that
   holds one, or an ``http(s)://`` URL ending in ``.json``.
 
 :func:`get_catalog` turns any of them into a :class:`Catalog`.  Static catalogs have no
-search endpoint: :mod:`xseaice.searching` walks their items and filters them in process.
+search endpoint: :mod:`xseaice.stac.searching` walks their items and filters them in process.
 A STAC API is asked what it conforms to (:meth:`Catalog.conformance`) and the filters it
 does not support are applied on the client.
 
@@ -26,15 +26,15 @@ from __future__ import annotations
 import functools
 import logging
 import os
-import re
 import urllib.parse
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
-from xseaice._urls import redact_url
 from xseaice.exceptions import CatalogError, InvalidArgumentError
+from xseaice.io.http import DEFAULT_TIMEOUT, get_bytes
+from xseaice.io.urls import install_log_redaction, redact_text, redact_url
 
 __all__ = [
     "CATALOGS",
@@ -43,9 +43,6 @@ __all__ = [
     "Catalog",
     "embedded_sample",
     "get_catalog",
-    "install_log_redaction",
-    "redact_text",
-    "redact_url",
     "register_catalog",
 ]
 
@@ -55,7 +52,7 @@ logger = logging.getLogger(__name__)
 SENSORS: tuple[str, ...] = ("sentinel-1", "amsr2")
 
 #: Path of the embedded sample catalog (built by ``scripts/make_sample_scene.py``).
-EMBEDDED_CATALOG: Path = Path(__file__).parent / "data" / "sample" / "catalog.json"
+EMBEDDED_CATALOG: Path = Path(__file__).parents[1] / "data" / "sample" / "catalog.json"
 
 #: Collection ids that hold each sensor's items, tried in order on any catalog.
 DEFAULT_COLLECTIONS: dict[str, tuple[str, ...]] = {
@@ -96,7 +93,10 @@ class Catalog:
         Sensor -> name of the catalog searched for that sensor when this one has none
         (e.g. AMSR-2 from ``"cmr"`` when searching ``"planetary-computer"``).
     description : str
-        One line shown by :func:`xseaice.catalogs` listings and errors.
+        One line shown by :func:`xseaice.stac.catalogs` listings and errors.
+    timeout : float
+        Seconds allowed to connect, and for each wait for bytes, per request to the
+        catalog (search pages, collections, static ``catalog.json`` files).
     """
 
     name: str
@@ -108,6 +108,7 @@ class Catalog:
     sign: Callable[[str], str] | None = None
     fallback: Mapping[str, str] = field(default_factory=dict)
     description: str = ""
+    timeout: float = DEFAULT_TIMEOUT
 
     def __repr__(self) -> str:
         return f"Catalog(name={self.name!r}, kind={self.kind!r}, url={redact_url(self.url)!r})"
@@ -139,7 +140,7 @@ class Catalog:
         """
         if self.kind != "api":
             raise CatalogError(f"{self.name!r} is a static catalog; it has no search endpoint.")
-        return _open_client(self.url)
+        return _open_client(self.url, self.timeout)
 
     def conformance(self) -> frozenset[str]:
         """Extensions the API supports for item search, from its ``conformsTo`` list.
@@ -151,80 +152,60 @@ class Catalog:
         """
         if self.kind != "api":
             return frozenset()
-        return _conformance(self.url)
+        return _conformance(self.url, self.timeout)
 
 
 @functools.lru_cache(maxsize=32)
-def _open_client(url: str) -> Any:
+def _open_client(url: str, timeout: float = DEFAULT_TIMEOUT) -> Any:
     import pystac_client
 
     install_log_redaction()
     try:
-        return pystac_client.Client.open(url)
+        return pystac_client.Client.open(url, timeout=timeout)
     except Exception as exc:
         raise CatalogError(
             f"could not open the STAC API at {redact_url(url)} ({type(exc).__name__}: "
-            f"{_short(exc)}); check the URL and the network, or pass catalog='embedded' "
+            f"{_short(exc)}; timeout {timeout:g} s); check the URL and the network, or pass "
+            "catalog='embedded' "
             "to work offline with the bundled sample."
         ) from None
 
 
-_QUERY = re.compile(r"\?[^\s'\"()<>]*")
-
-
-def redact_text(text: str) -> str:
-    """Remove query strings (``?...``) from every URL or path inside ``text``.
+def read_static(url: str, *, timeout: float = DEFAULT_TIMEOUT) -> Any:
+    """Read a static STAC file (``catalog.json``...), its HTTP requests bounded by ``timeout``.
 
     Parameters
     ----------
-    text : str
-        A message that may quote signed URLs (e.g. an exception from a HTTP library).
+    url : str
+        Path or URL of a catalog, collection or item.
+    timeout : float
+        Seconds per HTTP request (:func:`xseaice.io.http.get_bytes`, with retries).
 
     Returns
     -------
-    str
+    pystac.STACObject
+        Children of a catalog are read the same way when walked.
     """
-    return _QUERY.sub("?<redacted>", text)
+    import pystac
+    from pystac.stac_io import DefaultStacIO
+
+    class _StacIO(DefaultStacIO):
+        def read_text_from_href(self, href: str) -> str:
+            if href.startswith(("http://", "https://")):
+                return get_bytes(href, timeout=timeout).decode("utf-8")
+            return str(super().read_text_from_href(href))
+
+    install_log_redaction()
+    stac_io = _StacIO()
+    root = pystac.read_file(url, stac_io=stac_io)
+    if isinstance(root, pystac.Catalog):
+        root._stac_io = stac_io  # what pystac.Catalog.from_file does; children use it
+    return root
 
 
 def _short(exc: BaseException, limit: int = 200) -> str:
     text = redact_text(" ".join(str(exc).split()))
     return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
-class _RedactFilter(logging.Filter):
-    """Strip query strings from records of HTTP libraries (urllib3 logs request paths)."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if record.args:
-            record.msg = record.getMessage()
-            record.args = None
-        record.msg = redact_text(str(record.msg))
-        return True
-
-
-_REDACTING: set[str] = set()
-
-
-#: Third-party loggers known to log request URLs (logger filters do not inherit).
-HTTP_LOGGERS: tuple[str, ...] = (
-    "urllib3.connectionpool",
-    "urllib3.util.retry",
-    "pystac_client.stac_api_io",
-    "rasterio._env",
-    "rasterio._base",
-    "rasterio._io",
-    "rasterio.env",
-    "rasterio._filepath",
-)
-
-
-def install_log_redaction(names: Sequence[str] = HTTP_LOGGERS) -> None:
-    """Make the named third-party loggers drop query strings (signatures) from records."""
-    for name in names:
-        if name not in _REDACTING:
-            logging.getLogger(name).addFilter(_RedactFilter())
-            _REDACTING.add(name)
 
 
 _CONFORMANCE_SUFFIXES = {
@@ -237,8 +218,8 @@ _CONFORMANCE_SUFFIXES = {
 
 
 @functools.lru_cache(maxsize=32)
-def _conformance(url: str) -> frozenset[str]:
-    client = _open_client(url)
+def _conformance(url: str, timeout: float = DEFAULT_TIMEOUT) -> frozenset[str]:
+    client = _open_client(url, timeout)
     classes = [str(c) for c in (client.get_conforms_to() or [])]
     found = set()
     for key, suffix in _CONFORMANCE_SUFFIXES.items():

@@ -57,6 +57,8 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 
 from xseaice.exceptions import AssetReadError, CRSError, InvalidArgumentError, LoadError
+from xseaice.io.http import DEFAULT_TIMEOUT, HTTPStatusError, get_bytes
+from xseaice.io.urls import redact_url
 from xseaice.variables import ATTRS
 
 if TYPE_CHECKING:
@@ -66,7 +68,6 @@ __all__ = [
     "NAME_TABLE",
     "NSIDC_GRIDS",
     "read_amsr2",
-    "reproject_to",
 ]
 
 logger = logging.getLogger(__name__)
@@ -160,8 +161,6 @@ def _candidates(freq: str, pol: str, pass_: str) -> list[str]:
 
 def _safe_name(source: Any) -> str:
     if isinstance(source, str) and "://" in source[:16]:
-        from xseaice._urls import redact_url
-
         return redact_url(source)
     if isinstance(source, (str, os.PathLike)):
         return str(source)
@@ -176,39 +175,21 @@ def _earthdata_headers(url: str) -> dict[str, str]:
     return {}
 
 
-def _download(url: str, *, retries: int = 3, backoff: float = 0.5) -> bytes:
-    """GET ``url`` (with an Earthdata bearer token for NASA hosts), retrying faults."""
+def _download(url: str, *, timeout: float = DEFAULT_TIMEOUT) -> bytes:
+    """GET ``url`` (with an Earthdata bearer token for NASA hosts only), retrying faults.
+
+    The token is dropped when a redirect leaves the host (:func:`xseaice.io.http.get_bytes`).
+    """
     headers = _earthdata_headers(url)
-    if not headers:
-        from xseaice.sentinel1 import read_bytes
-
-        return read_bytes(url, retries=retries, backoff=backoff)
-    import time
-    import urllib.error
-    import urllib.request
-
-    from xseaice._urls import redact_url
-
-    last = ""
-    for attempt in range(retries + 1):
-        try:
-            req = urllib.request.Request(url, headers={"User-Agent": "xseaice", **headers})
-            with urllib.request.urlopen(req, timeout=60) as resp:
-                return bytes(resp.read())
-        except urllib.error.HTTPError as exc:
-            last = f"HTTP {exc.code}"
-            if exc.code in (401, 403):
-                raise AssetReadError(
-                    f"{redact_url(url)} refused the Earthdata token ({last}); check that "
-                    "EARTHDATA_TOKEN holds a valid, unexpired token."
-                ) from None
-            if exc.code < 500 and exc.code not in (408, 429):
-                break
-        except OSError as exc:
-            last = type(exc).__name__
-        if attempt < retries:
-            time.sleep(backoff * 2**attempt)
-    raise AssetReadError(f"could not read {redact_url(url)} ({last}) after {retries + 1} attempts.")
+    try:
+        return get_bytes(url, headers=headers, timeout=timeout)
+    except HTTPStatusError as exc:
+        if headers and exc.status in (401, 403):
+            raise AssetReadError(
+                f"{redact_url(url)} refused the Earthdata token (HTTP {exc.status}); check "
+                "that EARTHDATA_TOKEN holds a valid, unexpired token."
+            ) from None
+        raise
 
 
 @contextmanager
@@ -456,7 +437,7 @@ def _pick(names: Mapping[str, str], freq: str, pol: str, pass_: str, what: str, 
             return names[cand]
     raise LoadError(
         f"{src}: no {what} for channel {freq}{pol}; looked for {_candidates(freq, pol, pass_)[:6]}"
-        f"... among {sorted(names.values())[:12]}. Rename it, or see xseaice.amsr2.NAME_TABLE."
+        f"... among {sorted(names.values())[:12]}. Rename it, or see xseaice.io.amsr2.NAME_TABLE."
     )
 
 
@@ -595,154 +576,3 @@ def read_amsr2(
         except (OSError, KeyError) as exc:
             raise LoadError(f"could not read AMSR-2 from {src}: {exc}") from exc
     return _finish(data, gbox, source=src, pass_=pass_, extra_attrs={"format": kind, **extra})
-
-
-_RESAMPLING = ("nearest", "bilinear", "cubic", "average")
-
-
-def _quiet_rasterio_warp() -> None:
-    """Silence rasterio's spurious NotGeoreferencedWarning from its scratch datasets.
-
-    A process-wide filter (``warnings.catch_warnings`` is not thread-safe under dask);
-    re-adding an identical filter replaces it.
-    """
-    import warnings
-
-    from rasterio.errors import NotGeoreferencedWarning
-
-    warnings.filterwarnings(
-        "ignore",
-        message="Dataset has no geotransform",
-        category=NotGeoreferencedWarning,
-        module=r"rasterio\.warp",
-    )
-
-
-def reproject_to(
-    ds: Any,
-    geobox: Any,
-    *,
-    resampling: str = "bilinear",
-    chunks: tuple[int, int] | None = None,
-) -> Any:
-    """Reproject AMSR-2 brightness temperatures onto a target grid.
-
-    The source is first cropped to the target's footprint (plus a 3-cell margin), so a
-    12.5 km hemisphere grid costs nothing beyond the cells a scene needs.
-
-    Parameters
-    ----------
-    ds : xarray.Dataset or xarray.DataArray
-        From :func:`read_amsr2` (any object with a CRS that ``.odc`` reads); numpy or
-        dask backed.  A dask input gives a lazy output.
-    geobox : odc.geo.geobox.GeoBox or xarray object
-        The target grid (e.g. the Sentinel-1 GeoBox), or an object to take it from.
-    resampling : {"bilinear", "nearest", "cubic", "average"}
-        GDAL resampling.  NaN cells are nodata (not averaged in).
-    chunks : (int, int), optional
-        Output chunks ``(y, x)`` for a dask input; default up to 2048 x 2048.  Pass the
-        chunks of the Sentinel-1 variables to align them.
-
-    Returns
-    -------
-    xarray.Dataset or xarray.DataArray
-        float32 on ``geobox`` (dims ``y``, ``x``), NaN outside the source grid;
-        attributes and a scalar ``time`` coordinate kept.
-
-    Raises
-    ------
-    InvalidArgumentError
-        If ``resampling`` is unknown or ``geobox`` is not a grid.
-    CRSError
-        If ``ds`` has no CRS.
-    """
-    import odc.geo.xr  # noqa: F401
-    import xarray as xr
-    from dask.base import is_dask_collection
-    from odc.geo.geobox import GeoBox
-
-    if resampling not in _RESAMPLING:
-        raise InvalidArgumentError(
-            f"resampling={resampling!r} is not supported; expected one of {_RESAMPLING}."
-        )
-    if not isinstance(geobox, GeoBox):
-        gb = getattr(getattr(geobox, "odc", None), "geobox", None)
-        if gb is None:
-            raise InvalidArgumentError(
-                "geobox must be an odc.geo GeoBox or an xarray object with a CRS; got "
-                f"{type(geobox).__name__}."
-            )
-        geobox = gb
-    src_box = getattr(ds.odc, "geobox", None)
-    if src_box is None or src_box.crs is None:
-        raise CRSError("ds has no CRS; read it with xseaice.amsr2.read_amsr2 or assign one.")
-    _quiet_rasterio_warp()
-    arrays = [ds[v] for v in ds.data_vars] if isinstance(ds, xr.Dataset) else [ds]
-    lazy = any(is_dask_collection(a) for a in arrays)
-    out_chunks = chunks or (min(2048, geobox.shape[0]), min(2048, geobox.shape[1]))
-    ydim, xdim = ds.odc.spatial_dims
-
-    window = _crop_window(src_box, geobox, margin=3)
-    if window is None:
-        return _all_nan(ds, geobox, lazy=lazy, chunks=out_chunks)
-    ds = ds.isel({ydim: window[0], xdim: window[1]})
-
-    def one(da: xr.DataArray) -> xr.DataArray:
-        src = da.astype("float32")
-        kw: dict[str, Any] = {}
-        if is_dask_collection(src):
-            # one source block: every output block sees all the cells it needs
-            src = src.chunk({ydim: -1, xdim: -1})
-            kw["chunks"] = out_chunks
-        out = src.odc.reproject(
-            geobox, resampling=resampling, dst_nodata=np.nan, src_nodata=np.nan, **kw
-        )
-        out.attrs = {k: v for k, v in da.attrs.items() if k not in ("nodata", "_FillValue")}
-        return out.astype("float32")
-
-    if isinstance(ds, xr.DataArray):
-        return one(ds)
-    out = xr.Dataset({name: one(ds[name]) for name in ds.data_vars}, attrs=dict(ds.attrs))
-    if "time" in ds.coords and "time" not in out.coords:
-        out = out.assign_coords(time=ds["time"])
-    return out
-
-
-def _crop_window(src_box: Any, dst_box: Any, *, margin: int) -> tuple[slice, slice] | None:
-    """Row/column slices of ``src_box`` covering ``dst_box`` (+ margin); None if disjoint."""
-    try:
-        footprint = dst_box.extent.to_crs(src_box.crs)
-    except Exception:  # projection failure: take everything
-        logger.debug("cannot project the target footprint; no crop")
-        return slice(None), slice(None)
-    left, bottom, right, top = footprint.boundingbox.bbox
-    inv = ~src_box.affine
-    cols, rows = zip(*(inv @ (x, y) for x in (left, right) for y in (bottom, top)), strict=True)
-    ny, nx = src_box.shape
-    r0 = max(int(np.floor(min(rows))) - margin, 0)
-    r1 = min(int(np.ceil(max(rows))) + margin, ny)
-    c0 = max(int(np.floor(min(cols))) - margin, 0)
-    c1 = min(int(np.ceil(max(cols))) + margin, nx)
-    if r1 <= r0 or c1 <= c0:
-        return None
-    return slice(r0, r1), slice(c0, c1)
-
-
-def _all_nan(ds: Any, geobox: Any, *, lazy: bool, chunks: tuple[int, int]) -> Any:
-    """All-NaN result on ``geobox`` for a source that does not overlap it."""
-    import dask.array as dsa
-    import xarray as xr
-    from odc.geo.xr import wrap_xr
-
-    logger.warning("the AMSR-2 grid does not overlap the target grid; returning NaN")
-
-    def nan(da: xr.DataArray) -> xr.DataArray:
-        if lazy:
-            data: Any = dsa.full(geobox.shape, np.nan, dtype="float32", chunks=chunks)
-        else:
-            data = np.full(geobox.shape, np.nan, dtype="float32")
-        return wrap_xr(data, geobox, attrs=dict(da.attrs))
-
-    if isinstance(ds, xr.DataArray):
-        return nan(ds)
-    return xr.Dataset({n: nan(ds[n]) for n in ds.data_vars}, attrs=dict(ds.attrs))

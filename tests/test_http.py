@@ -1,0 +1,195 @@
+"""The HTTP floor (xseaice.io.http): retries, deadlines, credentials kept on their host."""
+
+from __future__ import annotations
+
+import http.server
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from xseaice.exceptions import AssetReadError, InvalidArgumentError
+from xseaice.io.http import HTTPStatusError, gdal_options, get_bytes, read_bytes, retry_call
+
+
+class _Redirects(http.server.BaseHTTPRequestHandler):
+    """``/same`` redirects on the same host, ``/cross`` to ``localhost`` (another host)."""
+
+    seen: list[tuple[str, str | None]] = []  # noqa: RUF012
+
+    def do_GET(self) -> None:
+        _Redirects.seen.append((self.path, self.headers.get("Authorization")))
+        port = self.server.server_address[1]
+        path = self.path.split("?")[0]
+        target = {
+            "/same": f"http://127.0.0.1:{port}/target",
+            "/cross": f"http://localhost:{port}/target",
+        }.get(path)
+        if target is not None:
+            self.send_response(302)
+            self.send_header("Location", target)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        if path == "/missing" or path.endswith(".json"):
+            self.send_error(404)
+            return
+        body = b"payload"
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture(scope="module")
+def redirects() -> Iterator[str]:
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Redirects)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+        thread.join(5)
+
+
+@pytest.fixture
+def stalling() -> Iterator[str]:
+    """A server that accepts connections and never answers."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(16)
+    held: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        sock.settimeout(0.1)
+        while not stop.is_set():
+            try:
+                conn, _ = sock.accept()
+            except OSError:
+                continue
+            held.append(conn)  # keep it open, say nothing
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    finally:
+        stop.set()
+        thread.join(5)
+        for conn in held:
+            conn.close()
+        sock.close()
+
+
+def _auth_of(path: str) -> list[str | None]:
+    return [auth for p, auth in _Redirects.seen if p == path]
+
+
+def test_token_dropped_when_a_redirect_leaves_the_host(redirects: str) -> None:
+    _Redirects.seen.clear()
+    token = {"Authorization": "Bearer SECRET"}
+    assert get_bytes(f"{redirects}/cross", headers=token) == b"payload"
+    assert _auth_of("/cross") == ["Bearer SECRET"]
+    assert _auth_of("/target") == [None]  # localhost is another host than 127.0.0.1
+    _Redirects.seen.clear()
+    assert get_bytes(f"{redirects}/same", headers=token) == b"payload"
+    assert _auth_of("/target") == ["Bearer SECRET"]  # same host: kept
+
+
+def test_client_errors_fail_at_once(redirects: str) -> None:
+    _Redirects.seen.clear()
+    with pytest.raises(HTTPStatusError, match="HTTP 404") as info:
+        get_bytes(f"{redirects}/missing?sig=SECRET", retries=3, backoff=0.01)
+    assert info.value.status == 404 and "SECRET" not in str(info.value)
+    assert _auth_of("/missing?sig=SECRET") == [None]  # one request, no retry
+
+
+def test_a_stalling_server_ends_at_the_timeout(stalling: str) -> None:
+    start = time.monotonic()
+    with pytest.raises(AssetReadError, match=r"timeout of 0\.3 s") as info:
+        read_bytes(f"{stalling}/a.xml?sig=SECRET", timeout=0.3, retries=1, backoff=0.01)
+    elapsed = time.monotonic() - start
+    assert "127.0.0.1" in str(info.value) and "SECRET" not in str(info.value)
+    assert "after 2 attempt" in str(info.value)
+    assert elapsed < 10  # two attempts of 0.3 s, not the 14 minutes of issue 17
+
+
+def test_gdal_read_of_a_stalling_server_ends(stalling: str) -> None:
+    import rasterio
+    from rasterio.errors import RasterioIOError
+
+    start = time.monotonic()
+    with (
+        pytest.raises(RasterioIOError),
+        rasterio.Env(**gdal_options(timeout=1, retries=0)),
+        rasterio.open(f"/vsicurl/{stalling}/m.tiff"),
+    ):
+        pass
+    assert time.monotonic() - start < 30
+
+
+def test_retry_call_retries_then_gives_up() -> None:
+    calls: list[int] = []
+
+    def flaky(attempt: int) -> str:
+        calls.append(attempt)
+        if attempt < 2:
+            raise ConnectionResetError("dropped")
+        return "done"
+
+    assert retry_call(flaky, retries=2, backoff=0.0) == "done" and calls == [0, 1, 2]
+    calls.clear()
+    with pytest.raises(ConnectionResetError):
+        retry_call(flaky, retries=1, backoff=0.0)
+    assert calls == [0, 1]
+    calls.clear()
+    with pytest.raises(ConnectionResetError):
+        retry_call(flaky, retries=5, backoff=0.0, fatal=lambda exc: True)
+    assert calls == [0]
+
+
+@pytest.mark.parametrize("timeout", [0, -1.0, "60", float("nan")])
+def test_bad_timeout(timeout: Any) -> None:
+    with pytest.raises(InvalidArgumentError, match="timeout"):
+        get_bytes("http://127.0.0.1:1/x", timeout=timeout)
+
+
+def test_search_of_a_stalling_catalog_ends_at_the_timeout(stalling: str) -> None:
+    import xseaice
+    from xseaice.exceptions import CatalogError
+
+    start = time.monotonic()
+    with pytest.raises(CatalogError, match=r"timeout 0\.5 s") as info:
+        xseaice.search(
+            (-20, 78, 0, 81), "2023-01-04", catalog=f"{stalling}/api?token=SECRET", timeout=0.5
+        )
+    assert "SECRET" not in str(info.value) and "127.0.0.1" in str(info.value)
+    assert time.monotonic() - start < 30
+
+
+def test_static_catalog_errors_and_logs_carry_no_token(
+    redirects: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    import logging
+
+    import xseaice
+    from xseaice.exceptions import CatalogError
+
+    with (
+        caplog.at_level(logging.DEBUG),
+        pytest.raises(CatalogError, match="404") as info,
+    ):
+        xseaice.search(
+            (-20, 78, 0, 81), "2023-01-04", catalog=f"{redirects}/404/catalog.json?token=SECRET"
+        )
+    assert "/404/catalog.json" in str(info.value) and "SECRET" not in str(info.value)
+    assert "SECRET" not in caplog.text
