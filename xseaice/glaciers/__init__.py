@@ -1,0 +1,18 @@
+"""Marine-terminating glaciers: calving fronts from SAR zone maps, and CaFFe's metrics.
+
+>>> from xseaice.glaciers import calving_front, mean_distance_error
+"""
+
+from __future__ import annotations
+
+from xseaice.glaciers.fronts import CalvingFront, calving_front, postprocess_zones
+from xseaice.glaciers.mde import MDEResult, mean_distance_error, zone_iou
+
+__all__ = [
+    "CalvingFront",
+    "MDEResult",
+    "calving_front",
+    "mean_distance_error",
+    "postprocess_zones",
+    "zone_iou",
+]
