@@ -30,7 +30,9 @@ from torch import nn
 
 from xseaice.exceptions import InvalidArgumentError, ModelError, WeightsError
 from xseaice.models.aspp import MultiTaskASPP
+from xseaice.models.hybrid import SwinZoneNet
 from xseaice.models.unet import UNet
+from xseaice.models.zones import ZoneUNet
 
 __all__ = [
     "ARCHITECTURES",
@@ -50,7 +52,12 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 #: Architecture name -> model class (the keys are what :func:`build_model` accepts).
-ARCHITECTURES: dict[str, type[nn.Module]] = {"unet": UNet, "multitask_aspp": MultiTaskASPP}
+ARCHITECTURES: dict[str, type[nn.Module]] = {
+    "unet": UNet,
+    "multitask_aspp": MultiTaskASPP,
+    "zone_unet": ZoneUNet,
+    "swin_zones": SwinZoneNet,
+}
 
 #: Folder of the bundled weights and their JSON sidecars.
 WEIGHTS_DIR: Path = Path(__file__).resolve().parent / "weights"
