@@ -88,13 +88,19 @@ def run_arch(arch: str, args: argparse.Namespace) -> None:
     t0 = time.perf_counter()
     train, val, unlabeled = (scenes(s, args.quick) for s in ("train", "val", "unlabeled"))
     norm = sar_normalisation(train)
-    log.info("rendered %d/%d/%d scenes in %.0f s", len(train), len(val), len(unlabeled),
-             time.perf_counter() - t0)
+    log.info(
+        "rendered %d/%d/%d scenes in %.0f s",
+        len(train),
+        len(val),
+        len(unlabeled),
+        time.perf_counter() - t0,
+    )
     torch.manual_seed(0)
     pre = build(arch)
     ssl_data = ZonePatches(unlabeled, norm, patch=args.patch, labels=False, seed=1)
-    ssl_log = pretrain_mim(pre, ssl_data, steps=args.pretrain_steps, batch_size=args.batch,
-                           lr=args.lr, seed=0)
+    ssl_log = pretrain_mim(
+        pre, ssl_data, steps=args.pretrain_steps, batch_size=args.batch, lr=args.lr, seed=0
+    )
     pre_state = {k: v.clone() for k, v in pre.state_dict().items()}
     for fraction in (0.1, 1.0):
         subset = label_subset(train, fraction)
@@ -108,25 +114,46 @@ def run_arch(arch: str, args: argparse.Namespace) -> None:
             name = f"{arch}-{init}-{round(fraction * 100)}"
             meta = {
                 "data": "synthetic fjords only (xseaice.synthetic.fjord), no real SAR",
-                "train_scenes": len(subset), "label_fraction": fraction, "init": init,
-                "pixel_size_range": PIXEL_SIZE_RANGE, "patch": args.patch,
+                "train_scenes": len(subset),
+                "label_fraction": fraction,
+                "init": init,
+                "pixel_size_range": PIXEL_SIZE_RANGE,
+                "patch": args.patch,
                 "fine_tune": {k: hist[k] for k in ("steps", "seconds", "precision")},
                 "final_loss": hist["loss"][-1][1],
-                "pretrain": None if init == "random" else {
-                    "steps": ssl_log["steps"], "seconds": ssl_log["seconds"],
-                    "unlabeled_scenes": len(unlabeled), "final_loss": ssl_log["loss"][-1][1]},
+                "pretrain": None
+                if init == "random"
+                else {
+                    "steps": ssl_log["steps"],
+                    "seconds": ssl_log["seconds"],
+                    "unlabeled_scenes": len(unlabeled),
+                    "final_loss": ssl_log["loss"][-1][1],
+                },
             }
-            spec = save_weights(model, work / f"{name}.safetensors", name=name,
-                                variables=["sar"], normalisation={"sar": norm},
-                                pixel_size=20.0, licence=LICENCE, training=meta,
-                                description=f"{arch} zone model ({init} init, "
-                                f"{round(fraction * 100)} % labels), synthetic fjords only")
+            spec = save_weights(
+                model,
+                work / f"{name}.safetensors",
+                name=name,
+                variables=["sar"],
+                normalisation={"sar": norm},
+                pixel_size=20.0,
+                licence=LICENCE,
+                training=meta,
+                description=f"{arch} zone model ({init} init, "
+                f"{round(fraction * 100)} % labels), synthetic fjords only",
+            )
             res = evaluate_zone_model((model, spec), val, precision="auto")
             res.pop("images")
             meta["validation"] = res
             (work / f"{name}.val.json").write_text(json.dumps(meta, indent=2))
-            log.info("%s: val MDE %.0f m (no front %d), IoU %.3f, %.0f s", name, res["mde_m"],
-                     res["n_no_prediction"], res["iou_mean"], hist["seconds"])
+            log.info(
+                "%s: val MDE %.0f m (no front %d), IoU %.3f, %.0f s",
+                name,
+                res["mde_m"],
+                res["n_no_prediction"],
+                res["iou_mean"],
+                hist["seconds"],
+            )
 
 
 def bundle(args: argparse.Namespace) -> None:
@@ -146,13 +173,22 @@ def bundle(args: argparse.Namespace) -> None:
     meta = dict(spec.training)
     meta["selected_from"] = sorted(runs)
     meta["selection"] = "lowest validation MDE among the 100 %-label runs"
-    save_weights(model, dest, name="glacier-zones", variables=list(spec.variables),
-                 normalisation=dict(spec.normalisation), pixel_size=spec.pixel_size,
-                 licence=LICENCE, training=meta,
-                 description="Glacier zone model (NA / rock / glacier / ocean incl. ice melange) "
-                 "trained ONLY on xseaice synthetic fjords (simulated SAR of 6 made-up "
-                 "glaciers); not trained on CaFFe or any real SAR. Train on CaFFe for real use.")
-    shutil.copy(work / f"{best}.val.json", ROOT / "benchmarks" / "results" / "glacier_selected.json")
+    save_weights(
+        model,
+        dest,
+        name="glacier-zones",
+        variables=list(spec.variables),
+        normalisation=dict(spec.normalisation),
+        pixel_size=spec.pixel_size,
+        licence=LICENCE,
+        training=meta,
+        description="Glacier zone model (NA / rock / glacier / ocean incl. ice melange) "
+        "trained ONLY on xseaice synthetic fjords (simulated SAR of 6 made-up "
+        "glaciers); not trained on CaFFe or any real SAR. Train on CaFFe for real use.",
+    )
+    shutil.copy(
+        work / f"{best}.val.json", ROOT / "benchmarks" / "results" / "glacier_selected.json"
+    )
 
 
 def main() -> None:

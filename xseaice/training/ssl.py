@@ -28,7 +28,11 @@ logger = logging.getLogger(__name__)
 
 
 def mask_blocks(
-    x: torch.Tensor, *, block: int = 16, ratio: float = 0.5, generator: torch.Generator | None = None
+    x: torch.Tensor,
+    *,
+    block: int = 16,
+    ratio: float = 0.5,
+    generator: torch.Generator | None = None,
 ) -> torch.Tensor:
     """Random boolean mask (B, 1, H, W) hiding ``ratio`` of the ``block``-pixel blocks.
 
@@ -131,8 +135,10 @@ def pretrain_mim(
         x = batch[0]
         frac = step / max(1, steps - 1)
         for group in opt.param_groups:
-            group["lr"] = lr * min(1.0, (step + 1) / max(1, steps // 20)) * (
-                0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * frac))
+            group["lr"] = (
+                lr
+                * min(1.0, (step + 1) / max(1, steps // 20))
+                * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * frac)))
             )
         hide = mask_blocks(x, block=block, ratio=ratio, generator=gen)
         valid = x.abs().sum(1, keepdim=True) > 0  # no-data pixels are exactly 0

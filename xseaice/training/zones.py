@@ -110,7 +110,9 @@ class ZonePatches(Dataset[tuple[torch.Tensor, torch.Tensor]]):
     ) -> None:
         if not scenes:
             raise InvalidArgumentError("scenes must be a non-empty sequence of Datasets")
-        missing = [i for i, ds in enumerate(scenes) if "sar" not in ds or (labels and "zones" not in ds)]
+        missing = [
+            i for i, ds in enumerate(scenes) if "sar" not in ds or (labels and "zones" not in ds)
+        ]
         if missing:
             raise InvalidArgumentError(
                 f"scenes {missing[:5]} lack 'sar'{' or zones' if labels else ''}; expected "
@@ -173,7 +175,9 @@ class CaffePatches(ZonePatches):
         from xseaice.io.caffe import read_caffe_scene
 
         rng = np.random.default_rng([self.seed, int(i)])
-        ds = read_caffe_scene(self.root, self.names[int(rng.integers(0, len(self.names)))], self.split)
+        ds = read_caffe_scene(
+            self.root, self.names[int(rng.integers(0, len(self.names)))], self.split
+        )
         sar, zones = _crop(ds["sar"].values, ds["zones"].values.astype(np.int64), self.patch, rng)
         x = np.nan_to_num((sar - self.mean) / self.std, nan=0.0)[None]
         x, zones = _augment(x, zones, rng)
