@@ -31,7 +31,7 @@ def test_deterministic_and_labelled() -> None:
 def test_sensor_sets_pixel_size_and_default_extent() -> None:
     for name in ("TDX", "ERS", "S1EW"):
         px = SENSORS[name].pixel_size
-        ny, nx = default_shape(px)
+        ny, _ = default_shape(px)
         assert ny % 32 == 0 and 128 <= ny <= 512
         ds = make_fjord("Aurora", dt.date(2016, 6, 1), name, shape=(64, 64))
         assert float(ds["x"][1] - ds["x"][0]) == pytest.approx(px)
