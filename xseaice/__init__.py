@@ -29,6 +29,9 @@ _LAZY: dict[str, str] = {
     "segment": "xseaice.inference",
     "train": "xseaice.training",
     "evaluate": "xseaice.metrics",
+    "read_caffe": "xseaice.io.caffe",
+    "calving_front": "xseaice.glaciers.fronts",
+    "mean_distance_error": "xseaice.glaciers.mde",
 }
 
 # Module names differ from the function names above (``searching`` owns ``search``), so
@@ -53,6 +56,8 @@ _SUBMODULES = {
     "cli",
     "demo",
     "training",
+    "glaciers",
+    "io",
 }
 
 __all__ = ["XSeaIceError", "XSeaIceWarning", "__version__", *sorted(_LAZY)]

@@ -510,3 +510,9 @@ def format_table(rows: Iterable[Mapping[str, Any]], *, percent: Iterable[str] = 
     sep = "  ".join("-" * w for w in widths)
     body = ["  ".join(v.rjust(w) for v, w in zip(row, widths, strict=True)) for row in cells]
     return "\n".join([line, sep, *body])
+
+
+# --- glacier calving fronts (CaFFe): implemented in xseaice.glaciers.mde, pure numpy/scipy ---
+from xseaice.glaciers.mde import MDEResult, mean_distance_error, zone_iou  # noqa: E402
+
+__all__ += ["MDEResult", "mean_distance_error", "zone_iou"]
