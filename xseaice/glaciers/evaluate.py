@@ -21,7 +21,7 @@ from xseaice.glaciers.fronts import calving_front
 from xseaice.glaciers.mde import mean_distance_error, zone_iou
 from xseaice.glaciers.segment import segment_zones
 
-__all__ = ["evaluate_caffe", "evaluate_zone_model"]
+__all__ = ["evaluate_caffe", "evaluate_caffe_cli", "evaluate_zone_model", "format_result"]
 
 logger = logging.getLogger(__name__)
 
@@ -118,3 +118,41 @@ def evaluate_caffe(
     result = evaluate_zone_model(model, scenes, min_length=min_length, precision=precision)
     result.update({"root": str(root), "split": split})
     return result
+
+
+def format_result(result: dict[str, Any]) -> str:
+    """A printable summary of :func:`evaluate_caffe` / :func:`evaluate_zone_model`."""
+    lines = [
+        f"images                     {result['n_images']}",
+        f"mean distance error (MDE)  {result['mde_m']:.1f} m  (pooled over "
+        f"{result['n_distances']} front-pixel distances)",
+        f"mean of per-image MDE      {result['mean_of_image_means_m']:.1f} m",
+        f"images without a front     {result['n_no_prediction']} (excluded from the MDE)",
+        f"images without a label     {result['n_no_truth']}",
+        "zone IoU                   "
+        + "  ".join(
+            f"{k[4:]} {result[k]:.3f}"
+            for k in ("iou_na", "iou_rock", "iou_glacier", "iou_ocean", "iou_mean")
+        ),
+    ]
+    return "\n".join(lines)
+
+
+def evaluate_caffe_cli(
+    root: str | os.PathLike[str],
+    model: Any = "glacier-zones",
+    *,
+    split: str = "test",
+    output: str | os.PathLike[str] | None = None,
+) -> str:
+    """``xseaice evaluate --caffe ROOT``: score, optionally write JSON, return the summary."""
+    import json
+    from pathlib import Path
+
+    from xseaice._atomic import atomic_path
+
+    result = evaluate_caffe(root, model, split=split)
+    if output is not None:
+        with atomic_path(output) as tmp:
+            Path(tmp).write_text(json.dumps(result, indent=2, default=float) + "\n")
+    return format_result(result)
