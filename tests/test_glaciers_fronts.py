@@ -96,3 +96,20 @@ def test_synthetic_truth_front_is_what_the_extractor_finds() -> None:
     cf = calving_front(ds["zones"], min_length=0.0, postprocess=False)
     np.testing.assert_array_equal(cf.raster.values, ds["front"].values)
     assert ds["front"].values.sum() > 20
+
+
+def test_front_positions_along_a_flowline() -> None:
+    import geopandas as gpd
+    from shapely.geometry import LineString
+
+    from xseaice.glaciers.retreat import front_positions
+
+    def front(x: float) -> gpd.GeoDataFrame:  # a vertical front at x, pixel centres 100 m apart
+        geom = LineString([(x, 0.0), (x, 100.0), (x, 200.0), (x, 300.0)])
+        return gpd.GeoDataFrame({"n_pixels": [4], "length_m": [300.0]}, geometry=[geom])
+
+    flow = LineString([(0.0, 150.0), (5000.0, 150.0)])  # upstream at x = 0
+    table = front_positions({"2019-05-01": front(2000.0), "2019-09-01": front(1400.0)}, flow)
+    assert table["position_m"].tolist() == pytest.approx([2000.0, 1400.0])
+    assert table.loc["2019-09-01", "change_m"] == pytest.approx(-600.0)  # 600 m retreat
+    assert table["total_change_m"].iloc[0] == 0.0
