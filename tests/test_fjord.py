@@ -110,3 +110,31 @@ def test_bad_arguments_are_named() -> None:
         make_fjord("Aurora", "2016-01-01", "S1")  # type: ignore[arg-type]
     with pytest.raises(InvalidArgumentError, match="split"):
         split_entries("holdout")  # type: ignore[arg-type]
+
+
+def test_series_as_stac_found_by_search(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    import rioxarray
+
+    import xseaice
+    from xseaice.synthetic.fjord_stac import write_fjord_stac
+
+    dates = [dt.date(2019, 3, 5), dt.date(2019, 6, 5), dt.date(2020, 1, 5)]
+    series = dated_series("Hvidbrae", dates, "S1", shape=(48, 48))
+    catalog = write_fjord_stac(series, tmp_path)
+    bbox = json.loads(next(tmp_path.glob("*/*/*.json")).read_text())["bbox"]
+    found = xseaice.search(
+        tuple(bbox),
+        "2019-01-01/2019-12-31",
+        catalog=str(catalog),
+        mode="IW",
+        polarizations=("HH",),
+        sensors=("sentinel-1",),
+    )
+    assert [i.datetime.date() for i in found.sentinel1] == dates[:2]  # 2020 is outside
+    da = rioxarray.open_rasterio(found.sentinel1[0].assets["hh"].href).squeeze()
+    grey = np.nan_to_num(series[0]["sar"].values, nan=0.0)
+    np.testing.assert_array_equal(da.values, grey.astype(np.uint8))
+    np.testing.assert_allclose(da["x"].values, series[0]["x"].values)
+    assert da.rio.crs.to_epsg() == 3413
