@@ -138,7 +138,7 @@ def zone_classes(zones_or_probs: xr.DataArray) -> xr.DataArray:
 
 
 def _yx_coords(da: xr.DataArray) -> dict[str, Any]:
-    return {k: c for k, c in da.coords.items() if set(c.dims) <= {"y", "x"}}
+    return {str(k): c for k, c in da.coords.items() if set(c.dims) <= {"y", "x"}}
 
 
 def _pixel_size(da: xr.DataArray, pixel_size: float | None) -> float:

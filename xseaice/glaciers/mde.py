@@ -128,11 +128,10 @@ def mean_distance_error(
         raise InvalidArgumentError(
             f"pred_fronts has {len(preds)} images but true_fronts has {len(trues)}; pair them"
         )
-    sizes = (
-        [float(pixel_size)] * len(preds)
-        if np.isscalar(pixel_size)
-        else [float(p) for p in pixel_size]  # type: ignore[union-attr]
-    )
+    if isinstance(pixel_size, int | float | np.number):
+        sizes = [float(pixel_size)] * len(preds)
+    else:
+        sizes = [float(p) for p in pixel_size]
     if len(sizes) != len(preds) or not all(math.isfinite(s) and s > 0 for s in sizes):
         raise InvalidArgumentError(
             f"pixel_size must be one positive number or one per image ({len(preds)}); got "

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 import torch
 import torch.nn.functional as F
@@ -57,6 +57,8 @@ class ResBlock(nn.Module):
 
 class WindowAttention(nn.Module):
     """Multi-head self-attention inside ``window x window`` token windows."""
+
+    rel_index: Tensor
 
     def __init__(self, dim: int, heads: int, window: int) -> None:
         super().__init__()
@@ -273,7 +275,7 @@ class SwinZoneNet(nn.Module):
             if i:
                 t = self.merges[i - 1](t)
             tok = t.permute(0, 2, 3, 1)
-            for block in stage:
+            for block in cast(nn.ModuleList, stage):
                 tok = block(tok)
             t = self.norms[i](tok).permute(0, 3, 1, 2)
             skips.append(t)

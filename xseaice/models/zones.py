@@ -56,7 +56,7 @@ class ZoneUNet(UNet):
         bottom = self.bridge(F.max_pool2d(feats[-1], 2))
         return self.decoder(bottom, feats)[..., :h, :w]
 
-    def forward(self, x: Tensor) -> dict[str, Tensor]:  # type: ignore[override]
+    def forward(self, x: Tensor) -> dict[str, Tensor]:
         """Return ``{"zones": logits}`` with the input's height and width."""
         return {"zones": self.head(self.forward_features(x))}
 

@@ -13,7 +13,8 @@ from __future__ import annotations
 import logging
 import math
 import time
-from typing import Any
+from collections.abc import Callable, Sized
+from typing import Any, cast
 
 import torch
 import torch.nn.functional as F
@@ -71,10 +72,12 @@ class _MIMNet(nn.Module):
     def __init__(self, body: nn.Module) -> None:
         super().__init__()
         self.body = body
-        self.recon = nn.Conv2d(int(body.feature_channels), int(body.in_channels), 1)
+        self.features = cast(Callable[[torch.Tensor], torch.Tensor], body.forward_features)
+        channels = cast(int, body.feature_channels)
+        self.recon = nn.Conv2d(channels, cast(int, body.in_channels), 1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.recon(self.body.forward_features(x))
+        return self.recon(self.features(x))
 
 
 def pretrain_mim(
@@ -125,7 +128,9 @@ def pretrain_mim(
         )
     net = _MIMNet(model)
     gen = torch.Generator().manual_seed(seed)
-    sampler = RandomSampler(data, replacement=True, num_samples=steps * batch_size, generator=gen)
+    sampler = RandomSampler(
+        cast(Sized, data), replacement=True, num_samples=steps * batch_size, generator=gen
+    )
     loader = DataLoader(data, batch_size=batch_size, sampler=sampler)
     opt = torch.optim.AdamW(net.parameters(), lr=lr, weight_decay=0.05)
     net.train()

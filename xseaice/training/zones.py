@@ -13,8 +13,8 @@ import logging
 import math
 import os
 import time
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Mapping, Sequence, Sized
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -259,7 +259,9 @@ def train_zones(
         raise InvalidArgumentError(f"precision must be 'auto', 'fp32' or 'bf16'; got {precision!r}")
     bf16 = precision == "bf16" or (precision == "auto" and _native_bf16())
     gen = torch.Generator().manual_seed(seed)
-    sampler = RandomSampler(data, replacement=True, num_samples=steps * batch_size, generator=gen)
+    sampler = RandomSampler(
+        cast(Sized, data), replacement=True, num_samples=steps * batch_size, generator=gen
+    )
     loader = DataLoader(data, batch_size=batch_size, sampler=sampler, num_workers=0)
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
     model.train()
