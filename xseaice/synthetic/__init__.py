@@ -32,6 +32,9 @@ __all__ = [
     "write_cog",
     "write_safe",
     "write_stac",
+    "make_fjord",
+    "write_caffe",
+    "write_fjord_stac",
 ]
 
 _WRITERS = {
@@ -40,6 +43,9 @@ _WRITERS = {
     "write_cog": "xseaice.synthetic.cog",
     "write_stac": "xseaice.synthetic.stac",
     "write_ai4arctic": "xseaice.synthetic.ai4arctic",
+    "make_fjord": "xseaice.synthetic.fjord",
+    "write_caffe": "xseaice.synthetic.caffe",
+    "write_fjord_stac": "xseaice.synthetic.fjord_stac",
 }
 
 
