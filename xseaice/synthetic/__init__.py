@@ -24,17 +24,17 @@ __all__ = [
     "SEASON_DEFAULTS",
     "SceneParams",
     "SyntheticScene",
+    "make_fjord",
     "make_geobox",
     "make_scene",
     "sample_params",
     "write_ai4arctic",
     "write_amsr2_he5",
+    "write_caffe",
     "write_cog",
+    "write_fjord_stac",
     "write_safe",
     "write_stac",
-    "make_fjord",
-    "write_caffe",
-    "write_fjord_stac",
 ]
 
 _WRITERS = {
