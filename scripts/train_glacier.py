@@ -13,7 +13,8 @@ Per architecture: masked-image-modelling pretraining on *unlabeled* fjord scenes
 glaciers and years than the test split), then four fine-tunings (random init / pretrained
 x 10 % / 100 % of the labelled training scenes), each scored on the validation glacier.
 Every model is written to ``<workdir>/<arch>-<init>-<labels>.safetensors`` with its JSON
-sidecar.  ``--bundle`` copies the model with the best *validation* MDE into
+sidecar.  ``--bundle`` copies the 100 %-label model with the fewest validation images without a
+front, then the lowest *validation* MDE, into
 ``xseaice/models/weights/glacier-zones.safetensors``.  The test split is never used here:
 ``benchmarks/bench_calving.py`` scores it once.
 """
@@ -164,7 +165,12 @@ def bundle(args: argparse.Namespace) -> None:
     if not runs:
         raise SystemExit(f"no trained runs in {work}; train first")
     full = {k: v for k, v in runs.items() if v["label_fraction"] == 1.0}
-    best = min(full, key=lambda k: full[k]["validation"]["mde_m"])
+
+    def rank(k: str) -> tuple[int, float]:  # fewest validation images without a front, then MDE
+        val = full[k]["validation"]
+        return val["n_no_prediction"], val["mde_m"]
+
+    best = min(full, key=rank)
     log.info("best by validation MDE: %s", best)
     from xseaice.models import load_model
 
@@ -172,7 +178,10 @@ def bundle(args: argparse.Namespace) -> None:
     dest = WEIGHTS_DIR / "glacier-zones.safetensors"
     meta = dict(spec.training)
     meta["selected_from"] = sorted(runs)
-    meta["selection"] = "lowest validation MDE among the 100 %-label runs"
+    meta["selection"] = (
+        "100 %-label run with the fewest validation images without a front, then the lowest "
+        "validation MDE"
+    )
     save_weights(
         model,
         dest,
