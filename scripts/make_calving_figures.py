@@ -95,7 +95,7 @@ def main() -> None:
     tp, tt = front_positions(pred, line), front_positions(true, line)
     table = tp.join(tt, rsuffix="_true")
     table["error_m"] = table["position_m"] - table["position_m_true"]
-    print(table.round(0).to_markdown() if hasattr(table, "to_markdown") else table.round(0))
+    print(table.round(0).to_string())
     _figures(scenes, zones, truth, pred, line)
     out = ROOT / "benchmarks" / "results" / "calving_tutorial.json"
     rows = [{"date": str(k), **{c: float(v) for c, v in r.items()}} for k, r in table.iterrows()]
