@@ -257,8 +257,8 @@ class SwinZoneNet(nn.Module):
     def _pad(self, x: Tensor) -> tuple[Tensor, int, int]:
         if x.ndim != 4 or x.shape[1] != self.in_channels:
             raise InvalidArgumentError(
-                f"SwinZoneNet expects (batch, {self.in_channels}, height, width); got "
-                f"{tuple(x.shape)}"
+                f"SwinZoneNet was built for in_channels={self.in_channels}: it expects input of "
+                f"shape (batch, {self.in_channels}, height, width); got {tuple(x.shape)}"
             )
         h, w = x.shape[-2:]
         m = self.size_multiple
