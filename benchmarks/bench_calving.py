@@ -102,10 +102,14 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--workdir", default="/tmp/xseaice-glacier")
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--pattern", default="*-*-*.safetensors", help="model files to score")
+    p.add_argument(
+        "--merge", action="store_true", help="keep rows of other models already in --out"
+    )
     p.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "bench_calving.json"))
     args = p.parse_args()
     torch.set_num_threads(args.threads)
-    models = sorted(Path(args.workdir).glob("*-*-*.safetensors"))
+    models = sorted(Path(args.workdir).glob(args.pattern))
     if not models:
         raise SystemExit(f"no trained models in {args.workdir}: run scripts/train_glacier.py")
     with tempfile.TemporaryDirectory() as tmp:
@@ -118,6 +122,10 @@ def main() -> None:
             res = score(path, root)
             rows.append({"arch": arch, "init": init, "labels": int(labels), **res})
             print(f"scored {path.stem}: MDE {res['mde_m']:.0f} m", flush=True)
+    if args.merge and Path(args.out).exists():
+        done = {(r["arch"], r["init"], r["labels"]) for r in rows}
+        old = json.loads(Path(args.out).read_text())["rows"]
+        rows += [r for r in old if (r["arch"], r["init"], r["labels"]) not in done]
     rows.sort(key=lambda r: (r["arch"], -r["labels"], r["init"]))
     gains = []
     for arch in sorted({r["arch"] for r in rows}):
