@@ -208,6 +208,36 @@ class TestMultiTaskASPPRegression(BaseModelTest):
     expected: ClassVar[dict[str, int]] = {"ice_logit": 1, "sic": 1, "sod": 6, "floe": 7}
 
 
+class TestZoneUNet(BaseModelTest):
+    architecture = "zone_unet"
+    expected: ClassVar[dict[str, int]] = {"zones": 4}
+
+
+class TestSwinZoneNet(BaseModelTest):
+    architecture = "swin_zones"
+    small: ClassVar[dict[str, Any]] = {
+        "embed_dim": 8,
+        "depths": (1, 1, 1),
+        "heads": (1, 1, 2),
+        "windows": (4, 2, 2),
+        "stem": (4, 6),
+    }
+    expected: ClassVar[dict[str, int]] = {"zones": 4}
+
+    def test_receptive_field_is_measured_exactly(self) -> None:
+        """Window attention: the declared reach is an upper bound of the gradient support."""
+        model = self.make(**self.small)
+        _randomise_bn(model)
+        reach = model.receptive_reach
+        measured = measure_receptive_reach(
+            model, in_channels=len(VARS), size=2 * reach + 80, positions=(0, 5, 15)
+        )
+        assert 0 < measured <= reach
+        m = model.size_multiple
+        halo = receptive_halo(model)
+        assert halo % m == 0 and reach <= halo < reach + m
+
+
 def test_every_architecture_has_a_test_class() -> None:
     tested = {c.architecture for c in BaseModelTest.__subclasses__()}
     assert tested == set(ARCHITECTURES)
@@ -226,7 +256,9 @@ def test_autoice_preset_and_reach_by_hand() -> None:
 
 
 def test_build_model_errors_list_the_choices() -> None:
-    with pytest.raises(exceptions.ModelError, match=r"\['multitask_aspp', 'unet'\]"):
+    with pytest.raises(
+        exceptions.ModelError, match=r"\['multitask_aspp', 'swin_zones', 'unet', 'zone_unet'\]"
+    ):
         build_model("resnet", in_channels=3)
     with pytest.raises(exceptions.ModelError, match="cannot build 'unet'"):
         build_model("unet", in_channels=3, depth=9)

@@ -31,6 +31,9 @@ _LAZY: dict[str, str] = {
     "predict_array": "xseaice.inference.tiling",
     "train": "xseaice.training",
     "evaluate": "xseaice.training.heldout",
+    "read_caffe": "xseaice.io.caffe",
+    "calving_front": "xseaice.glaciers.fronts",
+    "mean_distance_error": "xseaice.glaciers.mde",
 }
 
 # Module names differ from the function names above (``searching`` owns ``search``), so
@@ -51,6 +54,7 @@ _SUBMODULES = {
     "cli",
     "demo",
     "training",
+    "glaciers",
 }
 
 __all__ = ["XSeaIceError", "XSeaIceWarning", "__version__", *sorted(_LAZY)]

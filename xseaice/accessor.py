@@ -65,6 +65,12 @@ class SeaIceArrayAccessor:
 
         return concentration(self._obj, polygons, **kwargs)
 
+    def calving_front(self, **kwargs: Any) -> Any:
+        """Front lines and raster of a zone map; see :func:`xseaice.glaciers.calving_front`."""
+        from xseaice.glaciers.fronts import calving_front
+
+        return calving_front(self._obj, **kwargs)
+
     def plot(self, **kwargs: Any) -> Any:
         """Plot a product with a suitable colour map; see :func:`xseaice.plotting.plot`."""
         from xseaice.plotting import plot

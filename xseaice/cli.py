@@ -74,6 +74,12 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
 
 def _cmd_evaluate(args: argparse.Namespace) -> int:
+    if args.caffe:
+        from xseaice.glaciers.evaluate import evaluate_caffe_cli
+
+        model = "glacier-zones" if args.model == "default" else args.model
+        print(evaluate_caffe_cli(args.caffe, model, split=args.split, output=args.output))
+        return EXIT_OK
     from xseaice.training.heldout import evaluate_cli
 
     table = evaluate_cli(
@@ -204,6 +210,13 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--data", default="synthetic", help="'synthetic' or an AI4Arctic folder")
     ev.add_argument("--seeds", type=int, nargs="+", default=[1000, 1001], help="synthetic seeds")
     ev.add_argument("-o", "--output", help="write the table as JSON here")
+    ev.add_argument(
+        "--caffe",
+        metavar="ROOT",
+        help="score a glacier zone model (default 'glacier-zones') on a CaFFe folder: "
+        "mean distance error of the calving fronts and zone IoU",
+    )
+    ev.add_argument("--split", default="test", help="CaFFe split (with --caffe)")
     ev.set_defaults(func=_cmd_evaluate)
     return parser
 

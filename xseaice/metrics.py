@@ -31,20 +31,24 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from xseaice.exceptions import InvalidArgumentError
+from xseaice.glaciers.mde import MDEResult, mean_distance_error, zone_iou
 
 if TYPE_CHECKING:
     import pandas as pd
 
 __all__ = [
     "IGNORE_INDEX",
+    "MDEResult",
     "autoice_scores",
     "combined_score",
     "f1_weighted",
     "format_table",
     "iou",
+    "mean_distance_error",
     "pixel_accuracy",
     "r2_score",
     "regional_concentration_error",
+    "zone_iou",
 ]
 
 logger = logging.getLogger(__name__)

@@ -10,12 +10,19 @@ from torch import nn
 
 from xseaice.exceptions import ModelError
 from xseaice.models.aspp import MultiTaskASPP
+from xseaice.models.hybrid import SwinZoneNet
 from xseaice.models.unet import UNet
+from xseaice.models.zones import ZoneUNet
 
 __all__ = ["ARCHITECTURES", "build_model", "measure_receptive_reach", "receptive_halo"]
 
 #: Architecture name -> model class (the keys are what :func:`build_model` accepts).
-ARCHITECTURES: dict[str, type[nn.Module]] = {"unet": UNet, "multitask_aspp": MultiTaskASPP}
+ARCHITECTURES: dict[str, type[nn.Module]] = {
+    "unet": UNet,
+    "multitask_aspp": MultiTaskASPP,
+    "zone_unet": ZoneUNet,
+    "swin_zones": SwinZoneNet,
+}
 
 
 def build_model(architecture: str, **kwargs: Any) -> nn.Module:
@@ -24,7 +31,8 @@ def build_model(architecture: str, **kwargs: Any) -> nn.Module:
     Parameters
     ----------
     architecture : str
-        One of :data:`ARCHITECTURES` (``"unet"``, ``"multitask_aspp"``).
+        One of :data:`ARCHITECTURES` (``"unet"``, ``"multitask_aspp"``, ``"zone_unet"``,
+        ``"swin_zones"``).
     **kwargs
         Arguments of the model class (``in_channels``, ``widths``, ...).
 

@@ -24,12 +24,15 @@ __all__ = [
     "SEASON_DEFAULTS",
     "SceneParams",
     "SyntheticScene",
+    "make_fjord",
     "make_geobox",
     "make_scene",
     "sample_params",
     "write_ai4arctic",
     "write_amsr2_he5",
+    "write_caffe",
     "write_cog",
+    "write_fjord_stac",
     "write_safe",
     "write_stac",
 ]
@@ -40,6 +43,9 @@ _WRITERS = {
     "write_cog": "xseaice.synthetic.cog",
     "write_stac": "xseaice.synthetic.stac",
     "write_ai4arctic": "xseaice.synthetic.ai4arctic",
+    "make_fjord": "xseaice.synthetic.fjord",
+    "write_caffe": "xseaice.synthetic.caffe",
+    "write_fjord_stac": "xseaice.synthetic.fjord_stac",
 }
 
 
