@@ -1,0 +1,1 @@
+"""Input and output: format readers and writers (altimetry, ...)."""
