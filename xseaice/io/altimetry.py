@@ -416,7 +416,7 @@ def read_altimetry(
 
     Examples
     --------
-    >>> pts = read_altimetry("CS_OFFL_SIR_SINI2__20190504T122546_20190504T122726_D001.nc")  # doctest: +SKIP
+    >>> pts = read_altimetry("CS_OFFL_SIR_SINI2__*_D001.nc")  # doctest: +SKIP
     >>> pts.surface.value_counts()  # doctest: +SKIP
     """
     import geopandas as gpd
