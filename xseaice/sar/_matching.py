@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy import ndimage
+from threadpoolctl import threadpool_limits
 
 __all__ = ["MatchConfig", "match_block"]
 
@@ -178,6 +179,13 @@ def match_block(a: np.ndarray, b: np.ndarray, cfg: MatchConfig) -> np.ndarray:
         ``(3, ny, nx)`` float32: row and column displacement (pixels) and quality (0-1) at
         the grid points of the core (``ny = core_height // step``).
     """
+    # dask runs blocks in parallel: BLAS threads inside each block only contend (10x slower
+    # small matrix products in the upsampled DFT on a busy machine)
+    with threadpool_limits(1):
+        return _match(a, b, cfg)
+
+
+def _match(a: np.ndarray, b: np.ndarray, cfg: MatchConfig) -> np.ndarray:
     fa0, va0 = features(a)
     fb0, vb0 = features(b)
     d, s = cfg.depth, cfg.step
