@@ -55,6 +55,7 @@ def test_warp_points_moves_by_the_time_fraction(scene):
         crs="EPSG:4326",
     )
     out = warp_points(pts, d, to_time="2023-01-04T14:00:00")
+    assert out.equals(warp(pts, d, "2023-01-04T14:00:00"))
     assert out.crs == pts.crs
     assert list(out["freeboard"]) == [0.1, 0.2, 0.3, 0.4]
     back = Transformer.from_crs("EPSG:4326", "EPSG:3413", always_xy=True)

@@ -193,15 +193,20 @@ def _warp_array(
 
 
 def warp(
-    ds: xr.Dataset | xr.DataArray, drift: xr.Dataset, to_time: Any, *, order: int | None = None
-) -> xr.Dataset | xr.DataArray:
-    """Move a scene onto another time along a drift field.
+    ds: xr.Dataset | xr.DataArray | gpd.GeoDataFrame,
+    drift: xr.Dataset,
+    to_time: Any,
+    *,
+    order: int | None = None,
+) -> xr.Dataset | xr.DataArray | gpd.GeoDataFrame:
+    """Move a scene (or altimeter points) onto another time along a drift field.
 
     Parameters
     ----------
-    ds : xarray.Dataset or xarray.DataArray
+    ds : xarray.Dataset, xarray.DataArray or geopandas.GeoDataFrame
         A scene with ``y``/``x`` dims on a projected grid (the drift's CRS) and one time
-        (a ``time`` coordinate of size 1).
+        (a ``time`` coordinate of size 1); a GeoDataFrame of points is handed to
+        :func:`warp_points`.
     drift : xarray.Dataset
         Output of :func:`xseaice.sar.drift.drift` with ``time_a``/``time_b`` attributes.
     to_time : str, numpy.datetime64 or pandas.Timestamp
@@ -211,9 +216,9 @@ def warp(
 
     Returns
     -------
-    xarray.Dataset or xarray.DataArray
+    xarray.Dataset, xarray.DataArray or geopandas.GeoDataFrame
         Same variables and grid, lazy, ``time`` set to ``to_time``; NaN where the moved
-        scene has no data (floats).
+        scene has no data (floats).  Points: see :func:`warp_points`.
 
     Raises
     ------
@@ -228,8 +233,11 @@ def warp(
     >>> d = drift(pair.first.dataset, pair.second, max_displacement=3000)
     >>> moved = warp(pair.first.dataset, d, pair.second.time.values[0])
     """
+    import geopandas as gpd
     import odc.geo.xr  # noqa: F401
 
+    if isinstance(ds, gpd.GeoDataFrame):
+        return warp_points(ds, drift, to_time=to_time)
     field = DriftField(drift)
     frac = float(field.fraction(_scene_time(ds), _as_time(to_time, "to_time")))
     if field.crs is not None and ds.odc.crs is not None and ds.odc.crs != field.crs:
