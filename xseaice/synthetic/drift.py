@@ -166,6 +166,37 @@ def _check(shape: tuple[int, int], hours: float, breakup: float) -> None:
         raise InvalidArgumentError(f"breakup must be a fraction in [0, 1]; got {breakup!r}")
 
 
+def _render(
+    big: SyntheticScene,
+    ice_b: np.ndarray,
+    sig: dict[str, np.ndarray],
+    rng: np.random.Generator,
+    wind_in: tuple[float | None, float | None],
+    pixel_size: float,
+) -> dict[str, np.ndarray]:
+    """HH, HV (dB) of the second acquisition: moved ice, new wind over water, new speckle."""
+    p = big.params
+    speed = float(wind_in[0] if wind_in[0] is not None else rng.uniform(2.0, 16.0))
+    direction = float(
+        wind_in[1] if wind_in[1] is not None else (p.wind_direction + rng.uniform(60, 300))
+    )
+    p2 = dataclasses.replace(p, wind_speed=speed, wind_direction=direction % 360.0)
+    wind = _wind(rng, ice_b.shape, speed, p.wind_variability)
+    dist = ndimage.distance_transform_edt(~ice_b) * pixel_size if ice_b.any() else np.inf
+    theta = np.broadcast_to(big.dataset.incidence_angle.values[0], ice_b.shape)
+    look = 90.0 if p.ascending else 270.0
+    w_hh, w_hv = water_sigma0(
+        theta, wind * (1.0 - np.exp(-dist / p.fetch_length_m)), direction - look, p2
+    )
+    out = {}
+    for pol, water in (("hh", w_hh), ("hv", w_hv)):
+        clean = np.where(ice_b, sig[pol], water)
+        speckle = rng.gamma(p.enl, 1.0 / p.enl, ice_b.shape)
+        out[pol] = sigma0_to_db(clean * speckle).astype(np.float32)
+    logger.debug("second acquisition: wind %.1f -> %.1f m/s", p.wind_speed, speed)
+    return out
+
+
 def make_drift_pair(
     seed: int = 0,
     *,
@@ -237,7 +268,6 @@ def make_drift_pair(
     big_shape = (ny + 2 * margin, nx + 2 * margin)
     big = make_scene(seed, shape=big_shape, pixel_size=pixel_size, season=season, time=time)  # type: ignore[arg-type]
     rng = np.random.default_rng(np.random.SeedSequence([int(seed), 7919]))
-    p = big.params
     centre = ((big_shape[0] - 1) / 2.0, (big_shape[1] - 1) / 2.0)
     floe = big.truth.floe.values
     ice = big.truth.ice.values.astype(bool)
@@ -255,24 +285,7 @@ def make_drift_pair(
         s = _signature(big.dataset[pol].values[0], ice)
         sig[pol] = ndimage.map_coordinates(s, coords, order=1, mode="nearest")
 
-    speed = float(wind_speed if wind_speed is not None else rng.uniform(2.0, 16.0))
-    direction = float(
-        wind_direction if wind_direction is not None else (p.wind_direction + rng.uniform(60, 300))
-    )
-    p2 = dataclasses.replace(p, wind_speed=speed, wind_direction=direction % 360.0)
-    wind = _wind(rng, big_shape, speed, p.wind_variability)
-    dist = ndimage.distance_transform_edt(~ice_b) * pixel_size if ice_b.any() else np.inf
-    theta = np.broadcast_to(big.dataset.incidence_angle.values[0], big_shape)
-    look = 90.0 if p.ascending else 270.0
-    w_hh, w_hv = water_sigma0(
-        theta, wind * (1.0 - np.exp(-dist / p.fetch_length_m)), direction - look, p2
-    )
-    out = {}
-    for pol, water in (("hh", w_hh), ("hv", w_hv)):
-        clean = np.where(ice_b, sig[pol], water)
-        speckle = rng.gamma(p.enl, 1.0 / p.enl, big_shape)
-        out[pol] = sigma0_to_db(clean * speckle).astype(np.float32)
-
+    out = _render(big, ice_b, sig, rng, (wind_speed, wind_direction), pixel_size)
     ys, xs = slice(margin, margin + ny), slice(margin, margin + nx)
     first = _crop_scene(big, ys, xs)
     t_b = first.dataset.time.values + np.timedelta64(round(hours * 3600), "s")
@@ -301,9 +314,7 @@ def make_drift_pair(
         },
         coords={k: first.truth.coords[k] for k in ("y", "x", "spatial_ref")},
     )
-    logger.debug(
-        "drift pair seed=%d margin=%d wind %.1f -> %.1f m/s", seed, margin, p.wind_speed, speed
-    )
+    logger.debug("drift pair seed=%d margin=%d", seed, margin)
     return DriftPair(first, second, second_truth, displacement, float(hours))
 
 
