@@ -16,8 +16,8 @@ point drawn in its central part), sampled like the instrument:
   water segments become ``leads`` (sea-surface height).
 
 The points have the columns of :func:`xseaice.io.altimetry.read_altimetry` (EPSG:4326)
-plus ``track``, ``x``/``y`` (scene CRS) and ``footprint_m`` (the across-track footprint
-:func:`xseaice.altimetry.densify` averages over).
+plus ``track``, ``x``/``y`` (scene CRS) and ``footprint_along_m``/``footprint_across_m``
+(the footprint :func:`xseaice.altimetry.densify` averages over; 0 for a point sample).
 """
 
 from __future__ import annotations
@@ -103,7 +103,8 @@ def _cryosat2_track(
             f = float(fb[near][foot][ice_f].mean()) + rng.normal(0.0, 0.1)
             rows.append((cx, cy, f, ssh + f, "floe"))
     df = pd.DataFrame(rows, columns=["x", "y", "freeboard", "elevation", "surface"])
-    df["footprint_m"] = 1600.0
+    df["footprint_along_m"] = 300.0
+    df["footprint_across_m"] = 1600.0
     df["freeboard_sigma"] = np.where(df["surface"] == "floe", 0.1, np.nan)
     df["beam"] = "nadir"
     df["strong_beam"] = True
@@ -135,7 +136,8 @@ def _icesat2_track(rng: np.random.Generator, elev: xr.Dataset, ice: np.ndarray) 
                         "freeboard": f,
                         "elevation": np.where(on_ice, ssh + np.nan_to_num(f), ssh),
                         "surface": np.where(on_ice, "floe", "lead"),
-                        "footprint_m": 0.0,
+                        "footprint_along_m": 0.0,
+                        "footprint_across_m": 0.0,
                         "freeboard_sigma": noise,
                         "beam": f"gt{pair}{side}",
                         "strong_beam": strong,
@@ -180,8 +182,8 @@ def simulate_tracks(
     -------
     geopandas.GeoDataFrame
         Points in EPSG:4326 with ``time``, ``freeboard``, ``elevation``, ``surface``,
-        ``quality_ok``, ``kind``, ``track``, ``beam``, ``strong_beam``,
-        ``freeboard_sigma``, ``footprint_m`` and the scene-CRS ``x``/``y``.
+        ``quality_ok``, ``kind``, ``track``, ``beam``, ``strong_beam``, ``freeboard_sigma``,
+        ``footprint_along_m``, ``footprint_across_m`` and the scene-CRS ``x``/``y``.
 
     Raises
     ------
