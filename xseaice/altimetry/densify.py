@@ -17,6 +17,7 @@ explain (the residuals along the tracks) with a Gaussian process: *regression kr
 from __future__ import annotations
 
 import logging
+import warnings
 from typing import TYPE_CHECKING, Literal
 
 import numpy as np
@@ -96,6 +97,7 @@ def _krige_residuals(
 ) -> tuple[np.ndarray, np.ndarray, float, str]:
     """GP of the residuals on a coarse grid, bilinearly upsampled; (mean, var, white, kernel)."""
     from scipy.interpolate import RegularGridInterpolator
+    from sklearn.exceptions import ConvergenceWarning
     from sklearn.gaussian_process import GaussianProcessRegressor
     from sklearn.gaussian_process.kernels import ConstantKernel, Matern, WhiteKernel
 
@@ -107,7 +109,9 @@ def _krige_residuals(
         var0 / 2, (1e-7, 10.0)
     )
     gp = GaussianProcessRegressor(kernel, normalize_y=False, random_state=seed)
-    gp.fit(xy[take], resid[take])
+    with warnings.catch_warnings():  # a bound hit (e.g. no white noise) is a valid answer
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        gp.fit(xy[take], resid[take])
     step = max(1, int(np.ceil(max(x.size, y.size) / 64)))
     xs, ys = x[::step], y[::step]
     if xs[-1] != x[-1]:
