@@ -29,6 +29,9 @@ _LAZY: dict[str, str] = {
     "segment": "xseaice.inference",
     "train": "xseaice.training",
     "evaluate": "xseaice.metrics",
+    "drift": "xseaice.sar.drift",
+    "warp": "xseaice.sar.warp",
+    "despeckle": "xseaice.sar.despeckle",
 }
 
 # Module names differ from the function names above (``searching`` owns ``search``), so
@@ -53,6 +56,7 @@ _SUBMODULES = {
     "cli",
     "demo",
     "training",
+    "sar",
 }
 
 __all__ = ["XSeaIceError", "XSeaIceWarning", "__version__", *sorted(_LAZY)]
