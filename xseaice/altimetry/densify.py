@@ -37,7 +37,7 @@ logger = logging.getLogger(__name__)
 
 DensifyMethod = Literal["regression-kriging", "regression"]
 _METHODS = ("regression-kriging", "regression")
-_MAX_GP_POINTS = 500
+_MAX_GP_POINTS = 300
 
 
 def _ice_map(scene_ds: xr.Dataset, ice: xr.DataArray | np.ndarray | None) -> np.ndarray | None:
