@@ -109,6 +109,8 @@ def test_dataset_filters_the_backscatter_only():
 
     ds = make_scene(0, shape=(64, 64)).dataset
     out = despeckle(ds, method="lee")
+    xr.testing.assert_identical(out.compute(), ds.seaice.despeckle(method="lee").compute())
+    xr.testing.assert_identical(out.hv.compute(), ds.hv.seaice.despeckle().compute())
     assert out.hh.attrs["despeckle"] == "lee (size=7, enl=10)"
     assert out.hh.attrs["units"] == "dB"
     xr.testing.assert_identical(out.tb18h, ds.tb18h)

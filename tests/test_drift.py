@@ -118,7 +118,7 @@ def test_drift_grid_lazy_and_seamless(pair):
     assert lazy.attrs["dt_seconds"] == 12 * 3600
     assert "spatial_ref" in lazy.coords
     blocks = lazy.compute()
-    whole = drift(a, b, max_displacement=1200.0).compute()
+    whole = a.seaice.drift(b, max_displacement=1200.0).compute()
     assert whole.u.shape == blocks.u.shape == (12, 12)
     diff = np.hypot(blocks.u - whole.u, blocks.v - whole.v).values / PX
     good = (blocks.quality.values > 0) & (whole.quality.values > 0)
