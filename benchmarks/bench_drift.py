@@ -1,6 +1,6 @@
 """Ice drift on synthetic pairs with a known displacement field.
 
-Run: ``python benchmarks/bench_drift.py [--sizes 512 1024 2048] [--seeds 0 1 2]``.
+Run: ``python benchmarks/bench_drift.py [--runs 512:0,1,2 1024:0 2048:0]`` (``size:seeds``).
 Each pair comes from :func:`xseaice.synthetic.drift.make_drift_pair` with its defaults:
 a translation of (1800, -1200) m (54 px), a 0.5 degree rotation and 0.002 shear about the
 scene centre, 15 % of the large floes cracking open by 2-5 px, a new wind over open water,
@@ -107,25 +107,7 @@ def run(size: int, seed: int) -> dict[str, Any]:
     return row
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--sizes", type=int, nargs="+", default=[512, 1024, 2048])
-    ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    ap.add_argument("--max-seeds-large", type=int, default=1, help="seeds for sizes > 1024")
-    args = ap.parse_args()
-    rows = []
-    cols = (
-        "size seed vectors drift_s ms_per_vector peak_mib median_px_all median_px_kept "
-        "p90_px_kept kept wrong_kept_share wrong_kept_on_broken q_wrong_over_right "
-        "median_px_broken baseline_median_px"
-    ).split()
-    print(" | ".join(cols))
-    for size in args.sizes:
-        seeds = args.seeds if size <= 1024 else args.seeds[: args.max_seeds_large]
-        for seed in seeds:
-            r = run(size, seed)
-            rows.append(r)
-            print(" | ".join(f"{r[c]:.3g}" if isinstance(r[c], float) else str(r[c]) for c in cols))
+def _write(rows: list[dict[str, Any]]) -> Path:
     out = {
         "benchmark": "bench_drift",
         "host": platform.node(),
@@ -139,6 +121,27 @@ def main() -> None:
     tmp = path.with_suffix(".json.tmp")
     tmp.write_text(json.dumps(out, indent=2))
     tmp.replace(path)
+    return path
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--runs", nargs="+", default=["512:0,1,2", "1024:0", "2048:0"])
+    args = ap.parse_args()
+    rows: list[dict[str, Any]] = []
+    cols = (
+        "size seed vectors drift_s ms_per_vector peak_mib median_px_all median_px_kept "
+        "p90_px_kept kept wrong_kept_share wrong_kept_on_broken q_wrong_over_right "
+        "median_px_broken baseline_median_px"
+    ).split()
+    print(" | ".join(cols))
+    for spec in args.runs:
+        size, seeds = spec.split(":")
+        for seed in seeds.split(","):
+            r = run(int(size), int(seed))
+            rows.append(r)
+            print(" | ".join(f"{r[c]:.3g}" if isinstance(r[c], float) else str(r[c]) for c in cols))
+            path = _write(rows)  # after every pair: a long run keeps what it measured
     print(f"wrote {path}")
 
 
