@@ -22,6 +22,12 @@ seeds).  Coverage: fraction of ice pixels whose truth lies in ``mean +- z * unce
 for the 68.3 % (z = 1) and 90 % (z = 1.645) intervals.  A last run times densify on a
 ``timing-size`` scene (wall time, peak Python allocations with ``tracemalloc``).
 
+``--multipass N --skip-table`` compares, on N held-out seeds, one SAR look with one
+ICESat-2 pass, one look with three passes, and two looks (a zero-drift relook with new
+speckle and wind) with three passes (:func:`xseaice.altimetry.multipass.densify_passes`,
+maps averaged or evidence averaged);
+it writes ``bench_densify_multipass.json``.
+
 Prints a table and writes ``benchmarks/results/bench_densify.json``.
 """
 
@@ -100,6 +106,38 @@ def timing(size: int) -> dict[str, Any]:
     return {"size": size, "points": len(pts), "wall_s": wall, "peak_mib": peak / 2**20}
 
 
+def multipass_case(seed: int, size: int) -> dict[str, Any]:
+    """One look + one pass vs one look + three passes vs two looks + three passes."""
+    from xseaice.altimetry import densify
+    from xseaice.altimetry.multipass import densify_passes
+    from xseaice.synthetic import make_scene
+    from xseaice.synthetic.elevation import make_elevation
+    from xseaice.synthetic.relook import relook
+    from xseaice.synthetic.tracks import simulate_tracks
+
+    sc = make_scene(seed, shape=(size, size))
+    elev = make_elevation(sc)
+    later = relook(sc, seed=seed, hours=12.0)
+    pts = simulate_tracks(sc.dataset, elev, mission="icesat2", n_tracks=3, seed=seed + 31)
+    truth = elev["freeboard"].values
+    ice = sc.truth["ice"]
+
+    def rmse(a: Any) -> float:
+        return float(np.sqrt(np.mean((a.values - truth) ** 2)))
+
+    return {
+        "seed": seed,
+        "single_pass": rmse(densify(sc.dataset, pts[pts["track"] == 0], ice=ice)),
+        "one_look_three_passes": rmse(densify(sc.dataset, pts, ice=ice)),
+        "two_looks_three_passes (maps)": rmse(
+            densify_passes([sc.dataset, later], pts, ice=[ice, ice], combine="maps")
+        ),
+        "two_looks_three_passes (evidence)": rmse(
+            densify_passes([sc.dataset, later], pts, ice=[ice, ice])
+        ),
+    }
+
+
 BASE = [
     "nearest_track",
     "inverse_distance",
@@ -146,11 +184,13 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     ap.add_argument("--missions", nargs="+", default=["icesat2", "cryosat2"])
     ap.add_argument("--timing-size", type=int, default=1024)
     ap.add_argument("--no-lead-map", action="store_true", help="also densify without ice")
+    ap.add_argument("--multipass", type=int, default=0, help="multi-pass runs on N seeds")
+    ap.add_argument("--skip-table", action="store_true", help="only the multi-pass runs")
     args = ap.parse_args(argv)
     a, b = (int(v) for v in args.seeds.split(":"))
     warnings.filterwarnings("ignore", module="sklearn")
-    rows = []
-    for mission in args.missions:
+    rows: list[dict[str, Any]] = []
+    for mission in [] if args.skip_table else args.missions:
         for n in args.tracks:
             for seed in range(a, b):
                 rows.append(one_case(seed, args.size, mission, n, with_plain=args.no_lead_map))
@@ -169,6 +209,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             f"{t['seeds_won']:>2}/{t['seeds']:<2} "
             f"{t['coverage68_pct']:5.1f}% {t['coverage90_pct']:5.1f}%"
         )
+    multi = [multipass_case(s, args.size) for s in range(a, a + args.multipass)]
+    if multi:
+        print("multi-pass (ICESat-2, mean RMSE over seeds, m):")
+        for k in [k for k in multi[0] if k != "seed"]:
+            print(f"  {k:36} {np.mean([m[k] for m in multi]):.4f}")
     tim = timing(args.timing_size) if args.timing_size else None
     if tim:
         print(
@@ -181,8 +226,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "table": table,
         "rows": rows,
         "timing": tim,
+        "multipass": multi,
     }
-    out = HERE / "results" / "bench_densify.json"
+    name = "bench_densify_multipass.json" if args.skip_table else "bench_densify.json"
+    out = HERE / "results" / name
     out.parent.mkdir(exist_ok=True)
     out.write_text(json.dumps(result, indent=2))
     return result

@@ -43,9 +43,13 @@ def test_more_passes_and_looks_beat_one() -> None:
     passes = simulate_tracks(sc.dataset, elev, mission="icesat2", n_tracks=3, seed=9, max_dt="6h")
     truth = elev["freeboard"].values
     single = densify(sc.dataset, passes[passes["track"] == 0], ice=sc.truth["ice"])
-    multi = densify_passes([sc.dataset, later], passes, ice=[sc.truth["ice"]] * 2)
-    rmse = [float(np.sqrt(np.mean((m.values - truth) ** 2))) for m in (single, multi)]
-    assert rmse[1] < rmse[0]
+    multi = densify_passes([sc.dataset, later], passes, ice=[sc.truth["ice"]] * 2, combine="maps")
+    both = densify_passes([sc.dataset, later], passes, ice=[sc.truth["ice"]] * 2)
+    assert both.attrs["n_looks"] == 2
+    rmse = [float(np.sqrt(np.mean((m.values - truth) ** 2))) for m in (single, multi, both)]
+    assert rmse[1] < rmse[0] and rmse[2] < rmse[0]
     assert multi.attrs["n_maps"] == 2
+    with pytest.raises(InvalidArgumentError, match="combine"):
+        densify_passes([sc.dataset], passes, combine="best")  # type: ignore[arg-type]
     with pytest.raises(InvalidArgumentError, match="same"):
         densify_passes([sc.dataset], passes, drifts=[None, None])

@@ -40,10 +40,13 @@ _METHODS = ("regression-kriging", "regression")
 _MAX_GP_POINTS = 300
 
 
-def _ice_map(scene_ds: xr.Dataset, ice: xr.DataArray | np.ndarray | None) -> np.ndarray | None:
+def _ice_map(
+    scene_ds: xr.Dataset, ice: xr.DataArray | np.ndarray | None
+) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """``(ice, valid)``: the lead map as booleans, and where it has data (0 or 1)."""
     src = ice if ice is not None else (scene_ds["ice"] if "ice" in scene_ds else None)
     if src is None:
-        return None
+        return None, None
     if isinstance(src, xr.DataArray):
         if "time" in src.dims:
             src = src.isel(time=0)
@@ -55,7 +58,8 @@ def _ice_map(scene_ds: xr.Dataset, ice: xr.DataArray | np.ndarray | None) -> np.
             f"{(scene_ds.sizes['y'], scene_ds.sizes['x'])}; "
             f"got shape {arr.shape}: binarize the scene's probability (prob.seaice.binarize())"
         )
-    return np.nan_to_num(arr.astype(np.float64)) >= 0.5
+    valid = np.isin(arr, (0, 1))
+    return arr == 1, valid
 
 
 def _targets(pts: pd.DataFrame, value: str, lead_map: bool) -> pd.DataFrame:
@@ -164,7 +168,8 @@ def densify(
         Ice drift from :func:`xseaice.sar.drift.drift` (``dt_seconds`` attribute): points
         are moved to the scene time before fitting.
     ice : xarray.DataArray or numpy.ndarray, optional
-        0/1 floe/lead map on the scene grid (e.g. ``prob.seaice.binarize()``).
+        0/1 floe/lead map on the scene grid (e.g. ``prob.seaice.binarize()``); other
+        values (255, NaN) are no data and give NaN in the result.
     n_clusters : int
         Number of SAR classes in the regression basis.
     seed : int
@@ -192,7 +197,7 @@ def densify(
         raise InvalidArgumentError(f"method must be one of {_METHODS}; got {method!r}")
     x, y, _ = scene_grid(scene_ds)
     pixel = float(abs(x[1] - x[0]))
-    ice_map = _ice_map(scene_ds, ice)
+    ice_map, valid = _ice_map(scene_ds, ice)
     pts = _targets(
         colocate(scene_ds, points, max_dt=max_dt, drift=drift), value, ice_map is not None
     )
@@ -227,6 +232,8 @@ def densify(
         var += max(float(np.var(resid)) - noise, 0.0)
     if zero_on_water:
         mean, var = np.where(support, mean, 0.0), np.where(support, var, 0.0)
+    if valid is not None:  # no-data in the lead map (binarize's 255): no estimate
+        mean, var = np.where(valid, mean, np.nan), np.where(valid, var, np.nan)
     return _to_dataarray(scene_ds, value, mean, np.sqrt(var), method, len(pts), kernel)
 
 

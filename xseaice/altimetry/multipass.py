@@ -1,17 +1,20 @@
 """Multi-pass elevation maps: several SAR scenes and altimeter passes linked by ice drift.
 
-Each SAR scene is densified with *all* the altimeter passes, moved to its own time by the
-drift field (:func:`xseaice.altimetry.densify` with ``drift=``); the per-scene maps are
-then moved to the reference scene's time (DRIFT's :func:`xseaice.sar.warp.warp`) and
-averaged with inverse-variance weights.  More passes give the regression more points
-across more floes; several SAR looks average out speckle and wind in the evidence.
+Two ways to combine, both using *all* the altimeter passes, moved to the reference
+scene's time by the drift field (:func:`xseaice.altimetry.densify` with ``drift=``):
+
+* ``"evidence"`` (default): the SAR looks are moved onto the reference scene (DRIFT's
+  :func:`xseaice.sar.warp.warp`) and averaged in linear power, which averages out speckle
+  and wind before one densification;
+* ``"maps"``: each look is densified on its own, the maps are moved to the reference
+  time and averaged with inverse-variance weights (:func:`combine_maps`).
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import xarray as xr
@@ -22,7 +25,7 @@ from xseaice.exceptions import InvalidArgumentError
 if TYPE_CHECKING:
     import geopandas as gpd
 
-__all__ = ["combine_maps", "densify_passes"]
+__all__ = ["combine_maps", "densify_passes", "mean_evidence"]
 
 logger = logging.getLogger(__name__)
 
@@ -81,6 +84,27 @@ def combine_maps(maps: Sequence[xr.DataArray], *, correlation: float = 0.5) -> x
     return res
 
 
+def mean_evidence(scenes: Sequence[xr.Dataset], drifts: Sequence[xr.Dataset | None]) -> xr.Dataset:
+    """HH/HV of several looks on the first one's grid, averaged in linear power (dB out)."""
+    looks = []
+    for scene, drift in zip(scenes, drifts, strict=True):
+        look = scene[["hh", "hv"]]
+        if drift is not None and look is not scenes[0]:
+            from xseaice.sar.warp import warp
+
+            look = warp(look, drift, scenes[0]["time"])[["hh", "hv"]]
+        if "time" in look.dims:
+            look = look.isel(time=0, drop=True)
+        looks.append(10.0 ** (look / 10.0))
+    power = xr.concat(looks, dim="look").mean("look", skipna=True)
+    out = scenes[0].copy()
+    for name in ("hh", "hv"):
+        db = 10.0 * np.log10(np.maximum(power[name], 1e-12))
+        out[name] = db.expand_dims(time=out["time"].values) if "time" in out[name].dims else db
+        out[name].attrs = scenes[0][name].attrs
+    return out
+
+
 def densify_passes(
     scenes: Sequence[xr.Dataset],
     points: gpd.GeoDataFrame,
@@ -88,6 +112,7 @@ def densify_passes(
     *,
     drifts: Sequence[xr.Dataset | None] | None = None,
     ice: Sequence[Any] | None = None,
+    combine: Literal["evidence", "maps"] = "evidence",
     correlation: float = 0.5,
     **kwargs: Any,
 ) -> xr.DataArray:
@@ -107,9 +132,11 @@ def densify_passes(
         no list) for scenes on the reference grid with negligible drift.  It moves the
         points to each scene's time and scene ``i``'s map to the reference time.
     ice : sequence, optional
-        Floe/lead maps, one per scene (see :func:`densify`).
+        Floe/lead maps, one per scene (see :func:`densify`); ``"evidence"`` uses the first.
+    combine : {"evidence", "maps"}
+        Average the SAR looks before densifying, or densify each and average the maps.
     correlation : float
-        Error correlation between per-scene maps (:func:`combine_maps`).
+        Error correlation between per-scene maps (``"maps"``, :func:`combine_maps`).
     **kwargs
         Passed to :func:`densify` (``method``, ``max_dt``, ...).
 
@@ -121,8 +148,10 @@ def densify_passes(
     Raises
     ------
     InvalidArgumentError
-        If the lists have different lengths.
+        If the lists have different lengths or ``combine`` is unknown.
     """
+    if combine not in ("evidence", "maps"):
+        raise InvalidArgumentError(f"combine must be 'evidence' or 'maps'; got {combine!r}")
     n = len(scenes)
     drifts = list(drifts) if drifts is not None else [None] * n
     ices = list(ice) if ice is not None else [None] * n
@@ -131,6 +160,10 @@ def densify_passes(
             f"scenes ({n}), drifts ({len(drifts)}) and ice ({len(ices)}) must have the same, "
             "non-zero length"
         )
+    if combine == "evidence":
+        fb = densify(mean_evidence(scenes, drifts), points, value, ice=ices[0], **kwargs)
+        fb.attrs.update(method="multi-pass (evidence)", n_looks=n)
+        return fb
     maps = []
     for i, (scene, drift, ice_i) in enumerate(zip(scenes, drifts, ices, strict=True)):
         m = densify(scene, points, value, drift=drift, ice=ice_i, **kwargs)
