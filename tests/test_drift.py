@@ -127,6 +127,17 @@ def test_drift_grid_lazy_and_seamless(pair):
     assert (diff[good] < 0.5).mean() > 0.9
 
 
+def test_drift_no_data_gives_no_vector(pair):
+    a = pair.first.dataset.copy(deep=True)
+    for v in ("hh", "hv"):
+        a[v].values[:, :, :96] = np.nan  # the western half has no data
+    d = drift(a, pair.second, max_displacement=2000.0).compute()
+    west = d.x.values < float(a.x[96 - 48])  # windows entirely in the no-data half
+    assert np.isnan(d.u.values[:, west]).all() and (d.quality.values[:, west] == 0).all()
+    east = d.x.values > float(a.x[96 + 48])
+    assert np.isfinite(d.u.values[:, east]).mean() > 0.9
+
+
 def test_drift_bad_input(pair):
     a, b = pair.first.dataset, pair.second
     with pytest.raises(InvalidArgumentError, match="method must be one of"):

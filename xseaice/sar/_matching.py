@@ -25,7 +25,8 @@ __all__ = ["MatchConfig", "match_block"]
 
 logger = logging.getLogger(__name__)
 
-_MIN_VALID = 0.6
+_MIN_VALID = 0.6  # a window is matched when this fraction of it holds data
+_MIN_COVER = 0.25  # below this, a point has no vector at all (NaN)
 _MIN_STD = 1e-6
 _PLAIN_SIGMA = 1.0
 
@@ -210,5 +211,9 @@ def _match(a: np.ndarray, b: np.ndarray, cfg: MatchConfig) -> np.ndarray:
         sub = np.where(np.isfinite(sub), sub, guess[::k, ::k])
         guess = _expand(sub, k, (ny, nx))
         ncc, bad = _expand(ncc_sub, k, (ny, nx)), _expand(bad_sub, k, (ny, nx))
-    quality = np.where(bad | ~np.isfinite(guess).all(-1), 0.0, np.clip(ncc, 0.0, 1.0))
+    # no data under the first scene's window: no vector (NaN), not a filled-in guess
+    covered = ndimage.uniform_filter(va0.astype(np.float32), cfg.window, mode="constant")
+    empty = covered[np.rint(pr).astype(int)][:, np.rint(pc).astype(int)] < _MIN_COVER
+    guess[empty] = np.nan
+    quality = np.where(bad | empty | ~np.isfinite(guess).all(-1), 0.0, np.clip(ncc, 0.0, 1.0))
     return np.stack([guess[..., 0], guess[..., 1], quality]).astype(np.float32)

@@ -181,8 +181,11 @@ def drift(
     xarray.Dataset
         ``u``, ``v`` (float32, metres along the CRS x and y axes), ``quality`` (0-1) on
         the grid ``y[k * step + (step - 1) / 2]``, ``x[...]`` of ``a``, with
-        ``spatial_ref``; dask-backed (lazy).  Attributes record the method, ``step`` and,
-        when both scenes carry a time, ``dt_seconds``.
+        ``spatial_ref``; dask-backed (lazy).  ``quality`` is the correlation of the
+        matched windows, 0 for a vector replaced by its neighbours' median or not
+        measurable; ``u``, ``v`` are NaN where ``a`` has (almost) no data under the
+        window.  Attributes record the method, ``step`` and, when both scenes carry a
+        time, ``time_a``, ``time_b`` and ``dt_seconds``.
 
     Raises
     ------
