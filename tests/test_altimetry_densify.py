@@ -117,3 +117,47 @@ def test_points_need_a_crs_and_fall_on_the_grid(case) -> None:
     assert len(colocate(sc.dataset, moved)) == 0
     same = colocate(sc.dataset, pts)
     assert same["row"].between(0, 159).all() and same["col"].between(0, 159).all()
+
+
+def _translation(ds, dx: float, dy: float, hours: float):
+    import xarray as xr
+
+    t0 = pd.Timestamp(ds["time"].values[0])
+    x, y = ds["x"].values[::8], ds["y"].values[::8]
+    field = xr.Dataset(
+        {
+            "u": (("y", "x"), np.full((y.size, x.size), dx, dtype=np.float32)),
+            "v": (("y", "x"), np.full((y.size, x.size), dy, dtype=np.float32)),
+        },
+        coords={"y": y, "x": x, "spatial_ref": ds["spatial_ref"]},
+    )
+    field.attrs = {"time_a": str(t0), "time_b": str(t0 + pd.Timedelta(hours=hours))}
+    return field
+
+
+def test_drift_moves_late_points_back_onto_the_scene(case) -> None:
+    sc, elev, pts = case
+    ds = sc.dataset
+    one = pts[pts["track"] == 0].copy()
+    one["pid"] = np.arange(len(one))
+    one["time"] = pd.Timestamp(ds["time"].values[0])
+    # the ice drifts 1.2 km east and 0.8 km south in 10 h; a pass 10 h later sees it moved
+    field = _translation(ds, 1200.0, -800.0, 10.0)
+    late = one.to_crs(ds.odc.crs)
+    late = late.set_geometry(late.geometry.translate(1200.0, -800.0)).to_crs(one.crs)
+    late["time"] = pd.Timestamp(ds["time"].values[0]) + pd.Timedelta(hours=10)
+    back = colocate(ds, late, drift=field)
+    ref = colocate(ds, one)
+    merged = back.merge(ref, on="pid", suffixes=("", "_ref"))
+    assert len(merged) > 0.9 * len(ref)
+    assert back["drift_valid"].all()  # points the drift field does not cover are dropped
+    np.testing.assert_allclose(merged["x"], merged["x_ref"], atol=1e-3)
+    np.testing.assert_allclose(merged["y"], merged["y_ref"], atol=1e-3)
+    assert (back["dt_s"] == 36000.0).all()
+    truth = elev["freeboard"].values
+    fixed = densify(ds, late, ice=sc.truth["ice"], drift=field)
+    naive = densify(ds, late, ice=sc.truth["ice"])
+    err = [float(np.sqrt(np.mean((m.values - truth) ** 2))) for m in (fixed, naive)]
+    assert err[0] < err[1]
+    with pytest.raises(InvalidArgumentError, match="time"):
+        densify(ds.drop_vars("time").squeeze(), late, drift=field)

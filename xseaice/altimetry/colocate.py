@@ -42,22 +42,12 @@ def scene_grid(scene_ds: xr.Dataset | xr.DataArray) -> tuple[np.ndarray, np.ndar
 
 
 def _warp(pts: gpd.GeoDataFrame, drift: xr.Dataset, t_scene: pd.Timestamp) -> gpd.GeoDataFrame:
-    """Move the points to the scene time with the drift field (DRIFT's ``warp_points``)."""
+    """Move the points to the scene time along the drift field (:func:`warp_points`)."""
     from xseaice.sar.warp import warp_points
 
-    dt = float(drift.attrs.get("dt_seconds", np.nan))
-    if not np.isfinite(dt) or dt == 0:
-        raise InvalidArgumentError(
-            "drift must carry a non-zero 'dt_seconds' attribute (the time from its scene a to "
-            "b), as xseaice.sar.drift.drift returns when both scenes have a time"
-        )
-    frac = (t_scene - pd.to_datetime(pts["time"])).dt.total_seconds().to_numpy() / dt
-    groups = np.round(frac, 3)
-    parts = []
-    for g in np.unique(groups):
-        sub = pts.loc[groups == g]
-        parts.append(warp_points(sub, drift, dt_fraction=float(frac[groups == g].mean())))
-    return pd.concat(parts).loc[pts.index]
+    moved = warp_points(pts, drift, to_time=t_scene)
+    moved = moved.loc[moved["drift_valid"].to_numpy(dtype=bool)]
+    return moved.assign(time=moved["source_time"]).drop(columns="source_time")
 
 
 def colocate(
@@ -78,8 +68,11 @@ def colocate(
     max_dt : str or pandas.Timedelta, optional
         Keep only points within this time of the scene.
     drift : xarray.Dataset, optional
-        Ice displacement field (:func:`xseaice.sar.drift.drift`); each point is moved by
-        the share of it that matches its time difference to the scene.
+        Ice displacement field (:func:`xseaice.sar.drift.drift`, ``time_a``/``time_b``
+        attributes); each point is moved by the share of it that matches its time
+        difference to the scene (:func:`xseaice.sar.warp.warp_points`; the columns
+        ``drift_dx``, ``drift_dy`` record the move).  Points outside the drift grid are
+        dropped: their position at the scene time is unknown.
 
     Returns
     -------
@@ -91,8 +84,7 @@ def colocate(
     Raises
     ------
     InvalidArgumentError
-        If ``points`` has no CRS, ``max_dt`` is given for a scene without time, or the
-        drift field lacks its time span.
+        If ``points`` has no CRS, or ``max_dt``/``drift`` is given for a scene without time.
     """
     if getattr(points, "crs", None) is None:
         raise InvalidArgumentError(

@@ -165,7 +165,7 @@ def densify(
     max_dt : str or pandas.Timedelta, optional
         Use only points within this time of the scene.
     drift : xarray.Dataset, optional
-        Ice drift from :func:`xseaice.sar.drift.drift` (``dt_seconds`` attribute): points
+        Ice drift from :func:`xseaice.sar.drift.drift` (``time_a``/``time_b``): points
         are moved to the scene time before fitting.
     ice : xarray.DataArray or numpy.ndarray, optional
         0/1 floe/lead map on the scene grid (e.g. ``prob.seaice.binarize()``); other

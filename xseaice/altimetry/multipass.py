@@ -84,15 +84,19 @@ def combine_maps(maps: Sequence[xr.DataArray], *, correlation: float = 0.5) -> x
     return res
 
 
+def _time(scene: xr.Dataset) -> np.datetime64:
+    return np.datetime64(np.asarray(scene["time"].values).reshape(-1)[0], "ns")
+
+
 def mean_evidence(scenes: Sequence[xr.Dataset], drifts: Sequence[xr.Dataset | None]) -> xr.Dataset:
     """HH/HV of several looks on the first one's grid, averaged in linear power (dB out)."""
     looks = []
-    for scene, drift in zip(scenes, drifts, strict=True):
+    for i, (scene, drift) in enumerate(zip(scenes, drifts, strict=True)):
         look = scene[["hh", "hv"]]
-        if drift is not None and look is not scenes[0]:
+        if drift is not None and i > 0:
             from xseaice.sar.warp import warp
 
-            look = warp(look, drift, scenes[0]["time"])[["hh", "hv"]]
+            look = warp(look, drift, _time(scenes[0]))[["hh", "hv"]]
         if "time" in look.dims:
             look = look.isel(time=0, drop=True)
         looks.append(10.0 ** (look / 10.0))
@@ -128,7 +132,7 @@ def densify_passes(
         Column to map.
     drifts : sequence of xarray.Dataset or None, optional
         ``drifts[i]``: ice drift from ``scenes[i]`` to ``scenes[0]``
-        (:func:`xseaice.sar.drift.drift`, ``dt_seconds`` attribute); ``None`` entries (or
+        (:func:`xseaice.sar.drift.drift`, ``time_a``/``time_b`` attributes); ``None`` entries (or
         no list) for scenes on the reference grid with negligible drift.  It moves the
         points to each scene's time and scene ``i``'s map to the reference time.
     ice : sequence, optional
@@ -170,8 +174,9 @@ def densify_passes(
         if i > 0 and drift is not None:
             from xseaice.sar.warp import warp
 
-            m = warp(m.to_dataset(name=value).assign(u=m["uncertainty"]), drift, scenes[0]["time"])
-            m = m[value].assign_coords(uncertainty=m["u"])
+            pair = xr.Dataset({value: m.drop_vars("uncertainty"), "u": m["uncertainty"]})
+            moved = warp(pair, drift, _time(scenes[0])).compute()
+            m = moved[value].assign_coords(uncertainty=moved["u"]).assign_attrs(m.attrs)
         maps.append(m)
         logger.debug("multi-pass: scene %d densified from %d points", i, m.attrs.get("n_points", 0))
     return combine_maps(maps, correlation=correlation)
