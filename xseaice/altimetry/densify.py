@@ -207,7 +207,9 @@ def densify(
             f"max_dt={max_dt!r}); pass more passes, a larger max_dt, or another value column"
         )
     zero_on_water = value == "freeboard" and ice_map is not None
-    support = ice_map if zero_on_water else np.ones((y.size, x.size), dtype=bool)
+    support = np.ones((y.size, x.size), dtype=bool)
+    if zero_on_water and ice_map is not None:
+        support = ice_map
     basis = make_basis(
         sar_features(scene_ds, ice_map, pixel),
         support,

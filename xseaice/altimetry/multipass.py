@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 import numpy as np
 import xarray as xr
@@ -96,14 +96,14 @@ def mean_evidence(scenes: Sequence[xr.Dataset], drifts: Sequence[xr.Dataset | No
         if drift is not None and i > 0:
             from xseaice.sar.warp import warp
 
-            look = warp(look, drift, _time(scenes[0]))[["hh", "hv"]]
+            look = cast(xr.Dataset, warp(look, drift, _time(scenes[0])))[["hh", "hv"]]
         if "time" in look.dims:
             look = look.isel(time=0, drop=True)
         looks.append(10.0 ** (look / 10.0))
     power = xr.concat(looks, dim="look").mean("look", skipna=True)
     out = scenes[0].copy()
     for name in ("hh", "hv"):
-        db = 10.0 * np.log10(np.maximum(power[name], 1e-12))
+        db = cast(xr.DataArray, 10.0 * np.log10(power[name].clip(min=1e-12)))
         out[name] = db.expand_dims(time=out["time"].values) if "time" in out[name].dims else db
         out[name].attrs = scenes[0][name].attrs
     return out
