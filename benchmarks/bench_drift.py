@@ -107,7 +107,7 @@ def run(size: int, seed: int) -> dict[str, Any]:
     return row
 
 
-def _write(rows: list[dict[str, Any]]) -> Path:
+def _write(rows: list[dict[str, Any]], name: str) -> Path:
     out = {
         "benchmark": "bench_drift",
         "host": platform.node(),
@@ -117,7 +117,7 @@ def _write(rows: list[dict[str, Any]]) -> Path:
         "median_px_kept_over_all_pairs": float(np.median([r["median_px_kept"] for r in rows])),
     }
     (HERE / "results").mkdir(exist_ok=True)
-    path = HERE / "results" / "bench_drift.json"
+    path = HERE / "results" / name
     tmp = path.with_suffix(".json.tmp")
     tmp.write_text(json.dumps(out, indent=2))
     tmp.replace(path)
@@ -127,6 +127,7 @@ def _write(rows: list[dict[str, Any]]) -> Path:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--runs", nargs="+", default=["512:0,1,2", "1024:0", "2048:0"])
+    ap.add_argument("--out", default="bench_drift.json", help="file name in results/")
     args = ap.parse_args()
     rows: list[dict[str, Any]] = []
     cols = (
@@ -141,7 +142,7 @@ def main() -> None:
             r = run(int(size), int(seed))
             rows.append(r)
             print(" | ".join(f"{r[c]:.3g}" if isinstance(r[c], float) else str(r[c]) for c in cols))
-            path = _write(rows)  # after every pair: a long run keeps what it measured
+            path = _write(rows, args.out)  # after every pair: a long run keeps what it measured
     print(f"wrote {path}")
 
 
