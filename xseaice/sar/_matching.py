@@ -14,7 +14,6 @@ scene to the second.
 from __future__ import annotations
 
 import logging
-import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -141,17 +140,21 @@ def _match_level(
     return out, ncc
 
 
+def _finite_median(values: np.ndarray) -> float:
+    """Median of the finite values (NaN when there is none), without a warning."""
+    v = values[np.isfinite(values)]
+    return float(np.median(v)) if v.size else np.nan
+
+
 def _median_test(field: np.ndarray, tol: float) -> tuple[np.ndarray, np.ndarray]:
     """Replace vectors far from their 3 x 3 neighbourhood median; return field and mask."""
-    with warnings.catch_warnings():  # all-NaN neighbourhoods stay NaN
-        warnings.simplefilter("ignore", RuntimeWarning)
-        med = np.stack(
-            [
-                ndimage.generic_filter(field[..., k], np.nanmedian, size=3, mode="nearest")
-                for k in (0, 1)
-            ],
-            axis=-1,
-        )
+    med = np.stack(
+        [
+            ndimage.generic_filter(field[..., k], _finite_median, size=3, mode="nearest")
+            for k in (0, 1)
+        ],
+        axis=-1,
+    )
     with np.errstate(invalid="ignore"):
         bad = np.hypot(*(field - med).transpose(2, 0, 1)) > tol
     bad |= ~np.isfinite(field).all(-1) & np.isfinite(med).all(-1)
