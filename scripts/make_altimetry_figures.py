@@ -53,7 +53,9 @@ def main() -> dict:
     )
     # the scene's own grid (the load covers the footprint's bounding box)
     ds = ds.sel(x=scene.truth.x, y=scene.truth.y, method="nearest").compute()
-    ice = ds.seaice.segment().seaice.scale_logits().seaice.binarize().compute()
+    chart = xseaice.read_icechart(info["chart"])
+    prob = ds.seaice.segment().seaice.scale_logits(preserve=chart)
+    ice = prob.seaice.binarize().compute()
     elev = make_elevation(scene)
     sim = simulate_tracks(scene.dataset, elev, mission="icesat2", n_tracks=2, seed=7, max_dt="6h")
     with tempfile.TemporaryDirectory() as tmp:
