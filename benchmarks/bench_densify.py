@@ -162,7 +162,7 @@ def summarise(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 "seeds": len(sel),
                 "densify_rmse": mean["densify"],
                 "densify_no_lead_map_rmse": float(
-                    np.mean([r["densify (no lead map)"] for r in sel])
+                    np.mean([r.get("densify (no lead map)", np.nan) for r in sel])
                 ),
                 "best_baseline": best,
                 "best_baseline_rmse": mean[best],
@@ -194,6 +194,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         for n in args.tracks:
             for seed in range(a, b):
                 rows.append(one_case(seed, args.size, mission, n, with_plain=args.no_lead_map))
+                partial = HERE / "results" / "bench_densify.partial.json"
+                partial.write_text(json.dumps(rows, indent=1))
                 r = rows[-1]
                 print(f"  {mission} {n} seed {seed}: {r['densify']:.3f}", flush=True)
     table = summarise(rows)

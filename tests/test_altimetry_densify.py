@@ -161,3 +161,13 @@ def test_drift_moves_late_points_back_onto_the_scene(case) -> None:
     assert err[0] < err[1]
     with pytest.raises(InvalidArgumentError, match="time"):
         densify(ds.drop_vars("time").squeeze(), late, drift=field)
+
+
+def test_accessor_and_top_level_forward(case) -> None:
+    import xseaice
+
+    sc, _, pts = case
+    via = sc.dataset.seaice.densify(pts, "freeboard", ice=sc.truth["ice"], method="regression")
+    direct = densify(sc.dataset, pts, "freeboard", ice=sc.truth["ice"], method="regression")
+    np.testing.assert_array_equal(via.values, direct.values)
+    assert xseaice.densify is densify

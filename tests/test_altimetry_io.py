@@ -160,3 +160,9 @@ def test_errors_name_the_argument(tmp_path) -> None:
         read_altimetry(other)
     with pytest.raises(InvalidArgumentError, match="path_or_url"):
         read_altimetry([])
+
+
+def test_top_level_name() -> None:
+    import xseaice
+
+    assert xseaice.read_altimetry is read_altimetry
