@@ -32,6 +32,8 @@ _LAZY: dict[str, str] = {
     "drift": "xseaice.sar.drift",
     "warp": "xseaice.sar.warp",
     "despeckle": "xseaice.sar.despeckle",
+    "read_altimetry": "xseaice.io.altimetry",
+    "densify": "xseaice.altimetry.densify",
 }
 
 # Module names differ from the function names above (``searching`` owns ``search``), so
@@ -57,6 +59,7 @@ _SUBMODULES = {
     "demo",
     "training",
     "sar",
+    "altimetry",
 }
 
 __all__ = ["XSeaIceError", "XSeaIceWarning", "__version__", *sorted(_LAZY)]

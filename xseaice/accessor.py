@@ -51,6 +51,12 @@ class SeaIceDatasetAccessor:
 
         return warp(self._obj, drift, to_time, **kwargs)
 
+    def densify(self, points: Any, value: str = "freeboard", **kwargs: Any) -> xr.DataArray:
+        """Altimeter values mapped over the scene; see :func:`xseaice.altimetry.densify`."""
+        from xseaice.altimetry.densify import densify
+
+        return densify(self._obj, points, value, **kwargs)
+
 
 @xr.register_dataarray_accessor("seaice")
 class SeaIceArrayAccessor:
