@@ -138,6 +138,17 @@ def test_drift_no_data_gives_no_vector(pair):
     assert np.isfinite(d.u.values[:, east]).mean() > 0.9
 
 
+def test_functions_survive_submodule_imports():
+    import importlib
+
+    import xseaice
+
+    for name in ("drift", "warp", "despeckle"):
+        module = importlib.import_module(f"xseaice.sar.{name}")
+        assert getattr(xseaice, name) is getattr(module, name)
+        assert callable(getattr(xseaice, name))
+
+
 def test_drift_bad_input(pair):
     a, b = pair.first.dataset, pair.second
     with pytest.raises(InvalidArgumentError, match="method must be one of"):

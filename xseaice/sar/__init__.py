@@ -6,27 +6,8 @@
 - :func:`xseaice.sar.despeckle.despeckle`: boxcar, Lee, refined Lee and (optional extra)
   SAR2SAR speckle filters.
 
-The submodules load lazily, so ``import xseaice.sar`` stays light.
+Each module is named after the function it owns, so the package does not re-export the
+functions (a submodule import would replace them by the module): import them from their
+modules (``from xseaice.sar.drift import drift``) or use the top-level ``xseaice.drift``,
+``xseaice.warp`` and ``xseaice.despeckle``.
 """
-
-from __future__ import annotations
-
-import importlib
-from typing import Any
-
-__all__ = ["despeckle", "drift", "warp", "warp_points"]
-
-_WHERE = {
-    "drift": "xseaice.sar.drift",
-    "warp": "xseaice.sar.warp",
-    "warp_points": "xseaice.sar.warp",
-    "despeckle": "xseaice.sar.despeckle",
-}
-
-
-def __getattr__(name: str) -> Any:
-    if name in _WHERE:
-        value = getattr(importlib.import_module(_WHERE[name]), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'xseaice.sar' has no attribute {name!r}")

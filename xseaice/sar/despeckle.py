@@ -239,7 +239,7 @@ def despeckle(
     Examples
     --------
     >>> from xseaice.synthetic import make_scene
-    >>> from xseaice.sar import despeckle
+    >>> from xseaice.sar.despeckle import despeckle
     >>> ds = make_scene(0, shape=(64, 64)).dataset
     >>> clean = despeckle(ds, method="refined_lee")
     >>> clean.hh.attrs["despeckle"]

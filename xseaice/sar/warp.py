@@ -228,7 +228,8 @@ def warp(
     Examples
     --------
     >>> from xseaice.synthetic.drift import make_drift_pair
-    >>> from xseaice.sar import drift, warp
+    >>> from xseaice.sar.drift import drift
+    >>> from xseaice.sar.warp import warp
     >>> pair = make_drift_pair(0, shape=(128, 128))
     >>> d = drift(pair.first.dataset, pair.second, max_displacement=3000)
     >>> moved = warp(pair.first.dataset, d, pair.second.time.values[0])
@@ -295,7 +296,8 @@ def warp_points(points: gpd.GeoDataFrame, drift: xr.Dataset, *, to_time: Any) ->
     >>> import geopandas as gpd, pandas as pd
     >>> from shapely.geometry import Point
     >>> from xseaice.synthetic.drift import make_drift_pair
-    >>> from xseaice.sar import drift, warp_points
+    >>> from xseaice.sar.drift import drift
+    >>> from xseaice.sar.warp import warp_points
     >>> pair = make_drift_pair(0, shape=(128, 128))
     >>> d = drift(pair.first.dataset, pair.second, max_displacement=3000)
     >>> pts = gpd.GeoDataFrame({"time": pd.to_datetime(["2023-01-04T08:00"])},
