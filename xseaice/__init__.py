@@ -34,6 +34,11 @@ _LAZY: dict[str, str] = {
     "read_caffe": "xseaice.io.caffe",
     "calving_front": "xseaice.glaciers.fronts",
     "mean_distance_error": "xseaice.glaciers.mde",
+    "drift": "xseaice.sar.drift",
+    "warp": "xseaice.sar.warp",
+    "despeckle": "xseaice.sar.despeckle",
+    "read_altimetry": "xseaice.io.altimetry",
+    "densify": "xseaice.altimetry.densify",
 }
 
 # Module names differ from the function names above (``searching`` owns ``search``), so
@@ -55,6 +60,8 @@ _SUBMODULES = {
     "demo",
     "training",
     "glaciers",
+    "sar",
+    "altimetry",
 }
 
 __all__ = ["XSeaIceError", "XSeaIceWarning", "__version__", *sorted(_LAZY)]

@@ -33,6 +33,30 @@ class SeaIceDatasetAccessor:
 
         return plot_scene(self._obj, **kwargs)
 
+    def drift(self, other: xr.Dataset, **kwargs: Any) -> xr.Dataset:
+        """Ice displacement from this scene to ``other``; see :func:`xseaice.sar.drift.drift`."""
+        from xseaice.sar.drift import drift
+
+        return drift(self._obj, other, **kwargs)
+
+    def despeckle(self, **kwargs: Any) -> Any:
+        """Speckle-filtered HH/HV; see :func:`xseaice.sar.despeckle.despeckle`."""
+        from xseaice.sar.despeckle import despeckle
+
+        return despeckle(self._obj, **kwargs)
+
+    def warp(self, drift: xr.Dataset, to_time: Any, **kwargs: Any) -> Any:
+        """The scene moved to ``to_time`` along a drift; see :func:`xseaice.sar.warp.warp`."""
+        from xseaice.sar.warp import warp
+
+        return warp(self._obj, drift, to_time, **kwargs)
+
+    def densify(self, points: Any, value: str = "freeboard", **kwargs: Any) -> xr.DataArray:
+        """Altimeter values mapped over the scene; see :func:`xseaice.altimetry.densify`."""
+        from xseaice.altimetry.densify import densify
+
+        return densify(self._obj, points, value, **kwargs)
+
 
 @xr.register_dataarray_accessor("seaice")
 class SeaIceArrayAccessor:
@@ -70,6 +94,12 @@ class SeaIceArrayAccessor:
         from xseaice.glaciers.fronts import calving_front
 
         return calving_front(self._obj, **kwargs)
+
+    def despeckle(self, **kwargs: Any) -> Any:
+        """Speckle-filtered backscatter; see :func:`xseaice.sar.despeckle.despeckle`."""
+        from xseaice.sar.despeckle import despeckle
+
+        return despeckle(self._obj, **kwargs)
 
     def plot(self, **kwargs: Any) -> Any:
         """Plot a product with a suitable colour map; see :func:`xseaice.plotting.plot`."""
