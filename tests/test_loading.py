@@ -396,3 +396,86 @@ def test_real_item_builds_lazily_and_names_missing_measurement() -> None:
     assert ds.odc.crs.epsg == 3413 and ds.sizes["time"] == 1
     with pytest.raises(AssetReadError, match=r"asset 'hh' of item 'S1A_EW_GRDM_1SDH_20221130"):
         ds.hh.isel(x=slice(0, 64), y=slice(0, 64)).compute()
+
+
+def _real_grd_item(measurement: Path) -> pystac.Item:
+    """The real GRD item with its real annotation and ``measurement`` as both rasters."""
+    d = json.loads((REAL_S1 / "S1A_EW_GRDM_1SDH_20221130T014342_stac_item.json").read_text())
+    ann = REAL_S1 / "S1A_EW_GRDM_1SDH_20221130T014342_20221130T014446_046117_058549_BB15"
+    ann = ann / "annotation"
+    for pol in ("hh", "hv"):
+        d["assets"][f"schema-product-{pol}"]["href"] = str(ann / f"ew-{pol}.xml")
+        cal = ann / "calibration"
+        d["assets"][f"schema-calibration-{pol}"]["href"] = str(cal / f"calibration-ew-{pol}.xml")
+        d["assets"][f"schema-noise-{pol}"]["href"] = str(cal / f"noise-ew-{pol}.xml")
+        d["assets"][pol]["href"] = str(measurement)
+    return pystac.Item.from_dict(d)
+
+
+def _constant_measurement(folder: Path, dn: int, shape: tuple[int, int]) -> Path:
+    """A full-size uint16 raster of one value: a VRT stretching a 1 x 1 GeoTIFF."""
+    import rasterio
+
+    with rasterio.open(
+        folder / "one.tif",
+        "w",
+        driver="GTiff",
+        width=1,
+        height=1,
+        count=1,
+        dtype="uint16",
+        transform=rasterio.transform.from_origin(0, 1, 1, 1),
+    ) as dst:
+        dst.write(np.full((1, 1), dn, dtype="uint16"), 1)
+    h, w = shape
+    vrt = folder / "measurement.vrt"
+    vrt.write_text(
+        f'<VRTDataset rasterXSize="{w}" rasterYSize="{h}"><VRTRasterBand dataType="UInt16" '
+        'band="1"><SimpleSource><SourceFilename relativeToVRT="1">one.tif</SourceFilename>'
+        '<SourceBand>1</SourceBand><SrcRect xOff="0" yOff="0" xSize="1" ySize="1"/>'
+        f'<DstRect xOff="0" yOff="0" xSize="{w}" ySize="{h}"/></SimpleSource></VRTRasterBand>'
+        "</VRTDataset>"
+    )
+    return vrt
+
+
+def test_default_nodata_check_accepts_a_valid_scene_at_its_swath_edge(tmp_path: Path) -> None:
+    """Every DN valid: the default load must not refuse cells along the swath edge.
+
+    The real item's footprint has 4 corners 400 km apart at 77-82 N.  Read as straight
+    lines in lon/lat its south-east edge bows up to 16 km beyond the swath, so a chunk on
+    that edge counted cells outside the image as missing (the 43 % refusal of a full EW
+    scene); the edges are geodesics.  The expected valid cells come from the annotation's
+    own geolocation grid (its outer ring of points), not from the loader's footprint.
+    """
+    from odc.geo.geobox import GeoBox
+    from pyproj import Transformer
+    from shapely import Polygon, contains_xy
+
+    from xseaice import sentinel1
+
+    geo = sentinel1.read_geolocation(
+        REAL_S1
+        / "S1A_EW_GRDM_1SDH_20221130T014342_20221130T014446_046117_058549_BB15"
+        / "annotation"
+        / "ew-hh.xml"
+    )
+    item = _real_grd_item(_constant_measurement(tmp_path, 1000, geo.shape))
+    # the 1024 x 1024 chunk of the reported refusal (x=1037680, y=839040), at 1 km
+    box = (1_037_680, 798_080, 1_078_640, 839_040)
+    gbox = GeoBox.from_bbox(box, "EPSG:3413", resolution=1000)
+    ds = load([item], geobox=gbox, chunks=64, amsr2=False)  # default nodata_check=0.5
+    hh = ds.hh.isel(time=0).values  # before: MostlyNodataError "only 44 % ..."
+
+    lon = np.asarray(geo.longitude).reshape(-1, 21)  # 23 lines x 21 pixels
+    lat = np.asarray(geo.latitude).reshape(-1, 21)
+    ring_lon = np.concatenate([lon[0], lon[1:, -1], lon[-1, -2::-1], lon[-2:0:-1, 0]])
+    ring_lat = np.concatenate([lat[0], lat[1:, -1], lat[-1, -2::-1], lat[-2:0:-1, 0]])
+    x, y = Transformer.from_crs(4326, 3413, always_xy=True).transform(ring_lon, ring_lat)
+    swath = Polygon(np.column_stack([x, y]))
+    xx, yy = np.meshgrid(gbox.coords["x"].values, gbox.coords["y"].values)
+    inside = contains_xy(swath.buffer(-1500), xx, yy)
+    outside = ~contains_xy(swath.buffer(1500), xx, yy)
+    assert inside.sum() > 300 and outside.sum() > 300  # the box straddles the edge
+    assert np.isfinite(hh[inside]).all()  # no cell near the edge lost
+    assert not np.isfinite(hh[outside]).any()  # nothing invented beyond it

@@ -50,6 +50,7 @@ the pixels are computed, so it costs nothing extra and never reads data eagerly;
 from __future__ import annotations
 
 import datetime as _dt
+import itertools
 import logging
 import math
 import re
@@ -487,8 +488,34 @@ def _item_footprint(item: Any) -> Any:
     return None
 
 
-def _project(geom: Any, crs: Any, *, densify: float = 0.05) -> Any:
-    """A lon/lat shapely geometry in ``crs``, edges densified every ``densify`` degree."""
+def _geodesic_densify(geom: Any, spacing: float) -> Any:
+    """``geom`` (lon/lat) with points inserted along each edge's geodesic every ``spacing``
+    metres: a satellite footprint's edges follow great circles, not lines of constant
+    slope in lon/lat (which bow up to 23 km off a 400 km EW swath at 80 N)."""
+    import shapely
+    from pyproj import Geod
+
+    geod = Geod(ellps="WGS84")
+
+    def ring(coords: np.ndarray) -> np.ndarray:
+        out = [coords[:1]]
+        for (x0, y0), (x1, y1) in itertools.pairwise(coords):
+            n = int(geod.inv(x0, y0, x1, y1)[2] // spacing)
+            if n > 0:
+                out.append(np.asarray(geod.npts(x0, y0, x1, y1, n)).reshape(-1, 2))
+            out.append(np.array([[x1, y1]]))
+        return np.concatenate(out)
+
+    parts = []
+    for poly in shapely.get_parts(geom):
+        holes = [ring(np.asarray(r.coords)[:, :2]) for r in poly.interiors]
+        parts.append(shapely.Polygon(ring(np.asarray(poly.exterior.coords)[:, :2]), holes))
+    return parts[0] if len(parts) == 1 else shapely.MultiPolygon(parts)
+
+
+def _project(geom: Any, crs: Any, *, densify: float = 0.05, geodesic: bool = False) -> Any:
+    """A lon/lat shapely geometry in ``crs``, edges densified every ``densify`` degree
+    (lon/lat boxes), or along geodesics every 2 km (``geodesic``: item footprints)."""
     import shapely
     from pyproj import Transformer
 
@@ -498,16 +525,20 @@ def _project(geom: Any, crs: Any, *, densify: float = 0.05) -> Any:
         x, y = tr.transform(xy[:, 0], xy[:, 1])
         return np.column_stack([x, y])
 
-    return shapely.transform(shapely.segmentize(geom, densify), fwd)
+    dense = _geodesic_densify(geom, 2000.0) if geodesic else shapely.segmentize(geom, densify)
+    return shapely.transform(dense, fwd)
 
 
-def _projected_bounds(region: Any, crs: Any) -> tuple[float, float, float, float]:
-    """Bounds in ``crs`` of a lon/lat region, its boundary densified every 0.05 degree.
+def _projected_bounds(
+    region: Any, crs: Any, *, geodesic: bool = False
+) -> tuple[float, float, float, float]:
+    """Bounds in ``crs`` of a lon/lat region, its boundary densified every 0.05 degree
+    (along geodesics for item footprints: ``geodesic``).
 
     A lon/lat box reaching a pole has the pole on its (densified) boundary, and a box
     around all longitudes projects to a disc or ring, so the bounds are right for both.
     """
-    x0, y0, x1, y1 = _project(region, crs).bounds
+    x0, y0, x1, y1 = _project(region, crs, geodesic=geodesic).bounds
     if not all(math.isfinite(v) for v in (x0, y0, x1, y1)) or x1 <= x0 or y1 <= y0:
         raise CRSError(
             f"the region cannot be projected to {crs}; choose a CRS that covers it "
@@ -577,7 +608,7 @@ def make_geobox(
             )
         crs = default_crs((south + north) / 2)
     out_crs = _check_crs(crs)
-    bounds = _projected_bounds(region, out_crs)
+    bounds = _projected_bounds(region, out_crs, geodesic=bbox is None)
     return GeoBox.from_bbox(bounds, out_crs, resolution=float(resolution))
 
 
@@ -926,7 +957,7 @@ def load(
     feet_crs = {}
     for it in inputs.s1:
         f = _item_footprint(it)
-        feet_crs[it.id] = None if f is None else _project(f, geobox.crs)
+        feet_crs[it.id] = None if f is None else _project(f, geobox.crs, geodesic=True)
         if feet_crs[it.id] is not None:
             shapely.prepare(feet_crs[it.id])
     margin = max(FOOTPRINT_MARGIN_CELLS * abs(geobox.resolution.x), FOOTPRINT_MARGIN_M)
