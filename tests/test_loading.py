@@ -93,9 +93,33 @@ def test_dataset_contract(http_result: Any, world: Any) -> None:
     assert ds.odc.geobox.resolution.x == 40 and ds.odc.geobox.resolution.y == -40
     assert bool((ds.y.diff("y") < 0).all())
     assert ds.sizes["time"] == 1 and str(ds.time.values[0])[:16] == "2023-01-04T07:10"
-    assert ds.hh.chunks[2][0] == 1024 and set(ds.hh.chunks[1][:-1]) <= {1024}  # default
+    ny, nx = ds.sizes["y"], ds.sizes["x"]  # default chunks: 1024, or the whole grid
+    assert ds.hh.chunks[2][0] == min(1024, nx) and ds.hh.chunks[1][0] == min(1024, ny)
     assert "?" not in json.dumps(ds.attrs)  # no URL, no token
     assert ds.attrs["sentinel1_items"].split() == [i.id for i in http_result.sentinel1]
+
+
+def test_default_grid_is_the_searched_bbox_cut_to_the_footprints(http_result: Any) -> None:
+    from pyproj import Transformer
+    from shapely import Polygon, union_all
+
+    gb = load(http_result, amsr2=False).odc.geobox
+    whole = make_geobox(BBOX)
+    tr = Transformer.from_crs(4326, 3413, always_xy=True)
+    feet = union_all(
+        [
+            Polygon(np.column_stack(tr.transform(*np.asarray(it.geometry["coordinates"][0]).T)))
+            for it in http_result.sentinel1
+        ]
+    )
+    fx0, fy0, fx1, fy1 = feet.bounds
+    gx0, gy0, gx1, gy1 = gb.extent.boundingbox.bbox
+    # holds the footprints plus the 3 km margin (and at most one cell more) ...
+    for inner, outer in ((gx0, fx0), (gy0, fy0), (-gx1, -fx1), (-gy1, -fy1)):
+        assert outer - 3000 - 40 <= inner <= outer - 3000 + 1e-6
+    # ... on the pixel grid of the searched bbox, which is 3x larger
+    assert (gx0 - whole.affine.c) % 40 == 0 and (gy1 - whole.affine.f) % 40 == 0
+    assert whole.shape[0] * whole.shape[1] > 3 * gb.shape[0] * gb.shape[1]
 
 
 def test_coregistration_other_grid_half_pixel(world: Any) -> None:

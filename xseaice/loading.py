@@ -824,8 +824,8 @@ def load(
         Output CRS (``"EPSG:3413"``, ``3031``, WKT...).  Default: EPSG:3413 north /
         EPSG:3031 south, from the region's latitude.
     bbox : (west, south, east, north), optional
-        Region in degrees.  Default: the searched bbox, or the union of the Sentinel-1
-        footprints for plain items.
+        Region in degrees.  Default: the searched bbox cut to the window of the grid that
+        holds the Sentinel-1 footprints, or the union of the footprints for plain items.
     geobox : odc.geo.geobox.GeoBox, optional
         An explicit output grid (overrides ``resolution``, ``crs`` and ``bbox``), e.g.
         to load another date onto the grid of an earlier dataset (``ds.odc.geobox``).
@@ -942,6 +942,8 @@ def load(
             resolution=resolution,
             crs=crs,
         )
+        if bbox is None and inputs.bbox is not None:
+            geobox = _crop_to_footprints(geobox, inputs.s1)
     cy, cx = _norm_chunks(chunks, geobox.shape)
     ychunks, xchunks = _splits(geobox.shape[0], cy), _splits(geobox.shape[1], cx)
     yoff = np.concatenate([[0], np.cumsum(ychunks)]).astype(int)
@@ -1052,6 +1054,27 @@ def load(
         len(groups), geobox.shape[0], geobox.shape[1], len(ds.__dask_graph__()),
     )  # fmt: skip
     return ds
+
+
+def _crop_to_footprints(geobox: Any, items: Sequence[Any]) -> Any:
+    """The window of ``geobox`` that holds the items' footprints (geodesic edges, grown by
+    :data:`FOOTPRINT_MARGIN_M`): a rotated swath fills a fraction of a lon/lat box.
+    ``geobox`` itself if an item has no footprint or the window would be empty."""
+    from shapely import union_all
+
+    feet = [_item_footprint(it) for it in items]
+    if not feet or any(f is None for f in feet):
+        return geobox
+    region = union_all([_project(f, geobox.crs, geodesic=True) for f in feet])
+    x0, y0, x1, y1 = region.buffer(FOOTPRINT_MARGIN_M).bounds
+    aff, (h, w) = geobox.affine, geobox.shape
+    c0, c1 = sorted(((x0 - aff.c) / aff.a, (x1 - aff.c) / aff.a))
+    r0, r1 = sorted(((y0 - aff.f) / aff.e, (y1 - aff.f) / aff.e))
+    c0, r0 = max(math.floor(c0), 0), max(math.floor(r0), 0)
+    c1, r1 = min(math.ceil(c1), w), min(math.ceil(r1), h)
+    if c1 <= c0 or r1 <= r0:
+        return geobox
+    return geobox[r0:r1, c0:c1]
 
 
 def _touches(footprint: Any, cell: Any) -> bool:
