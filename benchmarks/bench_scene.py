@@ -178,11 +178,8 @@ def build(cache: Path, seed: int = 7) -> dict[str, Any]:
         cal = sentinel1.read_calibration(ann / "calibration" / f"calibration-ew-{p}.xml")
         noise = sentinel1.read_noise(ann / "calibration" / f"noise-ew-{p}.xml")
         dn = _dn(world, geo, cal, noise, p, seed)
-        path = (
-            safe
-            / "measurement"
-            / f"s1a-ew-grd-{p}-20221130t014342-20221130t014446-046117-058549-00{1 if p == 'hh' else 2}.tiff"
-        )  # noqa: E501
+        stem = f"s1a-ew-grd-{p}-20221130t014342-20221130t014446-046117-058549"
+        path = safe / "measurement" / f"{stem}-00{1 if p == 'hh' else 2}.tiff"
         _write_measurement(path, dn, gcp)
         measurement[p] = path
         print(f"{p}: DN {int(dn.min())}..{int(dn.max())}, {path.stat().st_size / 1e6:.0f} MB, "
@@ -190,7 +187,7 @@ def build(cache: Path, seed: int = 7) -> dict[str, Any]:
         del dn
     he5 = write_amsr2_he5(
         world, cache / "amsr2" / f"AMSR_U2_L3_SeaIce12km_B04_{DAY.replace('-', '')}.he5"
-    )  # noqa: E501
+    )
     amsr = amsr2_item(np.datetime64(DAY), he5, ["north"])
     amsr.collection_id = AMSR2_COLLECTION
     chart = cache / "chart.gpkg"
@@ -463,8 +460,9 @@ def _crop(info: dict[str, Any], size: str) -> tuple[list[float], list[float] | N
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--size", default="full",
-                        help="'full', N (an N x N crop at 40 m) or a fraction of the side")  # fmt: skip
+    parser.add_argument(
+        "--size", default="full", help="'full', N (an N x N crop at 40 m) or a side fraction"
+    )
     parser.add_argument("--cores", type=int, default=2)
     parser.add_argument("--cache", type=Path,
                         default=Path(tempfile.gettempdir()) / "xseaice-bench-scene")  # fmt: skip
@@ -517,7 +515,7 @@ def main(argv: list[str] | None = None) -> int:
             "platform": platform.platform(),
             "cpus": os.cpu_count(),
             "loadavg_end": os.getloadavg(),
-        },  # fmt: skip
+        },
     }
     path = HERE / "results" / f"bench_scene_{args.size}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
