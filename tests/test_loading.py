@@ -210,6 +210,22 @@ def test_amsr2_reprojected(world: Any) -> None:
         assert np.abs(got - want).max() < 0.05, var  # K; the same bilinear 12.5 km cells
 
 
+def test_chunks_outside_every_footprint_are_skipped(world: Any) -> None:
+    """A grid 20 km wider than the scene: the chunks no footprint touches are NaN for
+    every variable and read nothing; AMSR-2 is computed where Sentinel-1 is."""
+    scene = world.scenes[2]  # alone on its day
+    res = xseaice.search(BBOX, "2023-01-05", catalog=str(world.catalog))
+    gb = scene.geobox
+    wide = gb.pad(512)  # 2 chunks of 256 on each side
+    ds = load(res, geobox=wide, chunks=256)
+    assert ds.hh.data.numblocks == (1, 5, 5)
+    corner = ds.isel(x=slice(0, 256), y=slice(0, 256)).compute()
+    assert all(bool(corner[v].isnull().all()) for v in ds.data_vars)
+    middle = ds.isel(x=slice(512, 768), y=slice(512, 768)).compute()  # the scene itself
+    for v in ("hh", "tb18h", "tb36v"):
+        assert bool(np.isfinite(middle[v]).all()), v
+
+
 def test_missing_amsr2_warns_and_keeps_s1(world: Any) -> None:
     res = xseaice.search(BBOX, "2023-01-04", catalog=str(world.catalog), sensors="sentinel-1")
     with pytest.warns(MissingSensorWarning, match="Sentinel-1 variables only"):

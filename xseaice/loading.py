@@ -35,6 +35,8 @@ with :func:`xseaice.amsr2.read_amsr2` and reprojected bilinearly onto each chunk
 (:func:`xseaice.amsr2.reproject_to`).  Without any AMSR-2 item the dataset holds the
 Sentinel-1 variables only and a :class:`~xseaice.exceptions.MissingSensorWarning` is
 issued; time steps without an AMSR-2 file of their day get NaN, with the same warning.
+Chunks that no Sentinel-1 footprint touches are NaN for AMSR-2 too (nothing to fuse it
+with), so a rotated swath's empty corners cost nothing.
 
 No-data check (at compute time)
 -------------------------------
@@ -978,6 +980,7 @@ def load(
         dsk[meta_keys[it.id]] = (_read_s1_meta, specs[it.id], pols)
     nvar = len(pols) + 1
     aff = geobox.affine
+    covered: set[tuple[int, int, int]] = set()  # chunks that hold Sentinel-1 data
     for t, (_, members) in enumerate(groups):
         for i in range(len(ychunks)):
             ya, yb = aff.f + aff.e * yoff[i], aff.f + aff.e * yoff[i + 1]
@@ -989,6 +992,7 @@ def load(
                 if not hit:
                     dsk[key] = (_nan_chunk, nvar, (ychunks[i], xchunks[j]))
                     continue
+                covered.add((t, i, j))
                 sub = geobox[int(yoff[i]) : int(yoff[i + 1]), int(xoff[j]) : int(xoff[j + 1])]
                 dsk[key] = (
                     _s1_chunk,
@@ -1019,7 +1023,7 @@ def load(
     amsr_used: list[str] = []
     if amsr2:
         amsr_stack, amsr_used = _amsr2_graph(
-            inputs, groups, geobox, ychunks, xchunks, yoff, xoff, amsr2_pass, token
+            inputs, groups, geobox, ychunks, xchunks, yoff, xoff, amsr2_pass, token, covered
         )
         if amsr_stack is not None:
             for k, v in enumerate(AMSR2_VARIABLES):
@@ -1102,6 +1106,7 @@ def _amsr2_graph(
     xoff: np.ndarray,
     pass_: str,
     token: str,
+    covered: set[tuple[int, int, int]],
 ) -> tuple[Any, list[str]]:
     import dask.array as da
     from dask.highlevelgraph import HighLevelGraph
@@ -1159,7 +1164,7 @@ def _amsr2_graph(
             for j in range(len(xchunks)):
                 sub = geobox[int(yoff[i]) : int(yoff[i + 1]), int(xoff[j]) : int(xoff[j + 1])]
                 key = (name, t, 0, i, j)
-                if item is None:
+                if item is None or (t, i, j) not in covered:  # nothing to fuse it with
                     dsk[key] = (_nan_chunk, nvar, sub.shape.yx)
                 else:
                     dsk[key] = (_amsr2_chunk, read_keys[item.id], sub)
