@@ -94,9 +94,33 @@ def test_dataset_contract(http_result: Any, world: Any) -> None:
     assert ds.odc.geobox.resolution.x == 40 and ds.odc.geobox.resolution.y == -40
     assert bool((ds.y.diff("y") < 0).all())
     assert ds.sizes["time"] == 1 and str(ds.time.values[0])[:16] == "2023-01-04T07:10"
-    assert ds.hh.chunks[2][0] == 1024 and set(ds.hh.chunks[1][:-1]) <= {1024}  # default
+    ny, nx = ds.sizes["y"], ds.sizes["x"]  # default chunks: 1024, or the whole grid
+    assert ds.hh.chunks[2][0] == min(1024, nx) and ds.hh.chunks[1][0] == min(1024, ny)
     assert "?" not in json.dumps(ds.attrs)  # no URL, no token
     assert ds.attrs["sentinel1_items"].split() == [i.id for i in http_result.sentinel1]
+
+
+def test_default_grid_is_the_searched_bbox_cut_to_the_footprints(http_result: Any) -> None:
+    from pyproj import Transformer
+    from shapely import Polygon, union_all
+
+    gb = load(http_result, amsr2=False).odc.geobox
+    whole = make_geobox(BBOX)
+    tr = Transformer.from_crs(4326, 3413, always_xy=True)
+    feet = union_all(
+        [
+            Polygon(np.column_stack(tr.transform(*np.asarray(it.geometry["coordinates"][0]).T)))
+            for it in http_result.sentinel1
+        ]
+    )
+    fx0, fy0, fx1, fy1 = feet.bounds
+    gx0, gy0, gx1, gy1 = gb.extent.boundingbox.bbox
+    # holds the footprints plus the 3 km margin (and at most one cell more) ...
+    for inner, outer in ((gx0, fx0), (gy0, fy0), (-gx1, -fx1), (-gy1, -fy1)):
+        assert outer - 3000 - 40 <= inner <= outer - 3000 + 1e-6
+    # ... on the pixel grid of the searched bbox, which is 3x larger
+    assert (gx0 - whole.affine.c) % 40 == 0 and (gy1 - whole.affine.f) % 40 == 0
+    assert whole.shape[0] * whole.shape[1] > 3 * gb.shape[0] * gb.shape[1]
 
 
 def test_coregistration_other_grid_half_pixel(world: Any) -> None:
@@ -185,6 +209,22 @@ def test_amsr2_reprojected(world: Any) -> None:
         want = scene.dataset[var].isel(time=0).values
         assert np.isfinite(got).all() and 100 < got.mean() < 300, var
         assert np.abs(got - want).max() < 0.05, var  # K; the same bilinear 12.5 km cells
+
+
+def test_chunks_outside_every_footprint_are_skipped(world: Any) -> None:
+    """A grid 20 km wider than the scene: the chunks no footprint touches are NaN for
+    every variable and read nothing; AMSR-2 is computed where Sentinel-1 is."""
+    scene = world.scenes[2]  # alone on its day
+    res = xseaice.search(BBOX, "2023-01-05", catalog=str(world.catalog))
+    gb = scene.geobox
+    wide = gb.pad(512)  # 2 chunks of 256 on each side
+    ds = load(res, geobox=wide, chunks=256)
+    assert ds.hh.data.numblocks == (1, 5, 5)
+    corner = ds.isel(x=slice(0, 256), y=slice(0, 256)).compute()
+    assert all(bool(corner[v].isnull().all()) for v in ds.data_vars)
+    middle = ds.isel(x=slice(512, 768), y=slice(512, 768)).compute()  # the scene itself
+    for v in ("hh", "tb18h", "tb36v"):
+        assert bool(np.isfinite(middle[v]).all()), v
 
 
 def test_missing_amsr2_warns_and_keeps_s1(world: Any) -> None:
@@ -397,3 +437,86 @@ def test_real_item_builds_lazily_and_names_missing_measurement() -> None:
     assert ds.odc.crs.epsg == 3413 and ds.sizes["time"] == 1
     with pytest.raises(AssetReadError, match=r"asset 'hh' of item 'S1A_EW_GRDM_1SDH_20221130"):
         ds.hh.isel(x=slice(0, 64), y=slice(0, 64)).compute()
+
+
+def _real_grd_item(measurement: Path) -> pystac.Item:
+    """The real GRD item with its real annotation and ``measurement`` as both rasters."""
+    d = json.loads((REAL_S1 / "S1A_EW_GRDM_1SDH_20221130T014342_stac_item.json").read_text())
+    ann = REAL_S1 / "S1A_EW_GRDM_1SDH_20221130T014342_20221130T014446_046117_058549_BB15"
+    ann = ann / "annotation"
+    for pol in ("hh", "hv"):
+        d["assets"][f"schema-product-{pol}"]["href"] = str(ann / f"ew-{pol}.xml")
+        cal = ann / "calibration"
+        d["assets"][f"schema-calibration-{pol}"]["href"] = str(cal / f"calibration-ew-{pol}.xml")
+        d["assets"][f"schema-noise-{pol}"]["href"] = str(cal / f"noise-ew-{pol}.xml")
+        d["assets"][pol]["href"] = str(measurement)
+    return pystac.Item.from_dict(d)
+
+
+def _constant_measurement(folder: Path, dn: int, shape: tuple[int, int]) -> Path:
+    """A full-size uint16 raster of one value: a VRT stretching a 1 x 1 GeoTIFF."""
+    import rasterio
+
+    with rasterio.open(
+        folder / "one.tif",
+        "w",
+        driver="GTiff",
+        width=1,
+        height=1,
+        count=1,
+        dtype="uint16",
+        transform=rasterio.transform.from_origin(0, 1, 1, 1),
+    ) as dst:
+        dst.write(np.full((1, 1), dn, dtype="uint16"), 1)
+    h, w = shape
+    vrt = folder / "measurement.vrt"
+    vrt.write_text(
+        f'<VRTDataset rasterXSize="{w}" rasterYSize="{h}"><VRTRasterBand dataType="UInt16" '
+        'band="1"><SimpleSource><SourceFilename relativeToVRT="1">one.tif</SourceFilename>'
+        '<SourceBand>1</SourceBand><SrcRect xOff="0" yOff="0" xSize="1" ySize="1"/>'
+        f'<DstRect xOff="0" yOff="0" xSize="{w}" ySize="{h}"/></SimpleSource></VRTRasterBand>'
+        "</VRTDataset>"
+    )
+    return vrt
+
+
+def test_default_nodata_check_accepts_a_valid_scene_at_its_swath_edge(tmp_path: Path) -> None:
+    """Every DN valid: the default load must not refuse cells along the swath edge.
+
+    The real item's footprint has 4 corners 400 km apart at 77-82 N.  Read as straight
+    lines in lon/lat its south-east edge bows up to 16 km beyond the swath, so a chunk on
+    that edge counted cells outside the image as missing (the 43 % refusal of a full EW
+    scene); the edges are geodesics.  The expected valid cells come from the annotation's
+    own geolocation grid (its outer ring of points), not from the loader's footprint.
+    """
+    from odc.geo.geobox import GeoBox
+    from pyproj import Transformer
+    from shapely import Polygon, contains_xy
+
+    from xseaice.io import sentinel1
+
+    geo = sentinel1.read_geolocation(
+        REAL_S1
+        / "S1A_EW_GRDM_1SDH_20221130T014342_20221130T014446_046117_058549_BB15"
+        / "annotation"
+        / "ew-hh.xml"
+    )
+    item = _real_grd_item(_constant_measurement(tmp_path, 1000, geo.shape))
+    # the 1024 x 1024 chunk of the reported refusal (x=1037680, y=839040), at 1 km
+    box = (1_037_680, 798_080, 1_078_640, 839_040)
+    gbox = GeoBox.from_bbox(box, "EPSG:3413", resolution=1000)
+    ds = load([item], geobox=gbox, chunks=64, amsr2=False)  # default nodata_check=0.5
+    hh = ds.hh.isel(time=0).values  # before: MostlyNodataError "only 44 % ..."
+
+    lon = np.asarray(geo.longitude).reshape(-1, 21)  # 23 lines x 21 pixels
+    lat = np.asarray(geo.latitude).reshape(-1, 21)
+    ring_lon = np.concatenate([lon[0], lon[1:, -1], lon[-1, -2::-1], lon[-2:0:-1, 0]])
+    ring_lat = np.concatenate([lat[0], lat[1:, -1], lat[-1, -2::-1], lat[-2:0:-1, 0]])
+    x, y = Transformer.from_crs(4326, 3413, always_xy=True).transform(ring_lon, ring_lat)
+    swath = Polygon(np.column_stack([x, y]))
+    xx, yy = np.meshgrid(gbox.coords["x"].values, gbox.coords["y"].values)
+    inside = contains_xy(swath.buffer(-1500), xx, yy)
+    outside = ~contains_xy(swath.buffer(1500), xx, yy)
+    assert inside.sum() > 300 and outside.sum() > 300  # the box straddles the edge
+    assert np.isfinite(hh[inside]).all()  # no cell near the edge lost
+    assert not np.isfinite(hh[outside]).any()  # nothing invented beyond it

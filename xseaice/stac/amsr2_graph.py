@@ -80,11 +80,14 @@ def amsr2_stack(
     sign: Callable[[str], str] | None,
     pass_: str,
     token: str,
+    covered: set[tuple[int, int, int]],
 ) -> tuple[Any, list[str]]:
     """The lazy ``(time, 4, y, x)`` AMSR-2 stack on the layout's GeoBox, or None.
 
     For every time step the AMSR-2 item of the same UTC day nearest in time is read once
-    and reprojected bilinearly onto each chunk; steps without one are NaN.  Warns
+    and reprojected bilinearly onto each chunk; steps without one, and chunks outside
+    ``covered`` (the ``(t, i, j)`` chunks holding Sentinel-1 data: nothing to fuse
+    AMSR-2 with), are NaN.  Warns
     (:class:`~xseaice.exceptions.MissingSensorWarning`) when some or all are missing.
 
     Returns
@@ -112,7 +115,7 @@ def amsr2_stack(
     for t, item in enumerate(chosen):
         for i, j, sub in layout.blocks():
             key = (name, t, 0, i, j)
-            if item is None:
+            if item is None or (t, i, j) not in covered:  # nothing to fuse it with
                 dsk[key] = (nan_chunk, nvar, sub.shape.yx)
             else:
                 dsk[key] = (_amsr2_chunk, read_keys[item.id], sub)

@@ -426,7 +426,7 @@ def s1_stack(
     *,
     sign: Callable[[str], str] | None,
     options: S1Options,
-) -> tuple[Any, str]:
+) -> tuple[Any, str, set[tuple[int, int, int]]]:
     """The lazy ``(time, pol + incidence, y, x)`` float32 stack of the Sentinel-1 items.
 
     One task per item reads its annotation; one task per (time step, chunk) reads,
@@ -435,8 +435,9 @@ def s1_stack(
 
     Returns
     -------
-    (dask.array.Array, str)
-        The stack and the graph token (reused to name the other variables' tasks).
+    (dask.array.Array, str, set of (int, int, int))
+        The stack, the graph token (reused to name the other variables' tasks) and the
+        ``(t, i, j)`` indices of the chunks that hold Sentinel-1 data.
     """
     import dask.array as da
     import shapely
@@ -449,7 +450,7 @@ def s1_stack(
     feet_crs: dict[str, Any] = {}
     for it in items:
         f = item_footprint(it)
-        feet_crs[it.id] = None if f is None else project(f, geobox.crs)
+        feet_crs[it.id] = None if f is None else project(f, geobox.crs, geodesic=True)
         if feet_crs[it.id] is not None:
             shapely.prepare(feet_crs[it.id])
     margin = max(FOOTPRINT_MARGIN_CELLS * abs(geobox.resolution.x), FOOTPRINT_MARGIN_M)
@@ -463,6 +464,7 @@ def s1_stack(
         meta_keys[it.id] = (meta_name, k)
         dsk[meta_keys[it.id]] = (read_s1_meta, specs[it.id], pols)
     nvar = len(pols) + 1
+    covered: set[tuple[int, int, int]] = set()
     for t, (_, members) in enumerate(groups):
         for i, j, sub in layout.blocks():
             cell = sbox(*sub.boundingbox)
@@ -470,6 +472,7 @@ def s1_stack(
             if not hit:
                 dsk[(name, t, 0, i, j)] = (nan_chunk, nvar, sub.shape.yx)
                 continue
+            covered.add((t, i, j))
             dsk[(name, t, 0, i, j)] = (
                 _s1_chunk,
                 [meta_keys[it.id] for it in hit],
@@ -481,4 +484,4 @@ def s1_stack(
             )
     graph = HighLevelGraph.from_collections(name, dsk, dependencies=())
     chunks = ((1,) * len(groups), (nvar,), layout.ychunks, layout.xchunks)
-    return da.Array(graph, name, chunks=chunks, dtype="float32"), token
+    return da.Array(graph, name, chunks=chunks, dtype="float32"), token, covered

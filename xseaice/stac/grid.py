@@ -7,6 +7,7 @@ checks a user's own grid; :class:`ChunkLayout` cuts it into dask chunks.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ __all__ = [
     "DEFAULT_CHUNK",
     "ChunkLayout",
     "check_crs",
+    "crop_to_footprints",
     "default_crs",
     "make_geobox",
     "nan_chunk",
@@ -73,8 +75,34 @@ def _lonlat_region(boxes: Sequence[tuple[float, float, float, float]]) -> Any:
     return parts[0] if len(parts) == 1 else union_all(parts)
 
 
-def project(geom: Any, crs: Any, *, densify: float = 0.05) -> Any:
-    """A lon/lat shapely geometry in ``crs``, edges densified every ``densify`` degree."""
+def _geodesic_densify(geom: Any, spacing: float) -> Any:
+    """``geom`` (lon/lat) with points inserted along each edge's geodesic every ``spacing``
+    metres: a satellite footprint's edges follow great circles, not lines of constant
+    slope in lon/lat (which bow up to 23 km off a 400 km EW swath at 80 N)."""
+    import shapely
+    from pyproj import Geod
+
+    geod = Geod(ellps="WGS84")
+
+    def ring(coords: np.ndarray) -> np.ndarray:
+        out = [coords[:1]]
+        for (x0, y0), (x1, y1) in itertools.pairwise(coords):
+            n = int(geod.inv(x0, y0, x1, y1)[2] // spacing)
+            if n > 0:
+                out.append(np.asarray(geod.npts(x0, y0, x1, y1, n)).reshape(-1, 2))
+            out.append(np.array([[x1, y1]]))
+        return np.concatenate(out)
+
+    parts = []
+    for poly in shapely.get_parts(geom):
+        holes = [ring(np.asarray(r.coords)[:, :2]) for r in poly.interiors]
+        parts.append(shapely.Polygon(ring(np.asarray(poly.exterior.coords)[:, :2]), holes))
+    return parts[0] if len(parts) == 1 else shapely.MultiPolygon(parts)
+
+
+def project(geom: Any, crs: Any, *, densify: float = 0.05, geodesic: bool = False) -> Any:
+    """A lon/lat shapely geometry in ``crs``, edges densified every ``densify`` degree
+    (lon/lat boxes), or along geodesics every 2 km (``geodesic``: item footprints)."""
     import shapely
     from pyproj import Transformer
 
@@ -84,16 +112,20 @@ def project(geom: Any, crs: Any, *, densify: float = 0.05) -> Any:
         x, y = tr.transform(xy[:, 0], xy[:, 1])
         return np.column_stack([x, y])
 
-    return shapely.transform(shapely.segmentize(geom, densify), fwd)
+    dense = _geodesic_densify(geom, 2000.0) if geodesic else shapely.segmentize(geom, densify)
+    return shapely.transform(dense, fwd)
 
 
-def _projected_bounds(region: Any, crs: Any) -> tuple[float, float, float, float]:
-    """Bounds in ``crs`` of a lon/lat region, its boundary densified every 0.05 degree.
+def _projected_bounds(
+    region: Any, crs: Any, *, geodesic: bool = False
+) -> tuple[float, float, float, float]:
+    """Bounds in ``crs`` of a lon/lat region, its boundary densified every 0.05 degree
+    (along geodesics for item footprints: ``geodesic``).
 
     A lon/lat box reaching a pole has the pole on its (densified) boundary, and a box
     around all longitudes projects to a disc or ring, so the bounds are right for both.
     """
-    x0, y0, x1, y1 = project(region, crs).bounds
+    x0, y0, x1, y1 = project(region, crs, geodesic=geodesic).bounds
     if not all(math.isfinite(v) for v in (x0, y0, x1, y1)) or x1 <= x0 or y1 <= y0:
         raise CRSError(
             f"the region cannot be projected to {crs}; choose a CRS that covers it "
@@ -163,8 +195,43 @@ def make_geobox(
             )
         crs = default_crs((south + north) / 2)
     out_crs = check_crs(crs)
-    bounds = _projected_bounds(region, out_crs)
+    bounds = _projected_bounds(region, out_crs, geodesic=bbox is None)
     return GeoBox.from_bbox(bounds, out_crs, resolution=float(resolution))
+
+
+def crop_to_footprints(geobox: Any, items: Sequence[Any], *, margin: float) -> Any:
+    """The window of ``geobox`` that holds the items' footprints (geodesic edges, grown by
+    ``margin`` metres) on the same pixel grid: a rotated swath fills a fraction of a
+    lon/lat box.  ``geobox`` itself if an item has no footprint or the window is empty.
+
+    Parameters
+    ----------
+    geobox : odc.geo.geobox.GeoBox
+        The grid to cut (e.g. that of the searched bbox).
+    items : sequence of pystac.Item
+        The Sentinel-1 items whose footprints the window must hold.
+    margin : float
+        Metres added around the footprints.
+
+    Returns
+    -------
+    odc.geo.geobox.GeoBox
+    """
+    from shapely import union_all
+
+    feet = [item_footprint(it) for it in items]
+    if not feet or any(f is None for f in feet):
+        return geobox
+    region = union_all([project(f, geobox.crs, geodesic=True) for f in feet])
+    x0, y0, x1, y1 = region.buffer(margin).bounds
+    aff, (h, w) = geobox.affine, geobox.shape
+    c0, c1 = sorted(((x0 - aff.c) / aff.a, (x1 - aff.c) / aff.a))
+    r0, r1 = sorted(((y0 - aff.f) / aff.e, (y1 - aff.f) / aff.e))
+    c0, r0 = max(math.floor(c0), 0), max(math.floor(r0), 0)
+    c1, r1 = min(math.ceil(c1), w), min(math.ceil(r1), h)
+    if c1 <= c0 or r1 <= r0:
+        return geobox
+    return geobox[r0:r1, c0:c1]
 
 
 def norm_chunks(chunks: Any, shape: tuple[int, int]) -> tuple[int, int]:

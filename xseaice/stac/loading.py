@@ -21,6 +21,8 @@ with :func:`xseaice.io.amsr2.read_amsr2` and reprojected bilinearly onto each ch
 (:func:`xseaice.stac.amsr2_graph.reproject_to`).  Without any AMSR-2 item the dataset holds the
 Sentinel-1 variables only and a :class:`~xseaice.exceptions.MissingSensorWarning` is
 issued; time steps without an AMSR-2 file of their day get NaN, with the same warning.
+Chunks that no Sentinel-1 footprint touches are NaN for AMSR-2 too (nothing to fuse it
+with), so a rotated swath's empty corners cost nothing.
 
 No-data check (at compute time)
 -------------------------------
@@ -52,8 +54,8 @@ import numpy as np
 from xseaice.exceptions import EmptySearchError, InvalidArgumentError
 from xseaice.io.http import DEFAULT_TIMEOUT
 from xseaice.stac.amsr2_graph import amsr2_stack
-from xseaice.stac.grd import S1Options, pol_attrs, s1_stack
-from xseaice.stac.grid import ChunkLayout, resolve_geobox
+from xseaice.stac.grd import FOOTPRINT_MARGIN_M, S1Options, pol_attrs, s1_stack
+from xseaice.stac.grid import ChunkLayout, crop_to_footprints, resolve_geobox
 from xseaice.stac.items import group_items, sensor_of
 from xseaice.stac.searching import SearchResult, search
 from xseaice.variables import AMSR2_VARIABLES, ATTRS
@@ -159,8 +161,8 @@ def load(
         Output CRS (``"EPSG:3413"``, ``3031``, WKT...).  Default: EPSG:3413 north /
         EPSG:3031 south, from the region's latitude.
     bbox : (west, south, east, north), optional
-        Region in degrees.  Default: the searched bbox, or the union of the Sentinel-1
-        footprints for plain items.
+        Region in degrees.  Default: the searched bbox cut to the window of the grid that
+        holds the Sentinel-1 footprints, or the union of the footprints for plain items.
     geobox : odc.geo.geobox.GeoBox, optional
         An explicit output grid (overrides ``resolution``, ``crs`` and ``bbox``), e.g.
         to load another date onto the grid of an earlier dataset (``ds.odc.geobox``).
@@ -240,6 +242,7 @@ def load(
             "'sentinel-1' (xseaice.search(bbox, datetime)) and check that it found scenes."
         )
     pols = _polarizations(polarizations, inputs.polarizations)
+    crop = geobox is None and bbox is None and inputs.bbox is not None
     geobox = resolve_geobox(
         geobox,
         crs=crs,
@@ -247,10 +250,12 @@ def load(
         items=inputs.s1,
         resolution=resolution,
     )
+    if crop:  # a rotated swath fills a fraction of the searched lon/lat box
+        geobox = crop_to_footprints(geobox, inputs.s1, margin=FOOTPRINT_MARGIN_M)
     layout = ChunkLayout.of(geobox, chunks)
     groups = group_items(inputs.s1, groupby)
     options = S1Options(resampling, denoise, nodata_check, retries, timeout)
-    stack, token = s1_stack(
+    stack, token, covered = s1_stack(
         inputs.s1, groups, layout, pols, sign=inputs.sign.get("sentinel-1"), options=options
     )
     data_vars: dict[str, Any] = {pol.lower(): stack[:, k] for k, pol in enumerate(pols)}
@@ -259,7 +264,7 @@ def load(
     if amsr2:
         amsr_stack, amsr_used = amsr2_stack(
             inputs.amsr2, groups, layout, sign=inputs.sign.get("amsr2"), pass_=amsr2_pass,
-            token=token,
+            token=token, covered=covered,
         )  # fmt: skip
         if amsr_stack is not None:
             data_vars.update({v: amsr_stack[:, k] for k, v in enumerate(AMSR2_VARIABLES)})
