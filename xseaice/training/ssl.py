@@ -21,7 +21,8 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import Dataset
 
-from xseaice.exceptions import InvalidArgumentError, TrainingError
+from xseaice.exceptions import InvalidArgumentError
+from xseaice.training.steps import RunningLoss, optimizer_step
 
 __all__ = ["mask_blocks", "pretrain_mim"]
 
@@ -134,8 +135,8 @@ def pretrain_mim(
     loader = DataLoader(data, batch_size=batch_size, sampler=sampler)
     opt = torch.optim.AdamW(net.parameters(), lr=lr, weight_decay=0.05)
     net.train()
-    history: list[tuple[int, float]] = []
-    running, t0 = 0.0, time.perf_counter()
+    log = RunningLoss(steps, log_every, logger, "MIM step")
+    t0 = time.perf_counter()
     for step, batch in enumerate(loader):
         x = batch[0]
         frac = step / max(1, steps - 1)
@@ -153,21 +154,11 @@ def pretrain_mim(
         if not sel.any():
             continue
         loss = F.mse_loss(rec.float()[sel.expand_as(rec)], x[sel.expand_as(x)])
-        if not torch.isfinite(loss):
-            raise TrainingError(f"MIM loss became {loss.item()} at step {step}; lower lr={lr}")
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        nn.utils.clip_grad_norm_(net.parameters(), 5.0)
-        opt.step()
-        running += loss.item()
-        if (step + 1) % log_every == 0 or step + 1 == steps:
-            n = (step % log_every) + 1
-            history.append((step + 1, running / n))
-            logger.info("MIM step %d/%d loss %.4f", step + 1, steps, running / n)
-            running = 0.0
+        optimizer_step(loss, opt, net.parameters(), step=step, lr=lr, what="MIM loss")
+        log.add(step, loss.item())
     model.eval()
     return {
-        "loss": history,
+        "loss": log.history,
         "seconds": time.perf_counter() - t0,
         "steps": steps,
         "block": block,

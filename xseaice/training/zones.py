@@ -24,6 +24,7 @@ from torch import nn
 from torch.utils.data import Dataset
 
 from xseaice.exceptions import InvalidArgumentError, TrainingError
+from xseaice.training.steps import RunningLoss, optimizer_step
 
 __all__ = [
     "CaffePatches",
@@ -265,29 +266,19 @@ def train_zones(
     loader = DataLoader(data, batch_size=batch_size, sampler=sampler, num_workers=0)
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
     model.train()
-    history: list[tuple[int, float]] = []
-    running, t0 = 0.0, time.perf_counter()
+    log = RunningLoss(steps, log_every, logger)
+    t0 = time.perf_counter()
     for step, (x, y) in enumerate(loader):
         for group in opt.param_groups:
             group["lr"] = _lr_at(step, steps, lr, max(1, steps // 20))
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
             logits = model(x)["zones"]
         loss = F.cross_entropy(logits.float(), y)
-        if not torch.isfinite(loss):
-            raise TrainingError(f"loss became {loss.item()} at step {step}; lower lr={lr}")
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        nn.utils.clip_grad_norm_(model.parameters(), 5.0)
-        opt.step()
-        running += loss.item()
-        if (step + 1) % log_every == 0 or step + 1 == steps:
-            n = (step % log_every) + 1
-            history.append((step + 1, running / n))
-            logger.info("step %d/%d loss %.4f", step + 1, steps, running / n)
-            running = 0.0
+        optimizer_step(loss, opt, model.parameters(), step=step, lr=lr)
+        log.add(step, loss.item())
     model.eval()
     return {
-        "loss": history,
+        "loss": log.history,
         "seconds": time.perf_counter() - t0,
         "steps": steps,
         "precision": "bf16" if bf16 else "fp32",
