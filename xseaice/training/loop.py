@@ -211,6 +211,8 @@ def train(
         min_valid_fraction=cfg.data.min_valid_fraction,
         channel_dropout=cfg.data.channel_dropout,
         channel_dropout_p=cfg.data.channel_dropout_p,
+        db_offset_std=cfg.data.db_offset_std,
+        incidence_slope_std=cfg.data.incidence_slope_std,
     )
 
     model = build_training_model(cfg).to(device)
@@ -283,13 +285,15 @@ def train(
                     outputs = {"ice_logit": outputs}
                 targets = {k: v for k, v in batch.items() if k != "x"}
                 if not multitask:
-                    targets = {k: targets[k] for k in ("region_ids", "concentration", "valid")}
+                    keep = ("region_ids", "concentration", "ct_low", "ct_high", "valid")
+                    targets = {k: targets[k] for k in keep}
                 loss, parts = multitask_loss(
                     outputs,
                     targets,
                     task_weights=cfg.loss.task_weights,
                     sic_mode=cfg.model.sic_mode,
                     region_kind=cfg.loss.region,
+                    tolerance=cfg.loss.tolerance,
                     pure_weight=cfg.loss.pure_weight,
                     entropy_weight=cfg.loss.entropy_weight,
                 )
@@ -424,6 +428,7 @@ def export_weights(
         "seed": cfg.seed,
         "loss": {
             "region": cfg.loss.region,
+            "tolerance": cfg.loss.tolerance,
             "pure_weight": cfg.loss.pure_weight,
             "entropy_weight": cfg.loss.entropy_weight,
         },
