@@ -270,7 +270,7 @@ def test_multitask_passes_the_interval_targets() -> None:
         "ct_low": torch.full((1, 2, 2), 0.4),
         "ct_high": torch.full((1, 2, 2), 0.6),
     }
-    total, parts = multitask_loss({"ice_logit": z}, targets, region_kind="interval")
+    _total, parts = multitask_loss({"ice_logit": z}, targets, region_kind="interval")
     assert parts["ice"] == pytest.approx(0.0)  # mean 0.5 lies in 0.4-0.6
     total2, _ = multitask_loss(
         {"ice_logit": z}, {"region_ids": ids, "concentration": conc}, region_kind="interval"

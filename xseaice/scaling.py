@@ -1007,7 +1007,7 @@ def _prepare(
             raise InvalidArgumentError(
                 f"smooth={smooth!r}: expected a Gaussian sigma in pixels >= 0 (0: off)."
             )
-        depth = int(math.ceil(4.0 * smooth))
+        depth = math.ceil(4.0 * smooth)
         z = z.map_overlap(
             _smooth_block,
             depth={0: 0, 1: depth, 2: depth},
