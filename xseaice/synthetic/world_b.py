@@ -7,11 +7,13 @@ Poisson seeds and leads as random-walk lines.  Generator B shares only the physi
 1. **Concentration**: spectral synthesis (power law ``|f|^-beta``, ``beta`` 3-4.5, flat
    beyond ``concentration_scale_km``) through the same Beta marginal.
 2. **Floes by fracture**: one sheet split level by level.  At level ``k`` every piece
-   wider than ``d_k = d_max / 2**(k/2)`` breaks with probability ``q`` (0.55-0.85) along a
-   crack through a random point of the piece, at a random angle, bent by a sinusoid; the
-   cascade gives angular, often elongated pieces with T-junctions and a power-law size
-   distribution.  The pack opens by losing whole pieces (share ``1 - c`` times a drawn
-   0.3-0.7) and eroding the others by an absolute 2-12 px times ``1 - c``.
+   wider than ``d_k = d_max / 2**(k/2)`` breaks with probability ``q`` along a crack
+   through a random point of the middle of its bounding box, at a random angle, bent by a
+   sinusoid; the cascade gives angular, often elongated pieces with T-junctions and a power-law size
+   distribution (``N(>d) ~ d**-(2 log2(1 + q))``, ``q`` set from ``floe_size_exponent``).
+   The pack opens mostly by losing whole pieces (share ``1 - c`` times a drawn 0.6-0.9)
+   and by eroding the others by an absolute 1-4 px times ``1 - c``; cracks between kept
+   pieces stay closed where ``c`` exceeds a drawn 0.4-0.8.
 3. **Leads as level sets**: the zero contours of 1-3 smooth random fields
    (``|g| < w |grad g| / 2``), gated by another field so they end, widths varying along
    them within ``lead_width_px``; parts are refrozen (``lead_refrozen_fraction``).
@@ -39,7 +41,8 @@ def _concentration(
     g = fractal_field(rng, shape, float(rng.uniform(3.0, 4.5)), ps, p.concentration_scale_km * 1e3)
     m = min(max(p.ice_concentration_mean, 1e-4), 1 - 1e-4)
     a, b = m * p.ice_concentration_kappa, (1 - m) * p.ice_concentration_kappa
-    c = stats.beta.ppf(special.ndtr(g), a, b)
+    grid = np.linspace(0.0, 1.0, 2049)
+    c = np.interp(special.ndtr(g), grid, stats.beta.ppf(grid, a, b))
     if p.ice_concentration_mean >= 1.0:
         c[:] = 1.0
     return np.where(c > 0.97, 1.0, np.where(c < 0.03, 0.0, c)).astype(np.float32)
@@ -50,12 +53,12 @@ def _fracture(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Piece labels (0 on cracks) and the crack mask of a fractured sheet."""
     ny, nx = shape
-    yy, xx = np.mgrid[0:ny, 0:nx].astype(np.float32)
     cracks = np.zeros(shape, bool)
     labels, n = ndimage.label(~cracks)
     dmin = max(p.floe_size_min_m, 3.0 * ps) / ps
     dmax = max(p.floe_size_max_m / ps, dmin)
-    q = float(rng.uniform(0.55, 0.85))
+    # a binary cascade halving areas with split probability q has N(>d) ~ d**-(2 log2(1 + q))
+    q = float(np.clip(2.0 ** (p.floe_size_exponent / 2.0) - 1.0, 0.3, 0.9) * rng.uniform(0.8, 1.0))
     d = 2.0 * max(ny, nx)
     while d > dmin:
         area = np.bincount(labels.ravel(), minlength=n + 1).astype(np.float64)
@@ -63,22 +66,26 @@ def _fracture(
         split = (diam > min(d, dmax)) & (rng.random(n + 1) < (1.0 if d > dmax else q))
         split[0] = False
         if split.any():
-            # a random pixel of every piece: the last pixel of a random permutation
-            perm = rng.permutation(ny * nx)
+            # a random point in the middle half of every piece's bounding box
             r0 = np.zeros(n + 1)
             c0 = np.zeros(n + 1)
-            lab = labels.ravel()[perm]
-            r0[lab], c0[lab] = perm // nx, perm % nx
+            for i, sl in enumerate(ndimage.find_objects(labels), start=1):
+                if sl is not None and split[i]:
+                    (ra, rb), (ca, cb) = (sl[0].start, sl[0].stop), (sl[1].start, sl[1].stop)
+                    r0[i] = ra + (rb - ra) * rng.uniform(0.25, 0.75)
+                    c0[i] = ca + (cb - ca) * rng.uniform(0.25, 0.75)
             ang = rng.uniform(0.0, np.pi, n + 1)
             bend = rng.uniform(0.0, 0.15, n + 1) * np.maximum(diam, 1.0)
             wl = np.maximum(diam, 4.0) * rng.uniform(0.7, 2.0, n + 1)
             ph = rng.uniform(0.0, 2 * np.pi, n + 1)
-            L = labels
-            ca, sa = np.cos(ang)[L], np.sin(ang)[L]
-            u = (xx - c0[L]) * ca + (yy - r0[L]) * sa
-            v = -(xx - c0[L]) * sa + (yy - r0[L]) * ca
-            f = v - bend[L] * np.sin(2 * np.pi * u / wl[L] + ph[L])
-            cracks |= split[L] & (np.abs(f) < 0.71)
+            at = np.flatnonzero(split[labels.ravel()])
+            lab = labels.ravel()[at]
+            x, y = (at % nx).astype(np.float32), (at // nx).astype(np.float32)
+            ca, sa = np.cos(ang)[lab], np.sin(ang)[lab]
+            u = (x - c0[lab]) * ca + (y - r0[lab]) * sa
+            v = -(x - c0[lab]) * sa + (y - r0[lab]) * ca
+            f = v - bend[lab] * np.sin(2 * np.pi * u / wl[lab] + ph[lab])
+            cracks.ravel()[at[np.abs(f) < 0.71]] = True
             labels, n = ndimage.label(~cracks)
         d /= math.sqrt(2.0)
     return labels, cracks
@@ -139,14 +146,16 @@ def make_truth_b(
     cy = np.clip(np.nan_to_num(cy), 0, shape[0] - 1).astype(np.int64)
     cx = np.clip(np.nan_to_num(cx), 0, shape[1] - 1).astype(np.int64)
     c_piece = conc[cy, cx].astype(np.float64)
-    drop_share = float(rng.uniform(0.3, 0.7))
+    drop_share = float(rng.uniform(0.6, 0.9))
     keep = rng.random(n + 1) >= drop_share * (1.0 - c_piece)
     keep[0] = False
-    erode_px = float(rng.uniform(2.0, 12.0))
+    erode_px = float(rng.uniform(1.0, 4.0))
     depth = ndimage.distance_transform_edt(labels > 0)
     rough = 1.0 + 0.5 * fractal_field(rng, shape, 3.0, ps, 400.0)
     ice = keep[labels] & (depth >= erode_px * (1.0 - conc) * rough)
-    ice |= cracks & (conc >= 1.0)
+    # cracks between two kept pieces stay closed in compact ice
+    closed = ndimage.binary_closing(ice, structure=np.ones((3, 3), bool))
+    ice |= cracks & closed & (conc >= float(rng.uniform(0.4, 0.8)))
     ice &= conc > 0.0
 
     gt = special.ndtr(fractal_field(rng, shape, 3.5, ps, 3.0 * p.concentration_scale_km * 1e3))
