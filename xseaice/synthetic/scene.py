@@ -341,5 +341,7 @@ def make_scene(
             "wind": extras["wind"],
             "regional_concentration": truth.regional_concentration,
             "land_mask": land,
+            "hh_true": np.asarray(extras["hh_true"], dtype=np.float32),
+            "hv_true": np.asarray(extras["hv_true"], dtype=np.float32),
         },
     )
