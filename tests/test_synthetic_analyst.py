@@ -112,9 +112,18 @@ def test_uncovered_strip_and_generalised_boundaries(scene: object) -> None:
 
 def test_land_polygon_is_kept_without_ct() -> None:
     sc = make_scene(22, shape=(128, 128), params=SceneParams(land_fraction=0.3))
+    assert isinstance(sc.chart_ids, np.ndarray)
     ch = analyst_chart(sc, 0, drift_km=(0, 0), uncovered=(0, 0))
     land = ch[ch["POLY_TYPE"] == "L"]
     assert len(land) == 1 and land["CT"].iloc[0] == "-9"
+    # the coast does not drift with the ice
+    exact_land = np.isin(sc.chart_ids, sc.chart.loc[sc.chart["POLY_TYPE"] == "L", "ID_NEW"])
+    for seed in (1, 2):
+        drifted = analyst_chart(sc, seed, drift_km=(2.0, 3.0), uncovered=(0.2, 0.2))
+        ids = rasterise(drifted, sc)
+        lid = drifted.loc[drifted["POLY_TYPE"] == "L", "ID_NEW"]
+        got = np.isin(ids, lid)
+        assert (got & exact_land).sum() / (got | exact_land).sum() > 0.97
 
 
 def test_bad_arguments_are_refused(scene: object) -> None:

@@ -13,6 +13,10 @@ the truth's concentration rounded to tenths in every polygon.  Real charts diffe
 * **blank partial concentrations** (``CA``, ``CB``, ``CC`` = ``-9``) in some polygons;
 * **partial coverage**: a strip along one side of the scene without any polygon.
 
+Land polygons (``POLY_TYPE = 'L'``) come from a coastline, so they neither drift nor are
+generalised nor uncovered; sea that drifted land would have covered takes the nearest sea
+polygon.
+
 The function works on the raster of polygon ids (exact, fast) and polygonises the result.
 """
 
@@ -76,6 +80,23 @@ def _generalise(ids: np.ndarray, radius_px: float) -> np.ndarray:
         f = ndimage.uniform_filter((ids == lab).astype(np.float32), size, mode="nearest")
         win = f > best
         out[win], best[win] = lab, f[win]
+    return out
+
+
+def _fixed_coast(exact: np.ndarray, moved: np.ndarray, land_ids: list[int]) -> np.ndarray:
+    """Land polygons come from a coastline, not from the imagery: they do not drift.  Sea
+    where drifted land was takes the nearest sea polygon."""
+    land = np.isin(exact, land_ids)
+    stray = np.isin(moved, land_ids) & ~land
+    out = moved.copy()
+    if stray.any():
+        donor = (out > 0) & ~np.isin(out, land_ids)
+        if donor.any():
+            _, (iy, ix) = ndimage.distance_transform_edt(~donor, return_indices=True)
+            out[stray] = out[iy[stray], ix[stray]]
+        else:
+            out[stray] = 0
+    out[land] = exact[land]
     return out
 
 
@@ -195,6 +216,9 @@ def analyst_chart(
         sl = {0: np.s_[:w, :], 1: np.s_[:, nx - w :], 2: np.s_[ny - w :, :], 3: np.s_[:, :w]}[side]
         moved[sl] = 0
     rows = {int(r["ID_NEW"]): r for r in scene.chart.drop(columns="geometry").to_dict("records")}
+    land_ids = [k for k, r in rows.items() if str(r.get("POLY_TYPE")) == "L"]
+    if land_ids:
+        moved = _fixed_coast(ids, moved, land_ids)
     geoms: dict[int, list[Any]] = {}
     for geom, val in rasterio.features.shapes(
         moved, mask=moved > 0, transform=gbox.transform, connectivity=4
