@@ -493,3 +493,28 @@ def test_radiometric_augmentation_is_an_offset_plus_an_incidence_slope(toys: lis
     assert np.array_equal(shifted[:, 2], plain[:, 2])  # the incidence angle is untouched
     with pytest.raises(ConfigError, match="db_offset_std"):
         load_config({"data": {"db_offset_std": -1.0}})
+
+
+def test_fine_tuning_starts_from_the_given_weights(tmp_path: Path, toys: list[Any]) -> None:
+    from xseaice.models import load_model
+
+    path = tmp_path / "w" / "base.safetensors"
+    cfg = small_config(tmp_path / "base", optim={"epochs": 1}, export={"path": str(path)})
+    base = train(cfg, scenes=toys, progress=False)
+    # lr ~ 0: the fine-tuned parameters are the initial ones (batch-norm running statistics
+    # still follow the new data), and the normalisation is kept
+    other = [toy_scene(7)[:2]]  # other data: a recomputed normalisation would differ
+    ft_cfg = small_config(
+        tmp_path / "ft",
+        model={"widths": [4, 8], "init_weights": str(path)},
+        optim={"epochs": 1, "lr": 1e-12, "warmup_steps": 0},
+    )
+    ft = train(ft_cfg, scenes=other, progress=False, export=False)
+    assert ft.normalisation == {k: tuple(v) for k, v in base.weights.normalisation.items()}
+    init, _ = load_model(path)
+    start = dict(init.named_parameters())
+    for name, value in ft.model.named_parameters():
+        np.testing.assert_allclose(value.detach().numpy(), start[name].detach().numpy(), atol=1e-8)
+    bad = small_config(tmp_path / "bad", model={"widths": [8, 16], "init_weights": str(path)})
+    with pytest.raises(ConfigError, match="widths"):
+        train(bad, scenes=other, progress=False, export=False)

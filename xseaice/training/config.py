@@ -71,12 +71,17 @@ class ModelConfig:
         ASPP dilation rates (``multitask_aspp`` only).
     sic_mode : {"classes", "regression"}
         SIC head of ``multitask_aspp``.
+    init_weights : str, optional
+        Fine-tune: start from these weights (a registered name or a weights file) instead
+        of a random initialisation; their architecture must be the one above and their
+        input variables ``data.variables``, and their normalisation is kept.
     """
 
     architecture: Literal["unet", "multitask_aspp"] = "unet"
     widths: list[int] = field(default_factory=lambda: [16, 32, 64, 64])
     atrous_rates: list[int] = field(default_factory=lambda: [1, 2, 4])
     sic_mode: Literal["classes", "regression"] = "classes"
+    init_weights: str | None = None
 
 
 @dataclass
