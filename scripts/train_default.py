@@ -1,4 +1,4 @@
-"""Train the bundled ``default`` weights on the synthetic world and score them on validation.
+"""Train candidate ``default`` weights on the synthetic world; bundle them if they win validation.
 
 Run from the repository root::
 
@@ -31,6 +31,10 @@ The recipe (issue 13; every choice made on the VALIDATION split, generator A see
 * initialisation: fine-tuned from the previous ``default`` weights (``INIT_WEIGHTS``; 600
   steps of two whole 256 x 256 scenes);
 * bf16 autocast where the CPU has native bf16 (AMX / AVX512-BF16), fp32 otherwise.
+
+The new weights are bundled only if they score at least as well as the bundled ones on
+validation (fp32 pixel accuracy of the raw map and of ``preserve=chart``, per season);
+otherwise they stay in ``--workdir`` and the script says so.
 
 The multi-task ASPP weights (``multitask``) are trained with ``--multitask`` (same data
 and loss; one run per atrous setting, the best *validation* combined score bundled).
@@ -149,12 +153,36 @@ def _write_json(path: Path, data: Any) -> None:
     os.replace(tmp, path)
 
 
-def _validation_table(result: Any, scenes: list[Any]) -> list[dict[str, Any]]:
-    """Validation scores (against the pixel truth) in both precisions, with baselines."""
+def _incumbent() -> Any:
+    """The ``default`` weights bundled now (what a new model must beat on validation)."""
+    from xseaice.models import load_model
+
+    return load_model("default")
+
+
+def _beats(rows: list[dict[str, Any]], incumbent: list[dict[str, Any]]) -> bool:
+    """Whether the new model's fp32 validation accuracy is at least the incumbent's for the
+    raw map and for ``preserve=chart`` in every season."""
+
+    def acc(table: list[dict[str, Any]]) -> dict[tuple[str, str], float]:
+        return {
+            (r["season"], r["method"]): float(r["accuracy"])
+            for r in table
+            if r.get("precision", "fp32") == "fp32" and r["method"] in ("raw", "als_chart")
+        }
+
+    new, old = acc(rows), acc(incumbent)
+    return all(new.get(k, -1.0) >= v for k, v in old.items())
+
+
+def _validation_table(
+    result: Any, scenes: list[Any], *, precisions: tuple[str, ...] = ("bf16", "fp32")
+) -> list[dict[str, Any]]:
+    """Validation scores (against the pixel truth), with baselines in fp32."""
     from xseaice.training.evaluation import BASELINES, binary_report
 
     rows = []
-    for precision in ("bf16", "fp32"):
+    for precision in precisions:
         rep = binary_report(
             result, scenes, baselines=BASELINES if precision == "fp32" else (), precision=precision
         )
@@ -218,8 +246,16 @@ def main(argv: list[str] | None = None) -> int:
     unet = run(base, "default")
     t0 = time.perf_counter()
     val_rows = _validation_table(unet, val_scenes)
+    incumbent_rows = _validation_table(_incumbent(), val_scenes, precisions=("fp32",))
     timings["validation"] = time.perf_counter() - t0
-    target = WEIGHTS_DIR if bundle else workdir
+    better = _beats(val_rows, incumbent_rows)
+    if bundle and not better:
+        print(
+            "NOT bundled: the bundled 'default' weights score higher on validation (pixel "
+            "accuracy of the raw map or of preserve=chart, per season); weights kept in "
+            f"{workdir}"
+        )
+    target = WEIGHTS_DIR if bundle and better else workdir
     val_info = {"generator": "A", "seeds": list(range(VAL_SEEDS[0], sum(VAL_SEEDS)))}
     spec_unet = export_weights(
         unet,
@@ -249,7 +285,8 @@ def main(argv: list[str] | None = None) -> int:
         },
         "recipe": {"loss": base["loss"], "augment": AUGMENT, "train_seeds": TRAIN_SEEDS},
         "timings_s": {"data": t_data, **timings},
-        "validation": {**val_info, "rows": val_rows},
+        "validation": {**val_info, "rows": val_rows, "incumbent_rows": incumbent_rows},
+        "bundled": bool(bundle and better),
         "atrous": atrous_rows,
         "weights": {
             n: {"sha256": s.sha256, "bytes": s.path.stat().st_size} for n, s in weights.items()
