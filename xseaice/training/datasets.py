@@ -766,11 +766,10 @@ class PatchSampler:
         self._sar = [
             (variables.index(v), float(normalisation[v][1])) for v in ("hh", "hv") if v in variables
         ]
-        self._inc = (
-            (variables.index("incidence_angle"), *map(float, normalisation["incidence_angle"]))
-            if "incidence_angle" in variables
-            else None
-        )
+        self._inc: tuple[int, float, float] | None = None
+        if "incidence_angle" in variables:
+            inc_mean, inc_std = normalisation["incidence_angle"]
+            self._inc = (variables.index("incidence_angle"), float(inc_mean), float(inc_std))
         self._x = []
         self._ids = []
         self._conc = []
@@ -805,8 +804,8 @@ class PatchSampler:
         slope = rng.normal(0.0, self._inc_slope) if self._inc_slope > 0 else 0.0
         tilt: Any = 0.0
         if slope and self._inc is not None:
-            k, mean, std = self._inc
-            tilt = slope * (x[k] * std + mean - 35.0)
+            ki, inc_mean, inc_std = self._inc
+            tilt = slope * (x[ki] * inc_std + inc_mean - 35.0)
         for k, std in self._sar:
             offset = rng.normal(0.0, self._db_offset) if self._db_offset > 0 else 0.0
             x[k] += (offset + tilt) / std
