@@ -431,3 +431,26 @@ def test_smoothing_is_a_gaussian_of_the_logits() -> None:
     np.testing.assert_allclose(p.values[0], expit(zs / temp), atol=2e-5)
     with pytest.raises(InvalidArgumentError, match="smooth"):
         scale_logits(z, smooth=-1.0)
+
+
+@pytest.mark.parametrize("inside", [True, False])
+def test_chart_interval_decision_is_exact_to_a_pixel(inside: bool) -> None:
+    # region 1 (left half, 2400 px) coded 0.5-0.6 with tolerance 0.1: accepted 0.4-0.7.
+    # Its logits put exactly 960 pixels (0.4) at or above 0 -- or 959 -- among many values
+    # packed into one histogram bin, so only an exact count decides.
+    rng = np.random.default_rng(3)
+    z = np.full((60, 80), 5.0, dtype="float32")
+    n_ice = 960 if inside else 959
+    left = np.concatenate(
+        [rng.uniform(0.0, 1e-3, n_ice), -rng.uniform(1e-4, 1e-3, 2400 - n_ice)]
+    ).astype("float32")
+    z[:, :40] = rng.permutation(left).reshape(60, 40)
+    z[0, 79] = -5.0
+    coords = xr_coords(_geobox(60, 80), crs_coord_name="spatial_ref")
+    da_z = xr.DataArray(z, dims=("y", "x"), coords=coords).chunk({"y": 30, "x": 40})
+    chart = _two_box_chart([0.5, 0.9], [0.6, 1.0])
+    p = scale_logits(da_z, preserve=chart, bins=1024).compute().values
+    ids = rasterize_chart(chart, da_z).values
+    frac = _ice_count(p[ids == 1]) / 2400
+    assert frac == (0.4 if inside else np.floor(0.4 * 2400 + 0.5) / 2400)
+    assert (_ice_count(p[ids == 1]) == n_ice) == inside

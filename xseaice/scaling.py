@@ -340,51 +340,50 @@ def _scene_bias(
     return 0.5 * (p_lo + p_hi)
 
 
-def _fraction_at(counts: np.ndarray, lo: float, hi: float, b: float) -> float:
-    """Share of a region's values >= ``b`` from its histogram over ``[lo, hi]``."""
-    n = counts.sum()
-    if b <= lo or not hi > lo:
-        return 1.0 if b <= lo else 0.0
-    if b > hi:
-        return 0.0
-    pos = (b - lo) * counts.size / (hi - lo)
-    k = min(int(pos), counts.size - 1)
-    above = counts[k + 1 :].sum() + counts[k] * (1.0 - (pos - k))
-    return float(above / n)
+def _targets(stats_t: np.ndarray, bounds: np.ndarray | None, scene: bool) -> np.ndarray:
+    """Fixed wanted ice fraction per region id (index 0 = outside; NaN = none fixed).
 
-
-def _targets(
-    stats_t: np.ndarray,
-    bounds: np.ndarray | None,
-    scene: bool,
-    rhist_t: np.ndarray,
-    b_scene: float,
-) -> np.ndarray:
-    """Wanted ice fraction per region id (index 0 = outside, NaN = keep the scene bias).
-
-    A region whose interval ``[low, high]`` is a single value is always solved for it;
-    otherwise only a region whose fraction at the scene bias lies outside the interval is
-    moved, to the nearest bound.
+    ``preserve="scene"``: the model's mean probability.  A chart region whose interval
+    ``[low, high]`` is a single value is always solved for it; a region with a wider
+    interval gets NaN here and is decided in :func:`_interval_target`.
     """
     if scene:
         n = stats_t[_N]
         m = stats_t[_SUMSIG] / n if n else np.nan
         return np.array([np.nan, m])
     assert bounds is not None
-    out = np.full(bounds.shape[0], np.nan)
-    for r in range(1, bounds.shape[0]):
-        low, high = bounds[r]
-        if not np.isfinite(low) or int(rhist_t[r].sum()) == 0:
-            continue
-        if high - low <= 0.0:
-            out[r] = low
-            continue
-        f = _fraction_at(rhist_t[r], float(stats_t[_MIN]), float(stats_t[_MAX]), b_scene)
-        if f < low:
-            out[r] = low
-        elif f > high:
-            out[r] = high
-    return out
+    single = np.isfinite(bounds[:, 0]) & (bounds[:, 1] - bounds[:, 0] <= 0.0)
+    return np.where(single, bounds[:, 0], np.nan)
+
+
+def _count_at_least(pool: _Pool, marked: np.ndarray, b: float, lo: float, hi: float) -> int:
+    """Exact number of a region's values >= ``b`` (the bin holding ``b`` was gathered)."""
+    n_r = int(pool.counts.sum())
+    if b <= lo:
+        return n_r
+    if b > hi:
+        return 0
+    k = int(_bin_index(np.array([b]), lo, hi, pool.counts.size)[0])
+    above = pool.counts[k + 1 :]
+    unmarked_above = int(above[~marked[k + 1 :]].sum())
+    idx = int(np.searchsorted(pool.values, b, side="left"))
+    below = int(pool.vcum[idx - 1]) if idx > 0 else 0
+    total = int(pool.vcum[-1]) if pool.vcum.size else 0
+    return unmarked_above + total - below
+
+
+def _interval_target(
+    pool: _Pool, marked: np.ndarray, bounds: np.ndarray, b: float, lo: float, hi: float
+) -> float:
+    """The bound a region must move to (NaN: its fraction at ``b`` is inside ``bounds``)."""
+    low, high = bounds
+    n_r = int(pool.counts.sum())
+    f = _count_at_least(pool, marked, b, lo, hi) / n_r
+    if f < low:
+        return float(low)
+    if f > high:
+        return float(high)
+    return np.nan
 
 
 def _plan(
@@ -412,20 +411,27 @@ def _plan(
             step["lut_global"] = lut
         if rhist is not None:
             nb2 = rhist.shape[2]
+            bounds = cfg.get("fractions")
             b_scene = _scene_bias(t, st, hist, exact, cfg)
-            fr = _targets(st, cfg.get("fractions"), cfg["scene"], rhist[t], b_scene)
-            step["targets"] = fr
+            fr = _targets(st, bounds, cfg["scene"])
+            step["targets"], step["b_scene"] = fr, b_scene
             lut_r = np.zeros(rhist.shape[1] * nb2, dtype=bool)
             for r in range(1, rhist.shape[1]):
                 counts = rhist[t, r]
                 n_r = int(counts.sum())
-                if n_r == 0 or not np.isfinite(fr[r]):
+                interval = bounds is not None and np.isfinite(bounds[r, 0])
+                if n_r == 0 or not (np.isfinite(fr[r]) or interval):
                     continue
                 cum = np.cumsum(counts)
-                _, j_lo, j_hi = _region_ranks(n_r, float(fr[r]))
-                for j in (j_lo, j_hi):
-                    if 0 <= j < n_r:
-                        lut_r[r * nb2 + _bin_of_rank(cum, j)] = True
+                wanted = [fr[r]] if np.isfinite(fr[r]) else list(bounds[r])  # type: ignore[index]
+                for f in wanted:
+                    _, j_lo, j_hi = _region_ranks(n_r, float(f))
+                    for j in (j_lo, j_hi):
+                        if 0 <= j < n_r:
+                            lut_r[r * nb2 + _bin_of_rank(cum, j)] = True
+                if not np.isfinite(fr[r]) and st[_MIN] < b_scene <= st[_MAX]:
+                    k = int(_bin_index(np.array([b_scene]), st[_MIN], st[_MAX], nb2)[0])
+                    lut_r[r * nb2 + k] = True
             step["lut_region"] = lut_r
             step["nbins_region"] = nb2
         plan.append(step)
@@ -585,15 +591,25 @@ def _solve(
         assert plan is not None and merged is not None
         delta = temp * big_l if temp > 0 else 1.0
         fr = plan[t]["targets"]
+        bounds = cfg.get("fractions")
         nb2 = rhist.shape[2]
         marked = plan[t]["lut_region"].reshape(-1, nb2)
         biases = np.full(rhist.shape[1], bias)
         for r in range(1, rhist.shape[1]):
             n_r = int(rhist[t, r].sum())
-            if n_r == 0 or not np.isfinite(fr[r]):
+            interval = bounds is not None and np.isfinite(bounds[r, 0])
+            if n_r == 0 or not (np.isfinite(fr[r]) or interval):
                 continue
             pool = _pool(rhist[t, r], marked[r], merged, r)
-            biases[r] = _region_bias(pool, n_r, float(fr[r]), bias, delta)
+            target = float(fr[r])
+            if not np.isfinite(target):
+                assert bounds is not None
+                target = _interval_target(
+                    pool, marked[r], bounds[r], plan[t]["b_scene"], float(st[_MIN]), float(st[_MAX])
+                )
+                if not np.isfinite(target):
+                    continue
+            biases[r] = _region_bias(pool, n_r, target, bias, delta)
         if cfg["scene"]:
             row[_BIAS] = biases[1]
         else:
