@@ -47,5 +47,38 @@ def test_evaluate_scores_every_method_against_the_pixel_truth() -> None:
         assert rows[method]["conc_max"] <= 0.1, method
     for r in rows.values():
         assert 0.0 <= r["accuracy"] <= 1.0 and 0.0 <= r["ice_iou"] <= 1.0
+    # the default ALS keeps the model's threshold: its binary map is the raw one
+    assert rows["als"]["accuracy"] == rows["raw"]["accuracy"]
+    # the regional error against the truth: by hand from the true ice fraction per region
+    ids = scene.region_ids
+    use = ok & (ids > 0)
+    raw = (logit >= 0).astype(float)
+    errs = [
+        abs(raw[use & (ids == r)].mean() - truth[use & (ids == r)].mean())
+        for r in np.unique(ids[use])
+    ]
+    assert rows["raw"]["conc_mae_truth"] == pytest.approx(np.mean(errs), abs=1e-9)
     summary = {(r["season"], r["method"]) for r in result["summary"]}
     assert ("winter", "als_scene") in summary
+
+
+def test_chart_matched_hh_quantile_and_truth_map_scores() -> None:
+    from xseaice.training.evaluation import baseline_map, map_scores
+
+    scene = heldout_scenes(
+        ["hh", "hv", "incidence_angle"], seeds=[1001], seasons=["summer"], shape=(128, 128)
+    )[0]
+    hh = scene.inputs[0]
+    m = baseline_map(scene, "chart_hh")
+    ids = scene.region_ids
+    for r in np.unique(ids[scene.valid & (ids > 0)]):
+        c = float(scene.region_ct[r - 1])
+        sel = scene.valid & (ids == r)
+        if not np.isfinite(c):
+            continue
+        k = int(np.floor(c * sel.sum() + 0.5))
+        assert int(m[sel].sum()) == k  # the chart's count of ice pixels ...
+        if 0 < k < sel.sum():  # ... and they are the brightest in HH
+            assert hh[sel][m[sel] == 1].min() >= hh[sel][m[sel] == 0].max()
+    perfect = map_scores(np.asarray(scene.truth["ice"], dtype="float32"), scene)
+    assert perfect["accuracy"] == 1.0 and perfect["conc_mae_truth"] == 0.0

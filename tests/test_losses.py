@@ -200,3 +200,79 @@ def test_entropy_term_hand_computed(tiny: dict[str, torch.Tensor]) -> None:
     region_loss(z, ids, conc_ok, entropy_weight=0.0, pure_weight=0.0, kind="mse").backward()
     assert g_total < float(z.grad)  # the entropy part of the gradient is negative (raise z)
     assert float(region_loss(z, ids, conc, entropy_weight=1.0)) == 0.0  # NaN region: ignored
+
+
+# --- interval (range code + tolerance) region term ---------------------------------------
+
+
+def _interval_expected(pbar: float, low: float, high: float, tol: float) -> float:
+    lo, hi = max(0.0, low - tol), min(1.0, high + tol)
+    t = min(max(pbar, lo), hi)
+    ent = 0.0 if t in (0.0, 1.0) else -(t * math.log(t) + (1 - t) * math.log(1 - t))
+    return _bce(pbar, t) - ent
+
+
+def test_interval_loss_hand_computed(tiny: dict[str, torch.Tensor]) -> None:
+    # region 1 (mean 0.5) coded 0.7-0.8: below 0.6 = 0.7 - 0.1, pulled to 0.6;
+    # region 2 (mean 0.3) coded exactly 0.3: inside, costs nothing
+    low = tiny["conc"].clone()
+    high = tiny["conc"].clone()
+    low[0, 0, :], high[0, 0, :] = 0.7, 0.8
+    loss = region_loss(
+        tiny["logits"], tiny["ids"], tiny["conc"], kind="interval", ct_low=low, ct_high=high
+    )
+    expected = (3 * _interval_expected(0.5, 0.7, 0.8, 0.1) + 2 * 0.0) / 5
+    assert float(loss) == pytest.approx(expected, rel=1e-5)
+    # without tolerance region 2 is still inside its exact code, region 1 goes to 0.7
+    loss0 = region_loss(
+        tiny["logits"],
+        tiny["ids"],
+        tiny["conc"],
+        kind="interval",
+        ct_low=low,
+        ct_high=high,
+        tolerance=0.0,
+    )
+    assert float(loss0) == pytest.approx(3 * _interval_expected(0.5, 0.7, 0.8, 0.0) / 5, rel=1e-5)
+    with pytest.raises(InvalidArgumentError, match="tolerance"):
+        region_loss(tiny["logits"], tiny["ids"], tiny["conc"], kind="interval", tolerance=1.5)
+
+
+def test_interval_loss_leaves_the_leads_of_a_compact_polygon_free() -> None:
+    # a 10/10 polygon of 20 pixels, one of them a lead the model calls water (p = 0.05):
+    # the region mean (19 * 0.98 + 0.05) / 20 = 0.9335 is within the chart's tolerance
+    # (0.9-1.0), so nothing pulls the lead to ice
+    p = torch.tensor([[[0.98] * 19 + [0.05]]])
+    z = torch.logit(p).requires_grad_(True)
+    ids = torch.ones(1, 1, 20, dtype=torch.long)
+    conc = torch.ones(1, 1, 20)
+    loss = region_loss(z, ids, conc, kind="interval")
+    assert float(loss) == 0.0
+    loss.backward()
+    assert float(z.grad.abs().max()) == 0.0
+    # the old pixel BCE on pure regions labels the lead as ice and pushes it up
+    z2 = torch.logit(p).requires_grad_(True)
+    region_loss(z2, ids, conc, kind="interval", pure_weight=1.0).backward()
+    assert float(z2.grad[0, 0, 19]) < 0  # gradient descent raises the lead's logit
+    # a mean far below the code is pulled up, all pixels alike
+    z3 = torch.zeros(1, 1, 20, requires_grad=True)
+    region_loss(z3, ids, conc, kind="interval").backward()
+    assert (z3.grad < 0).all()
+
+
+def test_multitask_passes_the_interval_targets() -> None:
+    z = torch.zeros(1, 1, 2, 2)
+    ids = torch.ones(1, 2, 2, dtype=torch.long)
+    conc = torch.full((1, 2, 2), 0.9)
+    targets = {
+        "region_ids": ids,
+        "concentration": conc,
+        "ct_low": torch.full((1, 2, 2), 0.4),
+        "ct_high": torch.full((1, 2, 2), 0.6),
+    }
+    _total, parts = multitask_loss({"ice_logit": z}, targets, region_kind="interval")
+    assert parts["ice"] == pytest.approx(0.0)  # mean 0.5 lies in 0.4-0.6
+    total2, _ = multitask_loss(
+        {"ice_logit": z}, {"region_ids": ids, "concentration": conc}, region_kind="interval"
+    )
+    assert float(total2) == pytest.approx(_interval_expected(0.5, 0.9, 0.9, 0.1), rel=1e-5)

@@ -72,7 +72,7 @@ def _forbid(*args, **kwargs):
 
 def test_als_matches_hand_computation_in_memory() -> None:
     z = _logits()
-    p = scale_logits(z, method="exact")
+    p = scale_logits(z, bias="midpoint", method="exact")
     assert p.name == "ice_probability" and p.dtype == np.float32
     np.testing.assert_allclose(p.values, _als(z.values), atol=2e-7, equal_nan=True)
     assert np.isnan(p.values[0, :4, :6]).all() and np.isfinite(p.values[1]).all()
@@ -88,7 +88,7 @@ def test_als_matches_hand_computation_in_memory() -> None:
 
 def test_percentile_and_q_options() -> None:
     z = _logits(ntime=1)
-    p = scale_logits(z, lower=10, upper=80, q=0.9, method="exact")
+    p = scale_logits(z, lower=10, upper=80, q=0.9, bias="midpoint", method="exact")
     np.testing.assert_allclose(p.values, _als(z.values, 10, 80, 0.9), atol=2e-7, equal_nan=True)
     lo, hi = np.nanpercentile(z.values[0].astype("float64"), [10, 80])
     # the anchors land on 1 - q and q
@@ -98,7 +98,7 @@ def test_percentile_and_q_options() -> None:
 
 def test_two_dimensional_input_gets_scalar_coords_and_attrs() -> None:
     z = _logits(ntime=1).isel(time=0)
-    p = scale_logits(z, method="exact")
+    p = scale_logits(z, bias="midpoint", method="exact")
     assert p.dims == ("y", "x")
     lo, hi = np.nanpercentile(z.values.astype("float64"), [2, 98])
     assert p.attrs["p_lo"] == pytest.approx(lo, abs=1e-6) and float(p.p_hi) == pytest.approx(hi)
@@ -111,7 +111,7 @@ def test_dask_input_is_lazy_and_matches(method: str) -> None:
     lazy_in = z.chunk({"time": 1, "y": 25, "x": 30})
     counter = _Counter()
     with counter, dask.config.set(scheduler=_forbid):
-        p = lazy_in.seaice.scale_logits(method=method)
+        p = lazy_in.seaice.scale_logits(bias="midpoint", method=method)
         ice = p.seaice.binarize()
     assert counter.tasks == 0
     assert isinstance(p.data, da.Array) and isinstance(p.coords["bias"].data, da.Array)
@@ -226,7 +226,7 @@ def test_preserve_regions_exact_to_the_pixel(chunked: bool) -> None:
     z = _logits()
     chart = _chart()
     obj = z.chunk({"time": 1, "y": 16, "x": 24}) if chunked else z
-    p = scale_logits(obj, preserve=chart).compute()
+    p = scale_logits(obj, preserve=chart, tolerance=0.0).compute()
     plain = scale_logits(z).values
     ids = rasterize_chart(chart, z.isel(time=0)).values
     for t in range(2):
@@ -268,7 +268,8 @@ def test_preserve_regions_any_crs_and_ct_codes() -> None:
 def test_preserve_all_water_and_all_ice_regions() -> None:
     z = _logits(ntime=1)
     chart = _chart().assign(ct=[0.0, 1.0, 0.05, np.nan])
-    p = scale_logits(z.chunk({"y": 20, "x": 20}), preserve=chart).compute().values[0]
+    p = scale_logits(z.chunk({"y": 20, "x": 20}), preserve=chart, tolerance=0.0).compute()
+    p = p.values[0]
     ids = rasterize_chart(chart, z.isel(time=0)).values
     ok = np.isfinite(z.values[0])
     assert _ice_count(p[(ids == 1) & ok]) == 0
@@ -336,3 +337,121 @@ def test_bad_dims_raise() -> None:
     z = xr.DataArray(np.zeros((2, 3, 4)), dims=("band", "y", "x"))
     with pytest.raises(InvalidArgumentError, match="isel"):
         scale_logits(z)
+
+
+# --- default bias, chart tolerance, applied parameters, mask, smoothing -------------------
+
+
+def test_default_keeps_the_models_threshold_and_never_lowers_confidence() -> None:
+    z = _logits(ntime=1)
+    p = scale_logits(z, method="exact")
+    zt = z.values[0].astype("float64")
+    ok = np.isfinite(zt)
+    lo, hi = np.percentile(zt[ok], [2, 98])
+    temp = min(1.0, (hi - lo) / (2 * L98))  # capped: never flatter than sigmoid(z)
+    assert float(p.bias[0]) == 0.0 and float(p.temperature[0]) == pytest.approx(temp)
+    np.testing.assert_allclose(p.values[0][ok], expit(zt[ok] / temp), atol=2e-7)
+    # the binary map is the raw map (logit >= 0)
+    assert ((p.values[0][ok] >= 0.5) == (zt[ok] >= 0)).all()
+    assert (np.abs(p.values[0][ok] - 0.5) >= np.abs(expit(zt[ok]) - 0.5) - 1e-6).all()
+    # confident logits: the cap keeps T = 1, so the output is sigmoid(z) itself
+    wide = z * 20.0
+    pw = scale_logits(wide, method="exact")
+    assert float(pw.temperature[0]) == 1.0
+    np.testing.assert_allclose(pw.values[0][ok], expit(20.0 * zt[ok]), atol=2e-7)
+    assert p.attrs["als_bias"] == "model"
+    with pytest.raises(InvalidArgumentError, match="bias="):
+        scale_logits(z, bias="mean")  # type: ignore[arg-type]
+
+
+def _two_box_chart(low: list[float], high: list[float]) -> gpd.GeoDataFrame:
+    polys = [shapely.box(0, 0, 4000, 6000), shapely.box(4000, 0, 8000, 6000)]
+    return gpd.GeoDataFrame(
+        {
+            "ct": [0.5 * (a + b) for a, b in zip(low, high, strict=True)],
+            "ct_low": low,
+            "ct_high": high,
+        },
+        geometry=polys,
+        crs="EPSG:3413",
+    )
+
+
+def test_preserve_chart_moves_only_regions_outside_their_tolerance() -> None:
+    z = _logits(ntime=1)
+    ids = rasterize_chart(_two_box_chart([0.1, 0.1], [0.1, 0.1]), z.isel(time=0)).values
+    ok = np.isfinite(z.values[0])
+    zt = z.values[0]
+    frac = [float((zt[(ids == r) & ok] >= 0).mean()) for r in (1, 2)]
+    # region 1: a range code containing its own fraction -> untouched; region 2: a code far
+    # above its fraction -> moved to the nearest bound (code low end minus the tolerance)
+    chart = _two_box_chart([frac[0] - 0.05, 0.9], [frac[0] + 0.05, 1.0])
+    p = scale_logits(z, preserve=chart, tolerance=0.1, method="exact")
+    sel1, sel2 = (ids == 1) & ok, (ids == 2) & ok
+    assert _ice_count(p.values[0][sel1]) == np.count_nonzero(zt[sel1] >= 0)
+    assert _ice_count(p.values[0][sel2]) == np.floor(0.8 * sel2.sum() + 0.5)
+    assert p.attrs["als_region_low"] == pytest.approx([frac[0] - 0.15, 0.8])
+    assert p.attrs["als_region_high"] == pytest.approx([min(1.0, frac[0] + 0.15), 1.0])
+    assert p.attrs["als_region_moved"] == [[False, True]]
+    # the applied-bias raster holds each region's bias (the scene's, 0, outside)
+    rb = p.attrs["als_region_bias"][0]
+    applied = p.coords["applied_bias"].values[0]
+    assert rb[0] == 0.0 and rb[1] != 0.0
+    assert np.allclose(applied[ids == 1], rb[0]) and np.allclose(applied[ids == 2], rb[1])
+    assert np.all(applied[ids == 0] == 0.0)
+    # a fraction within tolerance of an exact code stays where the model put it
+    near = _two_box_chart([frac[0] + 0.08] * 2, [frac[0] + 0.08] * 2)
+    p2 = scale_logits(z, preserve=near, column="ct", tolerance=0.1, method="exact")
+    assert _ice_count(p2.values[0][sel1]) == np.count_nonzero(zt[sel1] >= 0)
+    with pytest.raises(InvalidArgumentError, match="tolerance"):
+        scale_logits(z, preserve=near, tolerance=2.0)
+
+
+def test_mask_leaves_pixels_out_of_the_percentiles() -> None:
+    z = _logits(ntime=1)
+    land = np.zeros(z.shape[1:], dtype=bool)
+    land[:, :20] = True
+    p = scale_logits(z, mask=xr.DataArray(~land, dims=("y", "x")), method="exact")
+    zt = z.values[0].astype("float64")
+    use = np.isfinite(zt) & ~land
+    lo, hi = np.percentile(zt[use], [2, 98])
+    assert float(p.p_lo[0]) == pytest.approx(lo) and float(p.p_hi[0]) == pytest.approx(hi)
+    assert np.isnan(p.values[0][land]).all() and np.isfinite(p.values[0][use]).all()
+    with pytest.raises(InvalidArgumentError, match="mask"):
+        scale_logits(z, mask=np.ones((3, 3), dtype=bool))
+
+
+def test_smoothing_is_a_gaussian_of_the_logits() -> None:
+    from scipy.ndimage import gaussian_filter
+
+    z = _logits(ntime=1).fillna(0.0)
+    p = scale_logits(z.chunk({"y": 20, "x": 20}), smooth=1.5, method="exact").compute()
+    zs = gaussian_filter(z.values[0].astype("float64"), 1.5, mode="nearest")
+    lo, hi = np.percentile(zs, [2, 98])
+    temp = min(1.0, (hi - lo) / (2 * L98))
+    np.testing.assert_allclose(p.values[0], expit(zs / temp), atol=2e-5)
+    with pytest.raises(InvalidArgumentError, match="smooth"):
+        scale_logits(z, smooth=-1.0)
+
+
+@pytest.mark.parametrize("inside", [True, False])
+def test_chart_interval_decision_is_exact_to_a_pixel(inside: bool) -> None:
+    # region 1 (left half, 2400 px) coded 0.5-0.6 with tolerance 0.1: accepted 0.4-0.7.
+    # Its logits put exactly 960 pixels (0.4) at or above 0 -- or 959 -- among many values
+    # packed into one histogram bin, so only an exact count decides.
+    rng = np.random.default_rng(3)
+    z = np.full((60, 80), 5.0, dtype="float32")
+    n_ice = 960 if inside else 959
+    left = np.concatenate(
+        [rng.uniform(0.0, 1e-3, n_ice), -rng.uniform(1e-4, 1e-3, 2400 - n_ice)]
+    ).astype("float32")
+    z[:, :40] = rng.permutation(left).reshape(60, 40)
+    z[0, 79] = -5.0
+    coords = xr_coords(_geobox(60, 80), crs_coord_name="spatial_ref")
+    da_z = xr.DataArray(z, dims=("y", "x"), coords=coords).chunk({"y": 30, "x": 40})
+    chart = _two_box_chart([0.5, 0.9], [0.6, 1.0])
+    p = scale_logits(da_z, preserve=chart, bins=1024).compute().values
+    ids = rasterize_chart(chart, da_z).values
+    frac = _ice_count(p[ids == 1]) / 2400
+    assert frac == (0.4 if inside else np.floor(0.4 * 2400 + 0.5) / 2400)
+    assert (_ice_count(p[ids == 1]) == n_ice) == inside

@@ -444,3 +444,77 @@ def test_synthetic_training_ranges_widen_the_charts() -> None:
         load_config({"data": {"synthetic": {"concentration_mean": [0.9, 0.2]}}})
     with pytest.raises(ConfigError, match="chart_cell_km"):
         load_config({"data": {"synthetic": {"chart_cell_km": [5.0]}}})
+
+
+def test_whole_scene_batches_and_interval_targets(toys: list[Any]) -> None:
+    scenes = [scene_from_dataset(ds, ch, variables=VARS) for ds, ch in toys]
+    norm = compute_normalisation(scenes)
+    b = PatchSampler(scenes, normalisation=norm, patch_size=N, batch_size=2, seed=1).batch(0, 0)
+    # a patch as large as the scene holds every pixel of every polygon
+    for ids in b["region_ids"]:
+        assert sorted(np.unique(ids).tolist()) == [1, 2, 3, 4]
+        assert all(int((ids == r).sum()) == (N // 2) ** 2 for r in (1, 2, 3, 4))
+    # codes 10, 50, 80 are exact; 92 (10/10) is exactly 1.0: low = high = ct here
+    inside = b["region_ids"] > 0
+    assert np.allclose(b["ct_low"][inside], b["concentration"][inside])
+    assert np.allclose(b["ct_high"][inside], b["concentration"][inside])
+
+
+def test_range_codes_give_intervals() -> None:
+    ds, chart, _ = toy_scene(0)
+    chart = chart.assign(CT=["13", "46", "80", "91"])
+    sc = scene_from_dataset(ds, chart, variables=VARS)
+    assert sc.region_low is not None and sc.region_high is not None
+    np.testing.assert_allclose(sc.region_low, [0.1, 0.4, 0.8, 0.9])
+    np.testing.assert_allclose(sc.region_high, [0.3, 0.6, 0.8, 1.0])
+    low, high = sc.interval_maps()
+    assert low[0, 0] == pytest.approx(0.1) and high[-1, -1] == pytest.approx(1.0)
+
+
+def test_radiometric_augmentation_is_an_offset_plus_an_incidence_slope(toys: list[Any]) -> None:
+    scenes = [scene_from_dataset(ds, ch, variables=VARS) for ds, ch in toys]
+    norm = compute_normalisation(scenes)
+    kw = {"normalisation": norm, "patch_size": 32, "batch_size": 8, "seed": 3, "augment": False}
+    plain = PatchSampler(scenes, **kw).batch(0, 0)["x"]
+    shifted = PatchSampler(scenes, db_offset_std=2.0, **kw).batch(0, 0)["x"]
+    tilted = PatchSampler(scenes, incidence_slope_std=0.2, **kw).batch(0, 0)["x"]
+    for c, var in ((0, "hh"), (1, "hv")):
+        d_db = (shifted[:, c] - plain[:, c]) * norm[var][1]
+        # one offset per patch and channel, the same at every pixel, different between patches
+        assert np.allclose(d_db, d_db[:, :1, :1], atol=1e-4)
+        assert d_db[:, 0, 0].std() > 0.3
+        # the slope: linear in the incidence angle, zero at 35 degrees
+        inc = plain[:, 2] * norm["incidence_angle"][1] + norm["incidence_angle"][0]
+        t_db = (tilted[:, c] - plain[:, c]) * norm[var][1]
+        for k in range(t_db.shape[0]):
+            slope = np.polyfit(inc[k].ravel() - 35.0, t_db[k].ravel(), 1)
+            assert abs(slope[1]) < 1e-3
+            np.testing.assert_allclose(t_db[k], slope[0] * (inc[k] - 35.0), atol=1e-3)
+    assert np.array_equal(shifted[:, 2], plain[:, 2])  # the incidence angle is untouched
+    with pytest.raises(ConfigError, match="db_offset_std"):
+        load_config({"data": {"db_offset_std": -1.0}})
+
+
+def test_fine_tuning_starts_from_the_given_weights(tmp_path: Path, toys: list[Any]) -> None:
+    from xseaice.models import load_model
+
+    path = tmp_path / "w" / "base.safetensors"
+    cfg = small_config(tmp_path / "base", optim={"epochs": 1}, export={"path": str(path)})
+    base = train(cfg, scenes=toys, progress=False)
+    # lr ~ 0: the fine-tuned parameters are the initial ones (batch-norm running statistics
+    # still follow the new data), and the normalisation is kept
+    other = [toy_scene(7)[:2]]  # other data: a recomputed normalisation would differ
+    ft_cfg = small_config(
+        tmp_path / "ft",
+        model={"widths": [4, 8], "init_weights": str(path)},
+        optim={"epochs": 1, "lr": 1e-12, "warmup_steps": 0},
+    )
+    ft = train(ft_cfg, scenes=other, progress=False, export=False)
+    assert ft.normalisation == {k: tuple(v) for k, v in base.weights.normalisation.items()}
+    init, _ = load_model(path)
+    start = dict(init.named_parameters())
+    for name, value in ft.model.named_parameters():
+        np.testing.assert_allclose(value.detach().numpy(), start[name].detach().numpy(), atol=1e-8)
+    bad = small_config(tmp_path / "bad", model={"widths": [8, 16], "init_weights": str(path)})
+    with pytest.raises(ConfigError, match="widths"):
+        train(bad, scenes=other, progress=False, export=False)

@@ -120,17 +120,67 @@ def _region_ranks(n_r: int, frac: float) -> tuple[int, int, int]:
 # ---------------------------------------------------------------------------------------
 
 
-def _targets(stats_t: np.ndarray, fractions: np.ndarray | None, scene: bool) -> np.ndarray | None:
-    """Wanted ice fraction per region id (index 0 = outside, NaN = not preserved)."""
+def _scene_bias(
+    t: int, st: np.ndarray, hist: np.ndarray | None, exact: np.ndarray | None, cfg: dict[str, Any]
+) -> float:
+    """The scene bias (before any region is solved): 0 for ``bias="model"``, else the
+    midpoint of the anchor percentiles (from the histogram when not yet refined)."""
+    if cfg["bias_mode"] == "model":
+        return 0.0
+    (p_lo, p_hi), _ = _scene_percentiles(t, st, hist, exact, None, None, cfg=cfg)
+    return 0.5 * (p_lo + p_hi)
+
+
+def _targets(stats_t: np.ndarray, bounds: np.ndarray | None, scene: bool) -> np.ndarray:
+    """Fixed wanted ice fraction per region id (index 0 = outside; NaN = none fixed).
+
+    ``preserve="scene"``: the model's mean probability.  A chart region whose interval
+    ``[low, high]`` is a single value is always solved for it; a region with a wider
+    interval gets NaN here and is decided in :func:`_interval_target`.
+    """
     if scene:
         n = stats_t[_N]
-        return np.array([np.nan, stats_t[_SUMSIG] / n if n else np.nan])
-    return fractions
+        m = stats_t[_SUMSIG] / n if n else np.nan
+        return np.array([np.nan, m])
+    assert bounds is not None
+    single = np.isfinite(bounds[:, 0]) & (bounds[:, 1] - bounds[:, 0] <= 0.0)
+    return np.where(single, bounds[:, 0], np.nan)
+
+
+def _count_at_least(pool: _Pool, marked: np.ndarray, b: float, lo: float, hi: float) -> int:
+    """Exact number of a region's values >= ``b`` (the bin holding ``b`` was gathered)."""
+    n_r = int(pool.counts.sum())
+    if b <= lo:
+        return n_r
+    if b > hi:
+        return 0
+    k = int(_bin_index(np.array([b]), lo, hi, pool.counts.size)[0])
+    above = pool.counts[k + 1 :]
+    unmarked_above = int(above[~marked[k + 1 :]].sum())
+    idx = int(np.searchsorted(pool.values, b, side="left"))
+    below = int(pool.vcum[idx - 1]) if idx > 0 else 0
+    total = int(pool.vcum[-1]) if pool.vcum.size else 0
+    return unmarked_above + total - below
+
+
+def _interval_target(
+    pool: _Pool, marked: np.ndarray, bounds: np.ndarray, b: float, lo: float, hi: float
+) -> float:
+    """The bound a region must move to (NaN: its fraction at ``b`` is inside ``bounds``)."""
+    low, high = bounds
+    n_r = int(pool.counts.sum())
+    f = _count_at_least(pool, marked, b, lo, hi) / n_r
+    if f < low:
+        return float(low)
+    if f > high:
+        return float(high)
+    return np.nan
 
 
 def _plan(
     stats: np.ndarray,
     hist: np.ndarray | None,
+    exact: np.ndarray | None,
     rhist: np.ndarray | None,
     *,
     cfg: dict[str, Any],
@@ -146,18 +196,27 @@ def _plan(
             continue
         if rhist is not None:
             nb2 = rhist.shape[2]
-            fr = _targets(st, cfg.get("fractions"), cfg["scene"])
+            bounds = cfg.get("fractions")
+            b_scene = _scene_bias(t, st, hist, exact, cfg)
+            fr = _targets(st, bounds, cfg["scene"])
+            step["targets"], step["b_scene"] = fr, b_scene
             lut_r = np.zeros(rhist.shape[1] * nb2, dtype=bool)
             for r in range(1, rhist.shape[1]):
                 counts = rhist[t, r]
                 n_r = int(counts.sum())
-                if n_r == 0 or fr is None or not np.isfinite(fr[r]):
+                interval = bounds is not None and np.isfinite(bounds[r, 0])
+                if n_r == 0 or not (np.isfinite(fr[r]) or interval):
                     continue
                 cum = np.cumsum(counts)
-                _, j_lo, j_hi = _region_ranks(n_r, float(fr[r]))
-                for j in (j_lo, j_hi):
-                    if 0 <= j < n_r:
-                        lut_r[r * nb2 + _bin_of_rank(cum, j)] = True
+                wanted = [fr[r]] if np.isfinite(fr[r]) else list(bounds[r])  # type: ignore[index]
+                for f in wanted:
+                    _, j_lo, j_hi = _region_ranks(n_r, float(f))
+                    for j in (j_lo, j_hi):
+                        if 0 <= j < n_r:
+                            lut_r[r * nb2 + _bin_of_rank(cum, j)] = True
+                if not np.isfinite(fr[r]) and st[_MIN] < b_scene <= st[_MAX]:
+                    k = int(_bin_index(np.array([b_scene]), st[_MIN], st[_MAX], nb2)[0])
+                    lut_r[r * nb2 + k] = True
             step["lut_region"] = lut_r
             step["nbins_region"] = nb2
     return plan
@@ -227,8 +286,11 @@ def _solve(
             continue
         merged = _merge_extracts(extracts[t]) if extracts is not None else None
         (p_lo, p_hi), err = _scene_percentiles(t, st, hist, exact, plan, merged, cfg=cfg)
-        bias = 0.5 * (p_hi + p_lo)
+        bias = 0.5 * (p_hi + p_lo) if cfg["bias_mode"] == "midpoint" else 0.0
         temp = (p_hi - p_lo) / (2.0 * big_l)
+        if cfg["bias_mode"] == "model":
+            # never less confident than the model's own sigmoid
+            temp = min(temp, 1.0)
         mode = _MODE_OK
         if not temp > 0.0:
             warnings.warn(
@@ -245,16 +307,26 @@ def _solve(
             continue
         assert plan is not None and merged is not None
         delta = temp * big_l if temp > 0 else 1.0
-        fr = _targets(st, cfg.get("fractions"), cfg["scene"])
+        fr = plan[t]["targets"]
+        bounds = cfg.get("fractions")
         nb2 = rhist.shape[2]
         marked = plan[t]["lut_region"].reshape(-1, nb2)
         biases = np.full(rhist.shape[1], bias)
         for r in range(1, rhist.shape[1]):
             n_r = int(rhist[t, r].sum())
-            if n_r == 0 or fr is None or not np.isfinite(fr[r]):
+            interval = bounds is not None and np.isfinite(bounds[r, 0])
+            if n_r == 0 or not (np.isfinite(fr[r]) or interval):
                 continue
             pool = _pool(rhist[t, r], marked[r], merged, r)
-            biases[r] = _region_bias(pool, n_r, float(fr[r]), bias, delta)
+            target = float(fr[r])
+            if not np.isfinite(target):
+                assert bounds is not None
+                target = _interval_target(
+                    pool, marked[r], bounds[r], plan[t]["b_scene"], float(st[_MIN]), float(st[_MAX])
+                )
+                if not np.isfinite(target):
+                    continue
+            biases[r] = _region_bias(pool, n_r, target, bias, delta)
         if cfg["scene"]:
             row[_BIAS] = biases[1]
         else:
@@ -355,6 +427,7 @@ def _parameters_graph(
     fractions: np.ndarray | None,
     scene: bool,
     has_time: bool,
+    bias_mode: str = "midpoint",
 ) -> dask.array.Array:
     """Lazy (time, params [+ region biases]) array for ``z`` of shape (time, ...).
 
@@ -385,10 +458,11 @@ def _parameters_graph(
         "scene": scene,
         "has_time": has_time,
         "anchors": True,
+        "bias_mode": bias_mode,
     }
     plan = extracts = None
     if method == "refine" or rid is not None:
-        plan = dask.delayed(_plan, pure=True)(stats, hist, rhist, cfg=cfg)
+        plan = dask.delayed(_plan, pure=True)(stats, hist, exact, rhist, cfg=cfg)
         extracts = extraction_graph(z, rid, plan)
     ncols = _NPARAMS + (0 if rid is None or scene else nregions + 1)
     solved = dask.delayed(_solve, pure=True)(stats, hist, exact, rhist, plan, extracts, cfg=cfg)
@@ -401,15 +475,106 @@ def _parameters_graph(
 # ---------------------------------------------------------------------------------------
 
 
-def _region_fractions(chart: Any, column: str | None) -> np.ndarray:
-    """Concentration (0-1) per chart row, with a NaN slot 0 for "outside every polygon"."""
+def _region_fractions(chart: Any, column: str | None, tolerance: float = 0.0) -> np.ndarray:
+    """``(N + 1, 2)`` interval ``[low, high]`` of the ice fraction per chart row, widened by
+    ``tolerance`` and clipped to 0-1; row 0 ("outside every polygon") is NaN.
+
+    The interval is the code's own range (``low`` / ``high`` of
+    :func:`xseaice.products.regions.chart_concentration`: ``ct_low`` / ``ct_high`` of
+    :func:`xseaice.read_icechart`, or the decoded ``CT`` range codes), or the single value
+    of a named ``column``.
+    """
     from xseaice.products.regions import chart_concentration
 
-    return np.concatenate([[np.nan], chart_concentration(chart, column=column).value])
+    c = chart_concentration(chart, column=column)
+    low, high = c.low, c.high
+    ok = np.isfinite(low) & np.isfinite(high)
+    lo = np.where(ok, np.clip(np.minimum(low, high) - tolerance, 0.0, 1.0), np.nan)
+    hi = np.where(ok, np.clip(np.maximum(low, high) + tolerance, 0.0, 1.0), np.nan)
+    bounds = np.stack([lo, hi], axis=1)
+    return np.concatenate([np.full((1, 2), np.nan), bounds])
 
 
 def _spatial_chunks_like(z: dask.array.Array) -> tuple[tuple[int, ...], ...]:
     return tuple(z.chunks[1:])
+
+
+BiasMode = Literal["model", "midpoint"]
+_BIAS_MODES: tuple[str, ...] = ("model", "midpoint")
+
+
+def _smooth_block(block: np.ndarray, *, sigma: float) -> np.ndarray:
+    """Gaussian smoothing of the finite logits of a (time, y, x) block (NaN stays NaN)."""
+    from scipy.ndimage import gaussian_filter
+
+    z = np.asarray(block, dtype="float32")
+    ok = np.isfinite(z)
+    sig = (0.0, float(sigma), float(sigma))
+    num = gaussian_filter(np.where(ok, z, 0.0), sig, mode="nearest")
+    den = gaussian_filter(ok.astype("float32"), sig, mode="nearest")
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out = num / den
+    out[~ok] = np.nan
+    return out.astype("float32")
+
+
+def _prepare(
+    z: dask.array.Array, logits: xr.DataArray, mask: Any, smooth: float
+) -> dask.array.Array:
+    """Logits with the masked-out pixels (land, no data) as NaN, optionally smoothed."""
+    import dask.array as da
+
+    if mask is not None:
+        m = mask.data if isinstance(mask, xr.DataArray) else mask
+        if tuple(np.shape(m)) not in (tuple(z.shape[1:]), tuple(logits.shape)):
+            raise InvalidArgumentError(
+                f"mask has shape {tuple(np.shape(m))}; expected {tuple(z.shape[1:])} (y, x) or "
+                f"{tuple(logits.shape)} like the logits.  Pass e.g. ~ds.land_mask."
+            )
+        m = m if isinstance(m, da.Array) else da.from_array(np.asarray(m))
+        m = m.astype(bool)
+        m = da.broadcast_to(m if m.ndim == 2 else m.reshape(z.shape), z.shape)
+        z = da.where(m.rechunk(z.chunks), z, np.nan).astype("float32")
+    if smooth:
+        if not smooth > 0 or not math.isfinite(smooth):
+            raise InvalidArgumentError(
+                f"smooth={smooth!r}: expected a Gaussian sigma in pixels >= 0 (0: off)."
+            )
+        depth = math.ceil(4.0 * smooth)
+        z = z.map_overlap(
+            _smooth_block,
+            depth={0: 0, 1: depth, 2: depth},
+            boundary="none",
+            sigma=float(smooth),
+            dtype="float32",
+        )
+    return z
+
+
+def _bias_raster_block(params: np.ndarray, rid: np.ndarray, *, nparams: int) -> np.ndarray:
+    p = np.asarray(params).reshape(-1)
+    return p[nparams:][np.asarray(rid).astype("int64")][None].astype("float32")
+
+
+def _bias_raster(
+    params: dask.array.Array, rid: dask.array.Array, *, has_time: bool, dims: tuple[Any, ...]
+) -> dict[str, Any]:
+    """The ``applied_bias`` coordinate: the ALS bias used at every pixel."""
+    import dask.array as da
+
+    raster = da.blockwise(
+        _bias_raster_block,
+        "tyx",
+        params,
+        "tp",
+        rid,
+        "yx",
+        nparams=_NPARAMS,
+        concatenate=True,
+        dtype="float32",
+    )
+    attrs = {"long_name": "ALS bias applied at the pixel (logit mapped to probability 0.5)"}
+    return {"applied_bias": (dims, raster if has_time else raster[0], attrs)}
 
 
 def scale_logits(
@@ -418,17 +583,22 @@ def scale_logits(
     lower: float = 2.0,
     upper: float = 98.0,
     q: float = 0.98,
+    bias: BiasMode = "model",
     preserve: Preserve = None,
     column: str | None = None,
+    tolerance: float = 0.1,
+    mask: Any = None,
+    smooth: float = 0.0,
     method: PercentileMethod = "histogram",
     bins: int = DEFAULT_BINS,
 ) -> xr.DataArray:
     """Analytical Logit Scaling: calibrated ice probability from under-confident logits.
 
     Per time step, over the finite logits ``z``: ``p_lo``, ``p_hi`` = the ``lower`` and
-    ``upper`` percentiles, bias ``b = (p_hi + p_lo) / 2``, temperature
-    ``T = (p_hi - p_lo) / (2 L)`` with ``L = ln(q / (1 - q))``; the output is
-    ``sigmoid((z - b) / T)``, so ``p_lo`` maps to ``1 - q`` and ``p_hi`` to ``q``.
+    ``upper`` percentiles, temperature ``T = (p_hi - p_lo) / (2 L)`` with
+    ``L = ln(q / (1 - q))``, a bias ``b``; the output is ``sigmoid((z - b) / T)``.
+    ``T`` changes only how confident the probabilities are; the binary map
+    (probability >= 0.5, i.e. ``z >= b``) depends on ``b`` alone.
 
     Parameters
     ----------
@@ -436,32 +606,53 @@ def scale_logits(
         Ice logits with dims ``(y, x)`` or ``(time, y, x)``, numpy- or dask-backed.  NaN
         and +-inf are no data.
     lower, upper : float
-        Percentiles (0-100) that anchor the scaling.
+        Percentiles (0-100) that anchor the temperature.
     q : float
         Target confidence at the anchors, ``0.5 < q < 1``.
+    bias : {"model", "midpoint"}
+        ``"model"`` (default): ``b = 0``, the model's own decision threshold, so the binary
+        map equals the raw map (``logit > 0``) and ALS only sharpens the probabilities;
+        ``T`` is capped at 1 so the probability is never less confident than
+        ``sigmoid(z)``.  ``"midpoint"``: the paper's ``b = (p_hi + p_lo) / 2``, which maps
+        ``p_lo`` to ``1 - q`` and ``p_hi`` to ``q``; it puts the threshold at the middle of
+        the scene's logit spread, which suits scenes with as much ice as water and moves
+        the map the wrong way in compact (or open) ice.
     preserve : None, "scene" or geopandas.GeoDataFrame
-        ``None``: plain ALS.  ``"scene"``: the bias is solved so that the fraction of
-        pixels with probability >= 0.5 equals the scene mean of ``sigmoid(z)`` (the model's
-        own ice fraction).  A GeoDataFrame of polygons (e.g. an ice chart from
-        :func:`xseaice.read_icechart`, any CRS): the bias is solved per polygon so that
-        its fraction of pixels >= 0.5 equals its concentration (``column``); pixels
-        outside every polygon (or in polygons without a concentration) keep the scene's
-        ALS bias.  The number of ice pixels of a region is ``floor(c * n + 0.5)`` for
-        ``n`` valid pixels, exactly, unless equal logits straddle the threshold.  The
-        temperature stays the scene's.  Plain ALS puts the threshold at the middle of
-        the scene's logit spread, which suits scenes with as much ice as water; for a
-        weakly supervised model in compact (or open) ice prefer ``"scene"`` or a chart
-        (``benchmarks/bench_weak_supervision.py`` measures all three).
+        ``None``: the scene bias above.  ``"scene"``: the bias is solved so that the
+        fraction of pixels with probability >= 0.5 equals the scene mean of ``sigmoid(z)``
+        (the model's own ice fraction).  A GeoDataFrame of polygons (e.g. an ice chart from
+        :func:`xseaice.read_icechart`, any CRS) is evidence within its stated tolerance:
+        a polygon keeps the scene bias while its ice fraction lies in
+        ``[low - tolerance, high + tolerance]`` (``low``/``high``: the code's range,
+        ``ct_low``/``ct_high``, e.g. 0.9-1.0 for code 91), and otherwise gets the bias that
+        puts its fraction on the nearest bound (``floor(f n + 0.5)`` ice pixels of ``n``,
+        unless equal logits straddle the threshold).  Pixels outside every polygon (or in
+        polygons without a concentration) keep the scene bias.  The temperature stays the
+        scene's.  The output then carries the coordinates ``region_bias`` (per region,
+        index 0 = outside), ``region_low``/``region_high`` and ``applied_bias`` (a raster
+        of the bias used at each pixel).
     column : str, optional
-        Concentration column (0-1) of a ``preserve`` GeoDataFrame, read with
-        :func:`xseaice.products.regions.chart_concentration`: default ``"ct"``, or the
-        SIGRID-3 ``"CT"`` codes decoded.
+        Concentration column (0-1) of a ``preserve`` GeoDataFrame used as an exact value
+        (the interval is then ``[c - tolerance, c + tolerance]``); default: the range read
+        by :func:`xseaice.products.regions.chart_concentration` (``ct_low``/``ct_high``,
+        else ``"ct"``, else the SIGRID-3 ``"CT"`` codes).
+    tolerance : float, default 0.1
+        Widening (fraction, 0-1) of each polygon's interval for ``preserve=chart``: the
+        uncertainty of an analyst's chart (about one tenth).  0 forces every polygon's
+        fraction into its code's own range (exact for single-value codes).
+    mask : xarray.DataArray or array-like of bool, optional
+        ``(y, x)`` (or the logits' shape): pixels to use, e.g. ``~ds["land_mask"]``.
+        Masked-out pixels are left out of the percentiles and the regions and are NaN in
+        the output.
+    smooth : float, default 0
+        Gaussian sigma (pixels) applied to the finite logits before scaling (0: off).
     method : {"histogram", "refine", "exact"}
         How the percentiles are computed (module documentation): ``"histogram"`` has an
         absolute error of at most ``(max - min) / bins``, recorded as
         ``percentile_error``; ``"refine"`` and ``"exact"`` are exact.
     bins : int
         Histogram bins of the streaming percentiles.
+
     Returns
     -------
     xarray.DataArray
@@ -489,7 +680,7 @@ def scale_logits(
     --------
     >>> import numpy as np, xarray as xr
     >>> z = xr.DataArray(np.linspace(-1.0, 1.0, 101).reshape(1, 101), dims=("y", "x"))
-    >>> p = scale_logits(z, method="exact")
+    >>> p = scale_logits(z, bias="midpoint", method="exact")
     >>> round(float(p.attrs["p_hi"]), 3), round(float(p.isel(y=0, x=98)), 2)
     (0.96, 0.98)
     """
@@ -497,6 +688,12 @@ def scale_logits(
     import dask.array as da
 
     _check_options(lower, upper, q, method, bins)
+    if bias not in _BIAS_MODES:
+        raise InvalidArgumentError(f"bias={bias!r} is not one of {list(_BIAS_MODES)}.")
+    if not 0.0 <= float(tolerance) <= 1.0:
+        raise InvalidArgumentError(
+            f"tolerance={tolerance!r}: expected a fraction from 0 to 1 (default 0.1, a tenth)."
+        )
     if not isinstance(logits, xr.DataArray):
         raise InvalidArgumentError(
             f"logits is a {type(logits).__name__}; expected an xarray.DataArray of logits "
@@ -515,6 +712,7 @@ def scale_logits(
         data = data.astype("float32")
     z: Any = data if has_time else data[None]
     z = z.rechunk({0: 1}) if lazy else da.from_array(z, chunks=(1, -1, -1))
+    z = _prepare(z, logits, mask, float(smooth))
 
     scene = isinstance(preserve, str) and preserve == "scene"
     rid = fractions = None
@@ -525,7 +723,7 @@ def scale_logits(
     elif hasattr(preserve, "geometry") and hasattr(preserve, "crs"):
         from xseaice.io.icechart import rasterize_chart
 
-        fractions = _region_fractions(preserve, column)
+        fractions = _region_fractions(preserve, column, float(tolerance))
         like = logits.isel(time=0) if has_time else logits
         ids = rasterize_chart(preserve, like).data
         rid = (
@@ -549,6 +747,7 @@ def scale_logits(
         fractions=fractions,
         scene=scene,
         has_time=has_time,
+        bias_mode=bias,
     )
     idx = "tyx"
     if rid is not None and not scene:
@@ -573,6 +772,8 @@ def scale_logits(
     for name, (col, long_name) in names.items():
         values = params[:, col] if has_time else params[0, col]
         coords[name] = (("time",) if has_time else (), values, {"long_name": long_name})
+    if fractions is not None and rid is not None:
+        coords.update(_bias_raster(params, rid, has_time=has_time, dims=dims))
     result = xr.DataArray(out, dims=dims, coords=logits.coords, name="ice_probability")
     result = result.assign_coords(coords)
     result.attrs.update(
@@ -584,17 +785,31 @@ def scale_logits(
             "als_lower_percentile": float(lower),
             "als_upper_percentile": float(upper),
             "als_q": float(q),
+            "als_bias": bias,
             "als_percentile_method": method,
             "als_preserve": "none" if preserve is None else ("scene" if scene else "regions"),
+            "als_tolerance": float(tolerance),
+            "als_smooth": float(smooth),
         }
     )
     if "grid_mapping" in logits.attrs:
         result.attrs["grid_mapping"] = logits.attrs["grid_mapping"]
+    if fractions is not None:
+        result.attrs["als_region_low"] = fractions[1:, 0].tolist()
+        result.attrs["als_region_high"] = fractions[1:, 1].tolist()
     if lazy:
         return result
     with dask.config.set(scheduler="sync"):
-        result = result.compute()
+        if fractions is not None:
+            result, region_bias = dask.compute(result, params[:, _NPARAMS:])
+        else:
+            result, region_bias = result.compute(), None
     if not has_time:
         for name in names:
             result.attrs[name] = float(result.coords[name])
+    if fractions is not None and region_bias is not None:
+        bias_used = np.asarray(result.coords["bias"].values, dtype="float64")
+        rb = region_bias if has_time else region_bias[0]
+        result.attrs["als_region_bias"] = rb[..., 1:].tolist()
+        result.attrs["als_region_moved"] = (np.abs(rb[..., 1:] - bias_used[..., None]) > 0).tolist()
     return result

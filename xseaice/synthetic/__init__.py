@@ -16,14 +16,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from xseaice.synthetic.params import ICE_TYPES, SEASON_DEFAULTS, SceneParams, sample_params
-from xseaice.synthetic.scene import SyntheticScene, make_geobox, make_scene
+from xseaice.synthetic.params import ICE_TYPES, SEASON_DEFAULTS, SceneParams
+from xseaice.synthetic.sampling import sample_params
+from xseaice.synthetic.scene import GENERATORS, SyntheticScene, make_geobox, make_scene
 
 __all__ = [
+    "GENERATORS",
     "ICE_TYPES",
     "SEASON_DEFAULTS",
     "SceneParams",
     "SyntheticScene",
+    "analyst_chart",
     "make_fjord",
     "make_geobox",
     "make_scene",
@@ -38,6 +41,7 @@ __all__ = [
 ]
 
 _WRITERS = {
+    "analyst_chart": "xseaice.synthetic.analyst",
     "write_safe": "xseaice.synthetic.safe",
     "write_amsr2_he5": "xseaice.synthetic.amsr2_he5",
     "write_cog": "xseaice.synthetic.cog",

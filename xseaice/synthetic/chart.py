@@ -79,6 +79,16 @@ def _form_code(diam_m: np.ndarray, area: np.ndarray) -> str:
     return _FORM_CODES[int(np.argmax(by))]
 
 
+def _land_record(pid: int, geom: Any) -> dict[str, Any]:
+    rec: dict[str, Any] = {"ID_NEW": pid, "AREA": float(geom.area), "PERIMETER": float(geom.length)}
+    for f in ("CT", "CA", "SA", "FA", "CB", "SB", "FB", "CC", "SC", "FC", "CN", "CD", "CF"):
+        rec[f] = _MISSING
+    rec["POLY_TYPE"] = "L"
+    rec["true_concentration"] = float("nan")
+    rec["geometry"] = geom
+    return rec
+
+
 def make_chart(
     rng: np.random.Generator, truth: Truth, gbox: Any, p: SceneParams, *, crs: Any = None
 ) -> tuple[Any, np.ndarray]:
@@ -133,6 +143,20 @@ def make_chart(
     remap[used] = np.arange(1, used.size + 1, dtype=np.int32)
     blocks = remap[blocks]
     k = int(used.size)
+    land = truth.land_mask()
+    land_id = 0
+    if land.any():
+        # blocks mostly on land form one land polygon (POLY_TYPE 'L', no CT)
+        lp = np.pad(land, ((0, nby * b - ny), (0, nbx * b - nx)), mode="edge")
+        on_land = lp.reshape(nby, b, nbx, b).mean(axis=(1, 3)) > 0.5
+        if on_land.any():
+            blocks[on_land] = k + 1
+            used = np.unique(blocks)
+            remap = np.zeros(k + 2, dtype=np.int32)
+            remap[used] = np.arange(1, used.size + 1, dtype=np.int32)
+            blocks = remap[blocks]
+            land_id = int(blocks[on_land][0])
+            k = int(used.size)
     ids = np.repeat(np.repeat(blocks, b, axis=0), b, axis=1)[:ny, :nx]
 
     # polygons: polygonise the block raster, clip to the scene
@@ -148,7 +172,8 @@ def make_chart(
 
     # per-polygon truth statistics
     flat = ids.ravel()
-    npx = np.bincount(flat, minlength=k + 1).astype(np.float64)
+    sea = ~land.ravel()
+    npx = np.bincount(flat, weights=sea, minlength=k + 1).astype(np.float64)
     ice_n = np.bincount(flat, weights=truth.ice.ravel(), minlength=k + 1)
     type_n = np.stack(
         [
@@ -165,6 +190,9 @@ def make_chart(
     rows: list[dict[str, Any]] = []
     for pid in range(1, k + 1):
         geom = unary_union(geoms.get(pid, [])).intersection(bounds)
+        if pid == land_id:
+            rows.append(_land_record(pid, geom))
+            continue
         frac = float(ice_n[pid] / npx[pid]) if npx[pid] else 0.0
         ct = ct_code(frac)
         rec: dict[str, Any] = {

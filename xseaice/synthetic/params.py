@@ -21,13 +21,15 @@ import numpy as np
 
 from xseaice.exceptions import InvalidArgumentError
 
-__all__ = ["ICE_TYPES", "SEASON_DEFAULTS", "TB_CHANNELS", "SceneParams", "sample_params"]
+__all__ = ["EW_SWATH_KM", "ICE_TYPES", "SEASON_DEFAULTS", "TB_CHANNELS", "SceneParams"]
 
 Season = Literal["winter", "summer"]
 _SEASONS = ("winter", "summer")
 
 #: Names of the ice types, truth codes 1..4 (0 is open water).
 ICE_TYPES: tuple[str, ...] = ("new", "young", "first-year", "old")
+#: Ground-range width of the Sentinel-1 EW swath (km), incidence 19-47 deg across it.
+EW_SWATH_KM = 400.0
 #: Order of the brightness-temperature tie-point tuples.
 TB_CHANNELS: tuple[str, ...] = ("tb18h", "tb18v", "tb36h", "tb36v")
 
@@ -198,6 +200,57 @@ class SceneParams:
         Typical ice-chart polygon size (km).
     chart_min_polygons : int
         At least this many chart polygons per scene (small scenes still get regions).
+
+    The fields below default to *off* (the simple world of the first release, kept
+    byte-identical); :func:`~xseaice.synthetic.sample_params` turns them on, widely drawn.
+
+    impulse_response_m : float
+        FWHM (m) of the SAR impulse response applied to sigma0 *before* speckle (EW GRDM
+        about 90 m, i.e. ~2.2 pixels of 40 m).  0 = none.
+    speckle_correlation_px : float
+        Gaussian correlation radius (px) of the speckle; 0 = independent pixels.  The raw
+        looks are drawn so the filtered speckle keeps ``enl``.
+    speckle_model : {"gamma", "complex"}
+        ``"gamma"``: Gamma(ENL) intensity speckle (smoothed when correlated);
+        ``"complex"``: the mean of ``round(enl)`` looks of circular complex Gaussian noise
+        filtered by the impulse response (generator B).
+    texture_model : {"floe", "fractal"}
+        Ice backscatter: per-type mean + per-floe offset + ~300 m texture (``"floe"``), or
+        per-type mean + a log-normal fractal (power-law spectrum) roughness (``"fractal"``,
+        generator B).
+    calibration_offset_db : (float, float)
+        Absolute calibration error of (HH, HV) in dB, applied to the true sigma0.
+    swath_offset_km : float
+        Position (km) of the scene's near-range edge inside the 400 km EW swath; when set,
+        the incidence span follows from the scene width (``incidence_range`` then only gives
+        the pass direction by its order).  NaN = use ``incidence_range`` as is.
+    land_fraction : float
+        Share of the scene covered by land (a fractal coast entering from one side).
+    land_db : (float, float)
+        Mean HH, HV sigma0 (dB) of snow-covered land (terrain texture of 3 dB added).
+    fast_ice_km : float
+        Mean width (km) of landfast ice along the coast (no leads, one sheet).
+    ridge_density_per_km : float
+        Ridge sails per km (random 1-6 km long lines, bright in SAR only).
+    ridge_contrast_db : float
+        Ridge brightening (dB) in both channels.
+    ice_edge_band_km : float
+        Width (km) of the band of pancake (winter) or brash (summer) ice at the ice edge.
+    pancake_db : (float, float)
+        HH, HV sigma0 (dB) at 30 deg of pancake / brash ice (rough rims: bright in HH).
+    refrozen_lead_db : (float, float)
+        HH, HV sigma0 (dB) at 30 deg of refrozen leads (nilas, frost flowers: dark in HV,
+        moderately bright in HH); NaN = the new-ice values of ``hh_db``/``hv_db``.
+    swell_amplitude_db, swell_wavelength_m, swell_direction, swell_decay_km : float
+        Ocean swell modulating water and wave-affected marginal ice: amplitude (dB),
+        wavelength (m), direction of travel (deg from +x), e-folding distance into the ice
+        (km).  Amplitude 0 = none.
+    wind_streak_db : float
+        Amplitude (dB) of wind streaks (boundary-layer rolls) on open water, elongated along
+        the wind, about 1-2 km apart.
+    weather_k : float
+        Atmospheric water: mean increase (K) of the 36.5 GHz H brightness temperature over
+        open water (clouds, vapour); other channels scaled; varies over ~100 km.
     """
 
     season: Season = "winter"
@@ -258,6 +311,27 @@ class SceneParams:
     # ice chart
     chart_cell_km: float = 25.0
     chart_min_polygons: int = 4
+    # broad world (off by default; sample_params draws them)
+    impulse_response_m: float = 0.0
+    speckle_correlation_px: float = 0.0
+    speckle_model: str = "gamma"
+    texture_model: str = "floe"
+    calibration_offset_db: tuple[float, float] = (0.0, 0.0)
+    swath_offset_km: float = _NAN
+    land_fraction: float = 0.0
+    land_db: tuple[float, float] = (-10.0, -18.0)
+    fast_ice_km: float = 0.0
+    ridge_density_per_km: float = 0.0
+    ridge_contrast_db: float = 4.0
+    ice_edge_band_km: float = 0.0
+    pancake_db: tuple[float, float] = (-11.0, -23.0)
+    refrozen_lead_db: tuple[float, float] = (_NAN, _NAN)
+    swell_amplitude_db: float = 0.0
+    swell_wavelength_m: float = 250.0
+    swell_direction: float = 0.0
+    swell_decay_km: float = 3.0
+    wind_streak_db: float = 0.0
+    weather_k: float = 0.0
 
     def __post_init__(self) -> None:
         if self.season not in _SEASONS:
@@ -278,6 +352,10 @@ class SceneParams:
             "water_wind_exponent",
             "water_updown",
             "water_hv_coeffs",
+            "calibration_offset_db",
+            "land_db",
+            "pancake_db",
+            "refrozen_lead_db",
         ):
             object.__setattr__(self, name, _tuple(getattr(self, name), 2, name))
         object.__setattr__(
@@ -331,6 +409,26 @@ class SceneParams:
             raise bad("n_subswaths", ">= 1 (with a non-empty noise_subswath_offsets_db)")
         if self.chart_min_polygons < 1:
             raise bad("chart_min_polygons", ">= 1")
+        if self.speckle_model not in ("gamma", "complex"):
+            raise bad("speckle_model", "'gamma' or 'complex'")
+        if self.texture_model not in ("floe", "fractal"):
+            raise bad("texture_model", "'floe' or 'fractal'")
+        if not 0.0 <= self.land_fraction < 1.0:
+            raise bad("land_fraction", "within [0, 1)")
+        for name in (
+            "impulse_response_m",
+            "speckle_correlation_px",
+            "fast_ice_km",
+            "ridge_density_per_km",
+            "ice_edge_band_km",
+            "swell_amplitude_db",
+            "wind_streak_db",
+            "weather_k",
+        ):
+            if not getattr(self, name) >= 0:
+                raise bad(name, ">= 0")
+        if not (self.swell_wavelength_m > 0 and self.swell_decay_km > 0):
+            raise bad("swell_wavelength_m", "> 0 (with swell_decay_km > 0)")
 
     @property
     def ascending(self) -> bool:
@@ -340,81 +438,3 @@ class SceneParams:
     def replace(self, **changes: Any) -> SceneParams:
         """A copy with some fields changed (``dataclasses.replace``)."""
         return dataclasses.replace(self, **changes)
-
-
-def sample_params(rng: np.random.Generator, *, season: Season | None = None) -> SceneParams:
-    """Draw widely varied scene physics, for training and robustness tests.
-
-    Parameters
-    ----------
-    rng : numpy.random.Generator
-        Source of randomness (e.g. ``np.random.default_rng(seed)``).
-    season : {"winter", "summer"}, optional
-        Fix the season; drawn with equal odds when omitted.
-
-    Returns
-    -------
-    SceneParams
-        Wind 0.5-18 m/s from any direction, a random part of the EW swath (either pass
-        direction), noise floor -29 to -21 dB, ENL 8-13, per-type backscatter within +-2 dB of
-        the seasonal means, slopes within +-0.05 dB/deg, tie points within a few K, and
-        a wide range of concentrations, floe sizes and lead densities.
-    """
-    if season is None:
-        season = "winter" if rng.random() < 0.5 else "summer"
-    if season not in _SEASONS:
-        raise InvalidArgumentError(f"season must be one of {_SEASONS} or None; got {season!r}")
-    d = SEASON_DEFAULTS[season]
-
-    def jitter(values: tuple[float, ...], scale: float) -> tuple[float, ...]:
-        return tuple(float(v + rng.normal(0.0, scale)) for v in values)
-
-    if rng.random() < 0.4:
-        inc = (19.0, 47.0)
-    else:
-        lo = float(rng.uniform(19.0, 40.0))
-        inc = (lo, float(min(47.0, lo + rng.uniform(3.0, 28.0))))
-    if rng.random() < 0.5:
-        inc = (inc[1], inc[0])
-    fr = np.asarray(d["type_fractions"]) * rng.uniform(0.3, 1.7, 4)
-    if fr.sum() <= 0:
-        fr = np.asarray(d["type_fractions"])
-    cmean = float(np.clip(d["ice_concentration_mean"] + rng.normal(0.0, 0.12), 0.15, 0.99))
-    return SceneParams(
-        season=season,
-        ice_concentration_mean=cmean,
-        ice_concentration_kappa=float(d["ice_concentration_kappa"] * rng.uniform(0.6, 2.0)),
-        concentration_scale_km=float(rng.uniform(6.0, 25.0)),
-        floe_size_exponent=float(d["floe_size_exponent"] + rng.uniform(-0.3, 0.3)),
-        floe_size_max_m=float(d["floe_size_max_m"] * rng.uniform(0.5, 2.0)),
-        lead_spacing_km=float(rng.uniform(2.0, 12.0)),
-        lead_branching_per_km=float(rng.uniform(0.05, 0.5)),
-        lead_refrozen_fraction=float(
-            np.clip(d["lead_refrozen_fraction"] + rng.normal(0, 0.15), 0, 1)
-        ),
-        type_fractions=tuple(float(v) for v in fr),
-        pond_fraction=float(np.clip(d["pond_fraction"] + rng.normal(0, 0.1), 0, 0.6))
-        if season == "summer"
-        else 0.0,
-        wind_speed=float(rng.uniform(0.5, 18.0)),
-        wind_direction=float(rng.uniform(0.0, 360.0)),
-        wind_variability=float(rng.uniform(0.3, 3.0)),
-        incidence_range=inc,
-        enl=float(rng.uniform(8.0, 13.0)),
-        hv_noise_floor_db=float(rng.uniform(-29.0, -21.0)),
-        noise_scaling_error=float(rng.uniform(0.0, 0.15)),
-        scalloping_db=float(rng.uniform(0.0, 3.0)),
-        hh_db=jitter(d["hh_db"], 1.0),
-        hv_db=jitter(d["hv_db"], 1.0),
-        hh_slope=jitter(d["hh_slope"], 0.03),
-        hv_slope=jitter(d["hv_slope"], 0.03),
-        floe_contrast_db=float(rng.uniform(0.3, 2.0)),
-        ice_texture_db=float(rng.uniform(0.3, 1.5)),
-        tb_water=jitter(d["tb_water"], 3.0),
-        tb_first_year=jitter(d["tb_first_year"], 3.0),
-        tb_old=jitter(d["tb_old"], 4.0),
-        amsr_footprint_km=float(rng.uniform(14.0, 25.0)),
-        amsr_footprint_36_km=float(rng.uniform(7.0, 12.0)),
-        amsr_noise_k=float(rng.uniform(0.3, 1.5)),
-        chart_cell_km=float(rng.uniform(10.0, 40.0)),
-    )

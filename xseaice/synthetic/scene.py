@@ -10,8 +10,10 @@ import numpy as np
 import xarray as xr
 
 from xseaice.exceptions import CRSError, InvalidArgumentError
-from xseaice.synthetic.params import SceneParams, sample_params
+from xseaice.synthetic.params import EW_SWATH_KM, SceneParams
+from xseaice.synthetic.sampling import sample_params
 from xseaice.synthetic.sensors import AmsrGrid, RadarProduct, simulate_amsr2, simulate_sar
+from xseaice.synthetic.surface import add_coast_and_edge
 from xseaice.synthetic.world import make_truth
 from xseaice.variables import ATTRS, sigma0_to_db
 
@@ -19,7 +21,7 @@ if TYPE_CHECKING:
     import geopandas as gpd
     from odc.geo.geobox import GeoBox
 
-__all__ = ["SyntheticScene", "make_geobox", "make_scene"]
+__all__ = ["GENERATORS", "SyntheticScene", "make_geobox", "make_scene"]
 
 logger = logging.getLogger(__name__)
 
@@ -38,7 +40,20 @@ _TRUTH_ATTRS: dict[str, dict[str, Any]] = {
     "sic": {"long_name": "true sea-ice concentration of the pixel", "units": "1"},
     "floe": {"long_name": "floe label (0 = not part of a floe)"},
     "pond_fraction": {"long_name": "melt-pond fraction of the ice surface", "units": "1"},
+    "land_mask": {
+        "long_name": "land mask (land pixels are never ice: leave them out of ice scores)",
+        "flag_values": np.array([0, 1], dtype="uint8"),
+        "flag_meanings": "sea land",
+    },
+    "feature": {
+        "long_name": "surface feature",
+        "flag_values": np.array([0, 1, 2, 3], dtype="uint8"),
+        "flag_meanings": "none refrozen_lead fast_ice pancake_or_brash",
+    },
 }
+
+Generator = Literal["A", "B"]
+GENERATORS: tuple[str, ...] = ("A", "B")
 
 
 @dataclass
@@ -126,6 +141,26 @@ def make_geobox(
     return GeoBox(shape, Affine(pixel_size, 0.0, float(x0), 0.0, -pixel_size, float(y0)), crs)
 
 
+def _scene_physics(
+    p: SceneParams, shape: tuple[int, int], ps: float, generator: str
+) -> SceneParams:
+    """Resolve the swath window into an incidence span; generator B's sensor models."""
+    if np.isfinite(p.swath_offset_km):
+        width = shape[1] * ps / 1000.0
+        off = float(np.clip(p.swath_offset_km, 0.0, max(EW_SWATH_KM - width, 0.0)))
+        near = 19.0 + 28.0 * off / EW_SWATH_KM
+        far = 19.0 + 28.0 * min(off + width, EW_SWATH_KM) / EW_SWATH_KM
+        far = max(far, near + 1e-3)
+        p = p.replace(incidence_range=(near, far) if p.ascending else (far, near))
+    if generator == "B":
+        p = p.replace(
+            speckle_model="complex",
+            texture_model="fractal",
+            impulse_response_m=p.impulse_response_m or 90.0,
+        )
+    return p
+
+
 def make_scene(
     seed: int = 0,
     *,
@@ -138,6 +173,7 @@ def make_scene(
     center: tuple[float, float] = (-5.0, 80.0),
     time: str = "2023-01-04T08:00:00",
     datetime: str | None = None,
+    generator: Generator = "A",
 ) -> SyntheticScene:
     """Simulate one scene: S1 EW HH/HV, AMSR-2 TBs, pixel truth and an ice chart.
 
@@ -164,6 +200,13 @@ def make_scene(
         Acquisition time (ISO 8601).
     datetime : str, optional
         Alias of ``time`` (the STAC property name); wins when given.
+    generator : {"A", "B"}
+        ``"A"`` (training world): Voronoi floes, random-walk leads, per-type means +
+        per-floe offsets + Gamma speckle.  ``"B"`` (held-out world, never for training):
+        floes from a multi-scale crack network, curvilinear level-set leads, log-normal
+        fractal texture and complex multi-look speckle through a 90 m impulse response
+        (:mod:`xseaice.synthetic.world_b`).  Physics tables (``params`` / ``randomize``)
+        are shared.
 
     Returns
     -------
@@ -195,6 +238,11 @@ def make_scene(
         raise InvalidArgumentError(f"pixel_size must be > 0 metres; got {pixel_size!r}")
     if season not in ("winter", "summer"):
         raise InvalidArgumentError(f"season must be 'winter' or 'summer'; got {season!r}")
+    if generator not in GENERATORS:
+        raise InvalidArgumentError(
+            f"generator must be one of {GENERATORS} ('A' to train on, 'B' held out); "
+            f"got {generator!r}"
+        )
     if not -90.0 <= center[1] <= 90.0:
         raise InvalidArgumentError(f"center must be (lon, lat) in degrees; got {center!r}")
     if datetime is not None:
@@ -206,18 +254,25 @@ def make_scene(
             f"time must be an ISO 8601 date-time like '2023-01-04T08:00:00'; got {time!r}"
         ) from exc
     ss = np.random.SeedSequence(int(seed))
-    r_params, r_truth, r_sar, r_amsr, r_chart = (np.random.default_rng(s) for s in ss.spawn(5))
+    rngs = [np.random.default_rng(s) for s in ss.spawn(8)]
+    r_params, r_truth, r_sar, r_amsr, r_chart, r_surf, r_sar2, r_amsr2 = rngs
     if params is None:
         params = sample_params(r_params, season=season) if randomize else SceneParams(season=season)
-    p = params
+    p = _scene_physics(params, shape, float(pixel_size), generator)
     gbox = make_geobox(shape, float(pixel_size), crs, center)
     _ny, nx = shape
 
-    truth = make_truth(r_truth, shape, float(pixel_size), p)
+    if generator == "B":
+        from xseaice.synthetic.world_b import make_truth_b
+
+        truth = make_truth_b(r_truth, shape, float(pixel_size), p)
+    else:
+        truth = make_truth(r_truth, shape, float(pixel_size), p)
+    truth = add_coast_and_edge(r_surf, truth, float(pixel_size), p)
     th0, th1 = p.incidence_range
     incidence = th0 + (th1 - th0) * (np.arange(nx) + 0.5) / nx
-    hh, hv, radar, extras = simulate_sar(r_sar, truth, incidence, float(pixel_size), p)
-    tbs, amsr = simulate_amsr2(r_amsr, truth, gbox, float(center[1]), p)
+    hh, hv, radar, extras = simulate_sar(r_sar, truth, incidence, float(pixel_size), p, r_sar2)
+    tbs, amsr = simulate_amsr2(r_amsr, truth, gbox, float(center[1]), p, r_amsr2)
     chart, chart_ids = make_chart(r_chart, truth, gbox, p, crs=crs)
 
     coords = xr_coords(gbox, crs_coord_name="spatial_ref")
@@ -234,6 +289,14 @@ def make_scene(
         "incidence_angle": var("incidence_angle", np.broadcast_to(incidence, shape)),
         **{k: var(k, v) for k, v in tbs.items()},
     }
+    land = truth.land_mask()
+    land_da = xr.DataArray(
+        land.astype(np.uint8),
+        dims=("y", "x"),
+        attrs={**_TRUTH_ATTRS["land_mask"], "grid_mapping": "spatial_ref"},
+    )
+    if land.any():
+        data["land_mask"] = land_da
     ds = xr.Dataset(data, coords={**coords, "time": t})
     ds.attrs = {
         "title": "xseaice synthetic scene",
@@ -241,6 +304,7 @@ def make_scene(
         "seed": int(seed),
         "season": p.season,
         "pass_direction": "ASCENDING" if p.ascending else "DESCENDING",
+        "generator": generator,
     }
 
     tdims = ("y", "x")
@@ -251,6 +315,8 @@ def make_scene(
         "sic": truth.ice.astype(np.float32),
         "floe": truth.floe,
         "pond_fraction": truth.pond_fraction,
+        "land_mask": land.astype(np.uint8),
+        "feature": truth.features(),
     }
     tds = xr.Dataset(
         {
@@ -259,7 +325,7 @@ def make_scene(
         },
         coords=coords,
     )
-    tds.attrs = {"seed": int(seed), "season": p.season}
+    tds.attrs = {"seed": int(seed), "season": p.season, "generator": generator}
     logger.debug("synthetic scene seed=%d shape=%s ice=%.3f", seed, shape, truth.ice.mean())
     return SyntheticScene(
         dataset=ds,
@@ -274,5 +340,8 @@ def make_scene(
         extras={
             "wind": extras["wind"],
             "regional_concentration": truth.regional_concentration,
+            "land_mask": land,
+            "hh_true": np.asarray(extras["hh_true"], dtype=np.float32),
+            "hv_true": np.asarray(extras["hv_true"], dtype=np.float32),
         },
     )

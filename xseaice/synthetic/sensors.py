@@ -47,6 +47,7 @@ from typing import Any
 import numpy as np
 from scipy import ndimage
 
+from xseaice.synthetic.ew import _broad_ice, _broad_scene, _speckle
 from xseaice.synthetic.params import SceneParams
 from xseaice.synthetic.world import Truth, smooth_field
 
@@ -256,6 +257,7 @@ def simulate_sar(
     incidence: np.ndarray,
     pixel_size: float,
     p: SceneParams,
+    extra_rng: np.random.Generator | None = None,
 ) -> tuple[np.ndarray, np.ndarray, RadarProduct, dict[str, np.ndarray]]:
     """Simulate the EW GRD HH/HV product of a truth.
 
@@ -271,6 +273,10 @@ def simulate_sar(
         Pixel size (m).
     p : SceneParams
         Physics.
+    extra_rng : numpy.random.Generator, optional
+        Stream of the broad-world elements (:mod:`xseaice.synthetic.ew`): land, feature
+        signatures, fractal texture, ridges, swell, streaks, calibration offset and the
+        impulse response.  None = the simple world of the first release.
 
     Returns
     -------
@@ -308,6 +314,8 @@ def simulate_sar(
     floe_off[0] = 0.0
     tex = p.ice_texture_db * smooth_field(rng, (ny, nx), pixel_size, 300.0)
     off = floe_off[truth.floe] + tex
+    if extra_rng is not None:
+        hh_db, hv_db, off = _broad_ice(extra_rng, truth, th, hh_db, hv_db, off, pixel_size, p)
     i_hh = 10.0 ** ((hh_db + off) / 10.0)
     i_hv = 10.0 ** ((hv_db + off) / 10.0)
     if truth.pond_fraction.any():
@@ -318,6 +326,8 @@ def simulate_sar(
     ice = truth.ice == 1
     s_hh = np.where(ice, i_hh, w_hh)
     s_hv = np.where(ice, i_hv, w_hv)
+    if extra_rng is not None:
+        s_hh, s_hv = _broad_scene(extra_rng, truth, th, s_hh, s_hv, pixel_size, p)
 
     # --- radar geometry, calibration and noise annotation
     near, far = (min(p.incidence_range), max(p.incidence_range))
@@ -383,7 +393,7 @@ def simulate_sar(
     out = {}
     for pol, s in (("hh", s_hh), ("hv", s_hv)):
         s_r = prod.to_radar(s)
-        speckle = rng.gamma(p.enl, 1.0 / p.enl, size=(ny, nx))
+        speckle = _speckle(rng, (ny, nx), pixel_size, p)
         power = (s_r + eta_true) * speckle
         dn = np.clip(np.rint(np.sqrt(power * a2)), 1, 65535).astype(np.uint16)
         prod.dn[pol] = dn
@@ -426,6 +436,12 @@ class AmsrGrid:
         return x, y
 
 
+#: Brightness temperatures (K) of snow-covered land (18H, 18V, 36H, 36V).
+TB_LAND: tuple[float, ...] = (245.0, 252.0, 238.0, 246.0)
+#: Atmospheric-water TB increase over open water per unit ``weather_k`` (36H = 1).
+_WEATHER_GAIN: tuple[float, ...] = (0.6, 0.3, 1.0, 0.5)
+
+
 def _grid_for(lat: float) -> dict[str, Any]:
     return NSIDC_12KM["north" if lat >= 0 else "south"]
 
@@ -436,6 +452,7 @@ def simulate_amsr2(
     gbox: Any,
     center_lat: float,
     p: SceneParams,
+    extra_rng: np.random.Generator | None = None,
 ) -> tuple[dict[str, np.ndarray], AmsrGrid]:
     """AMSR-2 18.7 / 36.5 GHz TBs on the scene grid and the L3 cells they come from.
 
@@ -451,6 +468,10 @@ def simulate_amsr2(
         Latitude of the scene centre (picks the northern or southern NSIDC grid).
     p : SceneParams
         Tie points, footprints, noise.
+    extra_rng : numpy.random.Generator, optional
+        Stream of the broad world: land emission (:data:`TB_LAND`) mixed into the
+        footprints, and atmospheric water (``weather_k``) raising TB over open water in a
+        field varying over ~100 km.  None = neither.
 
     Returns
     -------
@@ -477,6 +498,8 @@ def simulate_amsr2(
         return a.reshape(a.shape[0] // f, f, a.shape[1] // f, f).mean(axis=(1, 3))
 
     b_fy, b_old = block(w_fy), block(w_old)
+    land = truth.land_mask()
+    b_land = block(land.astype(np.float64)) if land.any() else None
     grid = _grid_for(center_lat)
     crs_grid = f"EPSG:{grid['epsg']}"
     to_grid = Transformer.from_crs(gbox.crs.to_wkt(), crs_grid, always_xy=True)
@@ -507,16 +530,27 @@ def simulate_amsr2(
 
     values: dict[str, np.ndarray] = {}
     names = ("18h", "18v", "36h", "36v")
+    weather = None
+    if extra_rng is not None and p.weather_k > 0:
+        wg = smooth_field(extra_rng, (rows.size, cols.size), res, 100000.0).ravel()
+        weather = np.maximum(1.0 + 0.5 * wg.astype(np.float64), 0.0)
     for freq, fwhm in (("18", p.amsr_footprint_km), ("36", p.amsr_footprint_36_km)):
         sigma = fwhm * 1000.0 / (2.0 * math.sqrt(2.0 * math.log(2.0))) / (ps * f)
         s_fy = ndimage.gaussian_filter(b_fy, sigma, mode="reflect")
         s_old = ndimage.gaussian_filter(b_old, sigma, mode="reflect")
         c_fy = ndimage.map_coordinates(s_fy, [br, bc], order=1, mode="nearest")
         c_old = ndimage.map_coordinates(s_old, [br, bc], order=1, mode="nearest")
+        c_land = np.zeros_like(c_fy)
+        if b_land is not None:
+            s_land = ndimage.gaussian_filter(b_land, sigma, mode="reflect")
+            c_land = ndimage.map_coordinates(s_land, [br, bc], order=1, mode="nearest")
         for pol in ("h", "v"):
             k = names.index(freq + pol)
             tw, tf, to = p.tb_water[k], p.tb_first_year[k], p.tb_old[k]
-            tb = tw + c_fy * (tf - tw) + c_old * (to - tw)
+            tb = tw + c_fy * (tf - tw) + c_old * (to - tw) + c_land * (TB_LAND[k] - tw)
+            if weather is not None:
+                open_frac = np.clip(1.0 - c_fy - c_old - c_land, 0.0, 1.0)
+                tb = tb + p.weather_k * _WEATHER_GAIN[k] * weather * open_frac
             tb = tb + rng.normal(0.0, p.amsr_noise_k, tb.shape)
             values[freq + pol] = np.round(tb.reshape(rows.size, cols.size) * 10.0) / 10.0
         if freq == "36":

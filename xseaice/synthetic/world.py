@@ -33,7 +33,18 @@ from scipy import ndimage, special, stats
 
 from xseaice.synthetic.params import SceneParams
 
-__all__ = ["Truth", "coarse_noise", "make_truth", "smooth_field", "upsample"]
+__all__ = [
+    "FEATURE_CODES",
+    "Truth",
+    "coarse_noise",
+    "make_truth",
+    "narrow_water",
+    "smooth_field",
+    "upsample",
+]
+
+#: Surface features of the truth ``feature`` variable (0 = plain ice or water).
+FEATURE_CODES: dict[int, str] = {1: "refrozen_lead", 2: "fast_ice", 3: "pancake_or_brash"}
 
 #: Radius (px) of the opening that separates narrow water (leads) from open water.
 LEAD_OPENING_RADIUS_PX = 5.5
@@ -50,6 +61,16 @@ class Truth:
     pond_fraction: np.ndarray  # float32 0..1 on ice
     regional_concentration: np.ndarray  # float32 target c(x)
     n_floes: int
+    land: np.ndarray | None = None  # bool land mask (None: no land)
+    feature: np.ndarray | None = None  # uint8 FEATURE_CODES (0 plain)
+
+    def land_mask(self) -> np.ndarray:
+        """bool land mask (all False when the scene has no land)."""
+        return np.zeros(self.ice.shape, bool) if self.land is None else self.land
+
+    def features(self) -> np.ndarray:
+        """uint8 surface feature codes (:data:`FEATURE_CODES`)."""
+        return np.zeros(self.ice.shape, np.uint8) if self.feature is None else self.feature
 
 
 def coarse_noise(
@@ -309,6 +330,7 @@ def make_truth(
         pond = np.clip(p.pond_fraction * (1.0 + 0.8 * gp), 0.0, 0.9).astype(np.float32)
         pond[ice_type <= 1] = 0.0
 
+    feature = np.where(frozen_lead & ice, 1, 0).astype(np.uint8)
     ice_u8 = ice.astype(np.uint8)
     return Truth(
         ice=ice_u8,
@@ -318,4 +340,5 @@ def make_truth(
         pond_fraction=pond,
         regional_concentration=conc,
         n_floes=n,
+        feature=feature,
     )

@@ -71,12 +71,17 @@ class ModelConfig:
         ASPP dilation rates (``multitask_aspp`` only).
     sic_mode : {"classes", "regression"}
         SIC head of ``multitask_aspp``.
+    init_weights : str, optional
+        Fine-tune: start from these weights (a registered name or a weights file) instead
+        of a random initialisation; their architecture must be the one above and their
+        input variables ``data.variables``, and their normalisation is kept.
     """
 
     architecture: Literal["unet", "multitask_aspp"] = "unet"
     widths: list[int] = field(default_factory=lambda: [16, 32, 64, 64])
     atrous_rates: list[int] = field(default_factory=lambda: [1, 2, 4])
     sic_mode: Literal["classes", "regression"] = "classes"
+    init_weights: str | None = None
 
 
 @dataclass
@@ -112,6 +117,12 @@ class SyntheticConfig:
         range; small cells give a small training scene the number of polygons a real
         400 km EW scene has.  Empty: the simulator's draw (10-40 km).  Validation scenes
         always use the simulator's own draws, like the held-out test scenes.
+    chart : {"exact", "analyst"}
+        The charts of training and validation scenes: the simulator's exact chart, or an
+        analyst-like one (:func:`xseaice.synthetic.analyst_chart`: CT off by a tenth or two,
+        range codes, drift, generalised boundaries, an uncovered strip) so that the model
+        learns to treat the chart as noisy evidence.  Training always uses generator mode
+        ``A``; mode ``B`` is held out for testing.
     """
 
     n_scenes: int = 24
@@ -124,6 +135,7 @@ class SyntheticConfig:
     randomize: bool = True
     concentration_mean: list[float] = field(default_factory=list)
     chart_cell_km: list[float] = field(default_factory=list)
+    chart: Literal["exact", "analyst"] = "exact"
 
 
 @dataclass
@@ -181,6 +193,12 @@ class DataConfig:
     undefined_ct : {"error", "ignore"}
         Ice or water regions without a total concentration: stop with an error, or leave
         them out of the loss.
+    db_offset_std : float
+        Standard deviation (dB) of a random calibration offset added per patch to ``hh``
+        and ``hv`` (see :class:`~xseaice.training.PatchSampler`); 0: off.
+    incidence_slope_std : float
+        Standard deviation (dB/degree) of a random incidence-angle slope added per patch
+        to ``hh`` and ``hv``; 0: off.
     synthetic : SyntheticConfig
         The synthetic world (``source: synthetic``).
     """
@@ -199,6 +217,8 @@ class DataConfig:
     channel_dropout_p: float = 0.0
     min_valid_fraction: float = 0.5
     undefined_ct: Literal["error", "ignore"] = "error"
+    db_offset_std: float = 0.0
+    incidence_slope_std: float = 0.0
     synthetic: SyntheticConfig = field(default_factory=SyntheticConfig)
 
 
@@ -208,10 +228,14 @@ class LossConfig:
 
     Attributes
     ----------
-    region : {"bce", "mse"}
-        Region term of the binary head.
+    region : {"bce", "mse", "interval"}
+        Region term of the binary head; ``interval`` treats each chart code as the range
+        ``[ct_low - tolerance, ct_high + tolerance]`` (:func:`~xseaice.training.region_loss`).
+    tolerance : float
+        Widening of the chart intervals for ``region: interval`` (about one tenth).
     pure_weight : float
-        Pixel BCE weight on pure (0 % / 100 %) regions.
+        Pixel BCE weight on pure (0 % / 100 %) regions (default 0: it labels the leads of
+        a 10/10 polygon as ice).
     entropy_weight : float
         Weight of the mean pixel entropy in labelled regions (0: off); pushes the model to
         meet each region's concentration with confident pixels.
@@ -219,8 +243,9 @@ class LossConfig:
         Weights of ``ice``, ``sic``, ``sod``, ``floe`` (multi-task models).
     """
 
-    region: Literal["bce", "mse"] = "bce"
-    pure_weight: float = 1.0
+    region: Literal["bce", "mse", "interval"] = "interval"
+    tolerance: float = 0.1
+    pure_weight: float = 0.0
     entropy_weight: float = 0.0
     task_weights: dict[str, float] = field(
         default_factory=lambda: {"ice": 1.0, "sic": 1.0, "sod": 1.0, "floe": 1.0}
@@ -331,6 +356,13 @@ class TrainConfig:
         _positive("checkpoint_every", self.checkpoint_every)
         if self.optim.lr <= 0:
             raise ConfigError(f"optim.lr must be positive; got {self.optim.lr}")
+        if not 0.0 <= self.loss.tolerance <= 1.0:
+            raise ConfigError(f"loss.tolerance must be in [0, 1]; got {self.loss.tolerance}")
+        if self.data.db_offset_std < 0 or self.data.incidence_slope_std < 0:
+            raise ConfigError(
+                "data.db_offset_std and data.incidence_slope_std must be >= 0; got "
+                f"{self.data.db_offset_std} and {self.data.incidence_slope_std}"
+            )
         if not 0.0 <= self.data.min_valid_fraction <= 1.0:
             raise ConfigError(
                 f"data.min_valid_fraction must be in [0, 1]; got {self.data.min_valid_fraction}"

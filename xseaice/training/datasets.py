@@ -103,6 +103,9 @@ class TrainScene:
         Pixel size in metres.
     meta : dict
         Free metadata (season, seed, parameters).
+    region_low, region_high : numpy.ndarray, optional
+        float32 ``[N]``: the interval ``[ct_low, ct_high]`` each region's code stands for
+        (a range code such as 91 is 0.9-1.0); ``None``: ``region_ct`` (exact codes).
     """
 
     name: str
@@ -118,6 +121,8 @@ class TrainScene:
     like: Any = None
     pixel_size: float = 40.0
     meta: dict[str, Any] = field(default_factory=dict)
+    region_low: np.ndarray | None = None
+    region_high: np.ndarray | None = None
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -128,6 +133,16 @@ class TrainScene:
         """float32 ``[H, W]``: each pixel's region concentration (NaN outside / undefined)."""
         lut = np.concatenate([[np.nan], self.region_ct]).astype("float32")
         return lut[self.region_ids]
+
+    def interval_maps(self) -> tuple[np.ndarray, np.ndarray]:
+        """float32 ``[H, W]`` lower and upper bounds of each pixel's region code (NaN outside)."""
+        out = []
+        for bound in (self.region_low, self.region_high):
+            values = self.region_ct if bound is None else bound
+            values = np.where(np.isfinite(self.region_ct), values, np.nan)
+            lut = np.concatenate([[np.nan], values]).astype("float32")
+            out.append(lut[self.region_ids])
+        return out[0], out[1]
 
     def label_map(self, task: str) -> np.ndarray:
         """uint8 ``[H, W]`` AutoICE class of ``task`` (sic, sod, floe); 255 = undefined."""
@@ -188,6 +203,16 @@ def _decoded(chart: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     if "ct" not in chart.columns or "sic_class" not in chart.columns:
         chart = read_icechart(chart)
     return chart
+
+
+def _chart_bounds(chart: gpd.GeoDataFrame) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """Per-row ``ct_low`` / ``ct_high`` of a decoded chart (``None`` if it has none)."""
+    if "ct_low" not in chart.columns or "ct_high" not in chart.columns:
+        return None, None
+    return (
+        chart["ct_low"].to_numpy(dtype="float32").copy(),
+        chart["ct_high"].to_numpy(dtype="float32").copy(),
+    )
 
 
 def _chart_tables(
@@ -300,6 +325,12 @@ def scene_from_dataset(
     ct_use = ct.copy()
     ct_use[exempt] = np.nan
     region_ids = np.asarray(ids_da.values, dtype="int32")
+    low, high = _chart_bounds(chart)
+    valid = _valid_mask(inputs, variables)
+    if "land_mask" in ds.data_vars:
+        land = ds["land_mask"]
+        land = land.isel(time=time) if "time" in land.dims else land
+        valid &= ~np.asarray(land.values).astype(bool)
     scene = TrainScene(
         name=name,
         variables=tuple(variables),
@@ -307,11 +338,13 @@ def scene_from_dataset(
         region_ids=region_ids,
         region_ct=ct_use,
         region_classes=classes,
-        valid=_valid_mask(inputs, variables),
+        valid=valid,
         truth={k: np.asarray(v) for k, v in (truth or {}).items()},
         chart=chart,
         like=gbox,
         pixel_size=float(abs(gbox.resolution.x)),
+        region_low=low,
+        region_high=high,
     )
     # regions exempt by type (land, no data) are not an error; others without CT are
     if undefined_ct == "error":
@@ -337,6 +370,8 @@ def synthetic_scene(
     variables: Sequence[str],
     keep_dataset: bool = False,
     ranges: Mapping[str, Sequence[float]] | None = None,
+    generator: str = "A",
+    chart: str = "exact",
 ) -> TrainScene:
     """A scene of the synthetic world with its chart (and, for evaluation, its truth).
 
@@ -363,14 +398,24 @@ def synthetic_scene(
         are drawn uniformly from the ranges (e.g. ``ice_concentration_mean``,
         ``chart_cell_km``; see :class:`~xseaice.training.config.SyntheticConfig`).  The
         same seed and ranges give the same scene.
+    generator : {"A", "B"}
+        The simulator's generator mode: ``"A"`` is the training world, ``"B"`` the
+        structurally different held-out world (never train on it).
+    chart : {"exact", "analyst"}
+        The chart the regions come from: the simulator's exact chart, or an analyst-like
+        one (:func:`xseaice.synthetic.analyst_chart`: CT errors, range codes, drift,
+        generalised boundaries, an uncovered strip), drawn from the seed.
 
     Returns
     -------
     TrainScene
-        With ``truth`` (``ice``, ``lead``, ``ice_type``) and ``meta["season"]``.
+        With ``truth`` (``ice``, ``lead``, ``ice_type``) and ``meta["season"]``; land
+        pixels (the scene's ``land_mask``) are not valid.
     """
     from xseaice.synthetic import SceneParams, make_scene, sample_params
 
+    if chart not in ("exact", "analyst"):
+        raise TrainingError(f"chart must be 'exact' or 'analyst'; got {chart!r}")
     params = None
     if ranges:
         rng = np.random.default_rng([int(seed), 1])
@@ -385,17 +430,29 @@ def synthetic_scene(
         season=season,  # type: ignore[arg-type]
         randomize=randomize,
         params=params,
+        generator=generator,  # type: ignore[arg-type]
     )
     truth = {k: np.asarray(sc.truth[k].values) for k in ("ice", "ice_type", "lead")}
+    polygons = sc.chart
+    if chart == "analyst":
+        from xseaice.synthetic import analyst_chart
+
+        polygons = analyst_chart(sc, np.random.default_rng([int(seed), 2]))
     scene = scene_from_dataset(
         sc.dataset,
-        sc.chart,
+        polygons,
         variables=variables,
-        name=f"synthetic-{season}-{seed}",
-        undefined_ct="error",
+        name=f"synthetic-{generator}-{season}-{seed}",
+        undefined_ct="ignore" if chart == "analyst" else "error",
         truth=truth,
     )
-    scene.meta = {"season": season, "seed": int(seed), "params": sc.params}
+    scene.meta = {
+        "season": season,
+        "seed": int(seed),
+        "params": sc.params,
+        "generator": generator,
+        "chart": chart,
+    }
     if keep_dataset:
         scene.meta["dataset"] = sc.dataset
     return scene
@@ -484,6 +541,18 @@ class PatchSampler:
         Variables zeroed together (after normalisation) in a patch ...
     channel_dropout_p : float
         ... with this probability.
+    db_offset_std : float
+        Per patch, add a calibration offset drawn from ``N(0, db_offset_std)`` dB to
+        ``hh`` and to ``hv`` (independently), so the model cannot memorise absolute levels
+        (a real scene's calibration and noise floor differ from the training world's).
+    incidence_slope_std : float
+        Per patch, add ``s * (incidence_angle - 35)`` dB with ``s ~ N(0, incidence_slope_std)``
+        dB/degree to ``hh`` and ``hv`` (the slope of backscatter with incidence varies with
+        ice type and wind).
+
+    Whole polygons: with ``patch_size`` at least the scene size, every batch item is a
+    whole scene (zero-padded, padding not valid), so the region loss averages each chart
+    polygon over all of its pixels in the scene.
     """
 
     def __init__(
@@ -498,6 +567,8 @@ class PatchSampler:
         min_valid_fraction: float = 0.5,
         channel_dropout: Sequence[str] = (),
         channel_dropout_p: float = 0.0,
+        db_offset_std: float = 0.0,
+        incidence_slope_std: float = 0.0,
     ) -> None:
         if not scenes:
             raise TrainingError("no training scenes")
@@ -509,9 +580,20 @@ class PatchSampler:
         variables = list(scenes[0].variables)
         self._dropout = [variables.index(v) for v in channel_dropout]
         self._dropout_p = float(channel_dropout_p)
+        self._db_offset = float(db_offset_std)
+        self._inc_slope = float(incidence_slope_std)
+        self._sar = [
+            (variables.index(v), float(normalisation[v][1])) for v in ("hh", "hv") if v in variables
+        ]
+        self._inc: tuple[int, float, float] | None = None
+        if "incidence_angle" in variables:
+            inc_mean, inc_std = normalisation["incidence_angle"]
+            self._inc = (variables.index("incidence_angle"), float(inc_mean), float(inc_std))
         self._x = []
         self._ids = []
         self._conc = []
+        self._low: list[np.ndarray] = []
+        self._high: list[np.ndarray] = []
         self._valid = []
         self._labels: list[dict[str, np.ndarray]] = []
         p = self.patch_size
@@ -523,6 +605,9 @@ class PatchSampler:
             self._x.append(np.pad(x, ((0, 0), *pad)))
             self._ids.append(np.pad(s.region_ids, pad))
             self._conc.append(np.pad(s.concentration_map(), pad, constant_values=np.nan))
+            low, high = s.interval_maps()
+            self._low.append(np.pad(low, pad, constant_values=np.nan))
+            self._high.append(np.pad(high, pad, constant_values=np.nan))
             self._valid.append(np.pad(s.valid, pad))
             self._labels.append(
                 {
@@ -533,22 +618,45 @@ class PatchSampler:
         weight = np.array([max(1, int(s.labelled().sum())) for s in scenes], dtype="float64")
         self._scene_p = weight / weight.sum()
 
+    def _radiometric(self, x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """Calibration offset and incidence-slope perturbation of hh / hv (normalised x)."""
+        slope = rng.normal(0.0, self._inc_slope) if self._inc_slope > 0 else 0.0
+        tilt: Any = 0.0
+        if slope and self._inc is not None:
+            ki, inc_mean, inc_std = self._inc
+            tilt = slope * (x[ki] * inc_std + inc_mean - 35.0)
+        for k, std in self._sar:
+            offset = rng.normal(0.0, self._db_offset) if self._db_offset > 0 else 0.0
+            x[k] += (offset + tilt) / std
+        return x
+
     def batch(self, epoch: int, step: int) -> dict[str, np.ndarray]:
         """Batch number ``step`` of ``epoch``: a pure function of ``(seed, epoch, step)``.
 
         Returns
         -------
         dict
-            ``x`` float32 ``[B, C, P, P]`` (normalised), ``region_ids`` int64, ``concentration``
-            float32, ``valid`` bool, ``sic``/``sod``/``floe`` int64 (255 undefined), all
-            ``[B, P, P]``.
+            ``x`` float32 ``[B, C, P, P]`` (normalised), ``region_ids`` int64, ``concentration``,
+            ``ct_low``, ``ct_high`` float32, ``valid`` bool, ``sic``/``sod``/``floe`` int64
+            (255 undefined), all ``[B, P, P]``.
         """
         rng = np.random.default_rng([self.seed, int(epoch), int(step)])
         p = self.patch_size
         out: dict[str, list[np.ndarray]] = {
-            k: [] for k in ("x", "region_ids", "concentration", "valid", "sic", "sod", "floe")
+            k: []
+            for k in (
+                "x",
+                "region_ids",
+                "concentration",
+                "ct_low",
+                "ct_high",
+                "valid",
+                "sic",
+                "sod",
+                "floe",
+            )
         }
-        for _ in range(self.batch_size):
+        for item in range(self.batch_size):
             i = int(rng.choice(len(self._x), p=self._scene_p))
             h, w = self._valid[i].shape
             best, best_frac = (0, 0), -1.0
@@ -569,6 +677,8 @@ class PatchSampler:
                 "x": self._x[i][(slice(None), *sl)],
                 "region_ids": self._ids[i][sl],
                 "concentration": self._conc[i][sl],
+                "ct_low": self._low[i][sl],
+                "ct_high": self._high[i][sl],
                 "valid": self._valid[i][sl],
                 **{t: self._labels[i][t][sl] for t in ("sic", "sod", "floe")},
             }
@@ -584,12 +694,18 @@ class PatchSampler:
                 xa = np.array(items["x"])
                 xa[self._dropout] = 0.0
                 items["x"] = xa
+            if self._db_offset > 0 or self._inc_slope > 0:
+                # own stream: the patches drawn do not depend on these options
+                arng = np.random.default_rng([self.seed, int(epoch), int(step), item, 1])
+                items["x"] = self._radiometric(np.array(items["x"]), arng)
             for key, a in items.items():
                 out[key].append(np.ascontiguousarray(a))
         return {
             "x": np.stack(out["x"]).astype("float32"),
             "region_ids": np.stack(out["region_ids"]).astype("int64"),
             "concentration": np.stack(out["concentration"]).astype("float32"),
+            "ct_low": np.stack(out["ct_low"]).astype("float32"),
+            "ct_high": np.stack(out["ct_high"]).astype("float32"),
             "valid": np.stack(out["valid"]),
             "sic": np.stack(out["sic"]).astype("int64"),
             "sod": np.stack(out["sod"]).astype("int64"),
@@ -622,6 +738,7 @@ def _synthetic_list(config: TrainConfig, *, split: str) -> list[TrainScene]:
             randomize=syn.randomize,
             variables=config.data.variables,
             ranges=ranges,
+            chart=syn.chart,
         )
         for j, s in enumerate(seeds)
     ]

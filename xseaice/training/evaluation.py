@@ -10,20 +10,24 @@ Methods scored per scene (binary maps, pixel truth from the synthetic world):
 ``raw``
     ``sigmoid(logit) >= 0.5`` (the weakly trained model as it is).
 ``als``
-    Analytical Logit Scaling (:func:`xseaice.products.als.scale_logits`), then 0.5.
+    Analytical Logit Scaling (:func:`xseaice.products.als.scale_logits`) with its defaults
+    (the model's own threshold, sharpened), then 0.5.
+``als_midpoint``
+    The paper's ALS (``bias="midpoint"``: the threshold at the middle of the scene's
+    2nd-98th percentile logit spread), then 0.5.
 ``als_scene``
     ALS with ``preserve="scene"``: the bias makes the scene's ice fraction equal the
     model's own mean probability (no chart needed at inference).
 ``als_chart``
-    ALS with ``preserve=chart``: the per-region bias makes each chart region's ice
-    fraction equal its concentration.
+    ALS with ``preserve=chart``: a chart region whose ice fraction lies outside its
+    code's range widened by a tenth is moved to the nearest bound of that interval.
 ``otsu_hv``, ``otsu_hh``
     Classical baselines: Otsu's threshold on the scene's HV (HH) backscatter in dB, ice
     above it.
-``chart_hv``
-    Chart-matched threshold: in every chart region the brightest ``round(c n)`` HV pixels
-    are ice (so each region's ice fraction equals the chart's, as ``als_chart``); pixels
-    outside regions use Otsu on HV.
+``chart_hv``, ``chart_hh``
+    Chart-matched quantile: in every chart region the brightest ``round(c n)`` HV (HH)
+    pixels are ice (so each region's ice fraction equals the chart's CT); pixels outside
+    regions use Otsu on HV (HH).
 """
 
 from __future__ import annotations
@@ -63,8 +67,8 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-METHODS: tuple[str, ...] = ("raw", "als", "als_scene", "als_chart")
-BASELINES: tuple[str, ...] = ("otsu_hv", "otsu_hh", "chart_hv")
+METHODS: tuple[str, ...] = ("raw", "als", "als_midpoint", "als_scene", "als_chart")
+BASELINES: tuple[str, ...] = ("otsu_hv", "otsu_hh", "chart_hv", "chart_hh")
 
 
 def predict_scene(
@@ -152,11 +156,12 @@ def als_probabilities(
     logit: np.ndarray,
     scene: TrainScene,
     *,
-    methods: Sequence[str] = ("als", "als_scene", "als_chart"),
+    methods: Sequence[str] = ("als", "als_midpoint", "als_scene", "als_chart"),
     q: float = 0.98,
 ) -> dict[str, np.ndarray]:
-    """ALS probabilities of a scene's logits: plain (``als``), ``preserve="scene"``
-    (``als_scene``) and ``preserve=chart`` (``als_chart``), those in ``methods`` only.
+    """ALS probabilities of a scene's logits: the defaults (``als``), the paper's midpoint
+    bias (``als_midpoint``), ``preserve="scene"`` (``als_scene``) and ``preserve=chart``
+    (``als_chart``), those in ``methods`` only.
 
     Returns
     -------
@@ -168,16 +173,20 @@ def als_probabilities(
 
     from xseaice.products.als import scale_logits
 
-    preserve: dict[str, Any] = {"als": None, "als_scene": "scene"}
+    options: dict[str, dict[str, Any]] = {
+        "als": {},
+        "als_midpoint": {"bias": "midpoint"},
+        "als_scene": {"preserve": "scene"},
+    }
     if scene.chart is not None and scene.like is not None:
-        preserve["als_chart"] = scene.chart
+        options["als_chart"] = {"preserve": scene.chart}
     z = _wrap(logit.astype("float32"), scene)
     out: dict[str, np.ndarray] = {}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        for method, mode in preserve.items():
+        for method, kwargs in options.items():
             if method in methods:
-                p = scale_logits(z, q=q, preserve=mode, column="ct", method="exact")
+                p = scale_logits(z, q=q, method="exact", **kwargs)
                 out[method] = np.asarray(p.values, dtype="float32")
     return out
 
@@ -230,7 +239,7 @@ def baseline_map(scene: TrainScene, method: str) -> np.ndarray:
     ----------
     scene : TrainScene
         The scene (needs ``hv`` / ``hh`` inputs; ``chart_hv`` needs chart regions).
-    method : {"otsu_hv", "otsu_hh", "chart_hv"}
+    method : {"otsu_hv", "otsu_hh", "chart_hv", "chart_hh"}
         See the module documentation.
     """
     valid = scene.valid
@@ -238,8 +247,8 @@ def baseline_map(scene: TrainScene, method: str) -> np.ndarray:
         x = _channel(scene, method[-2:])
         t = otsu_threshold(x[valid])
         out = (x > t).astype("float32")
-    elif method == "chart_hv":
-        x = _channel(scene, "hv")
+    elif method in ("chart_hv", "chart_hh"):
+        x = _channel(scene, method[-2:])
         out = (x > otsu_threshold(x[valid])).astype("float32")
         ids = scene.region_ids
         use = valid & (ids > 0)
@@ -291,6 +300,20 @@ def _truth_leads(scene: TrainScene) -> np.ndarray | None:
     return None
 
 
+def _true_region_fractions(scene: TrainScene) -> np.ndarray | None:
+    """The true ice fraction of every chart region over its valid pixels (NaN if none)."""
+    if "ice" not in scene.truth:
+        return None
+    ids = scene.region_ids.ravel()
+    use = scene.valid.ravel() & (ids > 0)
+    n = scene.region_ct.size + 1
+    ice = np.asarray(scene.truth["ice"]).ravel()[use].astype("float64")
+    count = np.bincount(ids[use], minlength=n)[1:]
+    total = np.bincount(ids[use], weights=ice, minlength=n)[1:]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(count > 0, total / np.maximum(count, 1), np.nan)
+
+
 def map_scores(
     binary: np.ndarray, scene: TrainScene, *, prob: np.ndarray | None = None
 ) -> dict[str, float]:
@@ -300,7 +323,9 @@ def map_scores(
     -------
     dict
         ``accuracy``, ``ice_iou``, ``lead_iou`` (if the scene has truth), ``conc_mae``,
-        ``conc_max`` (binary map's regional ice fraction vs the chart) and, with ``prob``,
+        ``conc_max`` (binary map's regional ice fraction vs the chart: zero by
+        construction for a map forced to that chart), ``conc_mae_truth`` (vs the true ice
+        fraction of each chart region, if the scene has truth) and, with ``prob``,
         ``conc_mae_prob`` (the mean probability vs the chart).
     """
     valid = scene.valid & np.isfinite(binary)
@@ -317,6 +342,10 @@ def map_scores(
     s = concentration_error_summary(table)
     out["conc_mae"] = s["mae"]
     out["conc_max"] = s["max"]
+    truth_ct = _true_region_fractions(scene)
+    if truth_ct is not None:
+        tt = regional_concentration_error(binary, scene.region_ids, truth_ct, valid=valid)
+        out["conc_mae_truth"] = concentration_error_summary(tt)["mae"]
     if prob is not None:
         tp = regional_concentration_error(prob, scene.region_ids, scene.region_ct, valid=valid)
         out["conc_mae_prob"] = concentration_error_summary(tp)["mae"]

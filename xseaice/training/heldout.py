@@ -220,7 +220,7 @@ def evaluate_model(
         scene_list = list(scenes)
     methods = ["raw"]
     if als:
-        methods.extend(["als", "als_scene"])
+        methods.extend(["als", "als_midpoint", "als_scene"])
         if preserve_chart:
             methods.append("als_chart")
     sic_mode = str(spec.arch_kwargs.get("sic_mode", "classes"))
@@ -257,8 +257,15 @@ def heldout_scenes(
     seasons: Sequence[str] = ("summer", "winter"),
     shape: Sequence[int] = (512, 512),
     pixel_size: float = 40.0,
+    generator: str = "A",
+    chart: str = "exact",
 ) -> list[TrainScene]:
-    """Synthetic evaluation scenes, every seed in every season (randomised physics)."""
+    """Synthetic evaluation scenes, every seed in every season (randomised physics).
+
+    ``generator="B"`` gives the held-out generator mode (never trained on);
+    ``chart="analyst"`` gives each scene an analyst-like chart (CT errors, drift,
+    generalised boundaries, partial coverage) instead of the exact one.
+    """
     return [
         synthetic_scene(
             s,
@@ -267,6 +274,8 @@ def heldout_scenes(
             pixel_size=pixel_size,
             randomize=True,
             variables=variables,
+            generator=generator,
+            chart=chart,
         )
         for season in seasons
         for s in seeds

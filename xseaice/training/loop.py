@@ -92,7 +92,7 @@ def learning_rate(config: TrainConfig, step: int) -> float:
 
 
 def build_training_model(config: TrainConfig) -> nn.Module:
-    """The untrained model a config describes (seeded by ``config.seed``)."""
+    """The model a config describes: seeded by ``config.seed``, or ``model.init_weights``."""
     from xseaice.models import build_model
 
     m = config.model
@@ -100,7 +100,35 @@ def build_training_model(config: TrainConfig) -> nn.Module:
     if m.architecture == "multitask_aspp":
         kwargs.update(atrous_rates=list(m.atrous_rates), sic_mode=m.sic_mode)
     torch.manual_seed(config.seed)
-    return build_model(m.architecture, **kwargs)
+    model = build_model(m.architecture, **kwargs)
+    if m.init_weights:
+        module, _spec = _init_weights(config)
+        model.load_state_dict(module.state_dict())
+    return model
+
+
+def _init_weights(config: TrainConfig) -> tuple[nn.Module, Any]:
+    """The weights to fine-tune from, checked against the config."""
+    from xseaice.models import load_model
+
+    m = config.model
+    try:
+        module, spec = load_model(str(m.init_weights))
+    except XSeaIceError as err:
+        raise ConfigError(f"model.init_weights: {err}") from err
+    widths = list(spec.arch_kwargs.get("widths", []))
+    if spec.architecture != m.architecture or widths != list(m.widths):
+        raise ConfigError(
+            f"model.init_weights {m.init_weights!r} is a {spec.architecture} with widths "
+            f"{widths}; the config asks for {m.architecture} with {list(m.widths)}: make them "
+            "the same"
+        )
+    if list(spec.variables) != list(config.data.variables):
+        raise ConfigError(
+            f"model.init_weights {m.init_weights!r} takes {list(spec.variables)}; "
+            f"data.variables is {list(config.data.variables)}: make them the same"
+        )
+    return module, spec
 
 
 def _to_tensors(batch: dict[str, np.ndarray], device: torch.device) -> dict[str, torch.Tensor]:
@@ -200,6 +228,10 @@ def train(
     )
     if state is not None:
         norm = {k: (float(v[0]), float(v[1])) for k, v in state["normalisation"].items()}
+    elif cfg.model.init_weights:
+        norm = {
+            k: (float(a), float(b)) for k, (a, b) in _init_weights(cfg)[1].normalisation.items()
+        }
     else:
         norm = compute_normalisation(train_scenes)
     sampler = PatchSampler(
@@ -212,6 +244,8 @@ def train(
         min_valid_fraction=cfg.data.min_valid_fraction,
         channel_dropout=cfg.data.channel_dropout,
         channel_dropout_p=cfg.data.channel_dropout_p,
+        db_offset_std=cfg.data.db_offset_std,
+        incidence_slope_std=cfg.data.incidence_slope_std,
     )
 
     model = build_training_model(cfg).to(device)
@@ -284,13 +318,15 @@ def train(
                     outputs = {"ice_logit": outputs}
                 targets = {k: v for k, v in batch.items() if k != "x"}
                 if not multitask:
-                    targets = {k: targets[k] for k in ("region_ids", "concentration", "valid")}
+                    keep = ("region_ids", "concentration", "ct_low", "ct_high", "valid")
+                    targets = {k: targets[k] for k in keep}
                 loss, parts = multitask_loss(
                     outputs,
                     targets,
                     task_weights=cfg.loss.task_weights,
                     sic_mode=cfg.model.sic_mode,
                     region_kind=cfg.loss.region,
+                    tolerance=cfg.loss.tolerance,
                     pure_weight=cfg.loss.pure_weight,
                     entropy_weight=cfg.loss.entropy_weight,
                 )
@@ -364,6 +400,15 @@ def train(
     return result
 
 
+def _init_description(cfg: TrainConfig) -> dict[str, Any] | None:
+    if not cfg.model.init_weights:
+        return None
+    from xseaice.models.registry import resolve_weights
+
+    spec = resolve_weights(cfg.model.init_weights)
+    return {"name": spec.name, "sha256": spec.sha256}
+
+
 def _describe_data(cfg: TrainConfig, scenes: Sequence[TrainScene]) -> dict[str, Any]:
     d: dict[str, Any] = {"source": cfg.data.source, "n_scenes": len(scenes)}
     if cfg.data.source == "synthetic":
@@ -421,8 +466,10 @@ def export_weights(
         "batch_size": cfg.data.batch_size,
         "precision": cfg.precision,
         "seed": cfg.seed,
+        "init_weights": _init_description(cfg),
         "loss": {
             "region": cfg.loss.region,
+            "tolerance": cfg.loss.tolerance,
             "pure_weight": cfg.loss.pure_weight,
             "entropy_weight": cfg.loss.entropy_weight,
         },

@@ -13,16 +13,32 @@ pixels of region ``r`` inside the training patch, the region's mean probability 
   region mean is far off and near 0 or 1 (where squared error flattens); the minimum is at
   ``pbar_r = c_r`` (value: the entropy of ``c_r``, not 0).
 * ``kind="mse"``: the squared error ``l_r = (pbar_r - c_r)^2``.
+* ``kind="interval"``: the chart as evidence within its tolerance.  A SIGRID-3 code
+  stands for an interval ``[low_r, high_r]`` (``ct_low`` / ``ct_high``: 91 is 9-10
+  tenths, 10 is exactly 10) and analysts err by about a tenth, so the region costs
+  nothing while ``pbar_r`` lies in ``[low_r - tol, high_r + tol]`` (clipped to 0-1) and
+  outside it is pulled to the nearest bound ``t_r`` with the cross-entropy minus its
+  minimum, ``l_r = BCE(pbar_r, t_r) - H(t_r)`` (a hinge with the gradient of the BCE).
+  A 10/10 polygon then leaves its leads free to be water (25-80 % of winter lead pixels
+  lie in 10/10 polygons): which pixels are water is learnt from the contrast between
+  regions and from the entropy term below.
 
-Regions are weighted by their number of valid pixels ``n_r`` in the patch:
+Regions are weighted by their number of valid pixels ``n_r`` in the patch (their
+coverage):
 ``L_region = sum_r n_r l_r / sum_r n_r``.  The loss constrains only each region's *mean*;
 the network learns which pixels are ice from the contrast between many regions of
 different concentration (that is why a weakly trained model is under-confident and needs
 Analytical Logit Scaling after inference).
 
-Pure regions (``c_r`` is 0 or 1) are an exception: every pixel of theirs has the region's
-label, so they add a pixel-wise binary cross-entropy ``L_pure`` (mean over their valid
-pixels).  Optionally (``entropy_weight > 0``) the mean binary entropy of the pixel
+``pbar_r`` is the mean over the region's pixels *in the batch item*: train on whole
+scenes (``patch_size`` equal to the scene size, :class:`~xseaice.training.PatchSampler`)
+so that it is the mean over the whole polygon, as the chart states it; a patch that
+cuts a polygon sees a part whose concentration the chart does not give.
+
+Pure regions (``c_r`` is 0 or 1) can add a pixel-wise binary cross-entropy ``L_pure``
+(mean over their valid pixels; ``pure_weight``, default 0).  It labels every pixel of a
+10/10 polygon as ice, which teaches the model to erase leads; it is kept for charts
+known to be exact.  Optionally (``entropy_weight > 0``) the mean binary entropy of the pixel
 probabilities in labelled regions, ``L_ent = mean(-p log p - (1 - p) log(1 - p))``, is
 added: as in learning from label proportions, it prefers the solution in which each
 region's mean is met by confident ice and water pixels over the one that predicts the
@@ -74,6 +90,29 @@ def _squeeze_logits(logits: Tensor) -> Tensor:
     return logits
 
 
+def _region_sums(
+    prob: Tensor, region_ids: Tensor, maps: list[Tensor], valid: Tensor | None
+) -> tuple[Tensor, list[Tensor], Tensor]:
+    """Mean probability and mean of each map per (sample, region), and the pixel count."""
+    use = (region_ids > 0) & torch.isfinite(maps[0])
+    if valid is not None:
+        use = use & valid.bool()
+    b = prob.shape[0]
+    n_ids = int(region_ids.max().item()) + 1 if region_ids.numel() else 1
+    group = (torch.arange(b, device=prob.device).view(b, 1, 1) * n_ids + region_ids.long())[use]
+    n_groups = b * n_ids
+    p = prob[use].float()
+    count = torch.zeros(n_groups, device=prob.device).index_add_(0, group, torch.ones_like(p))
+    psum = torch.zeros(n_groups, device=prob.device).index_add_(0, group, p)
+    present = count > 0
+    n = count[present]
+    means = []
+    for m in maps:
+        msum = torch.zeros(n_groups, device=prob.device).index_add_(0, group, m[use].float())
+        means.append(msum[present] / n)
+    return psum[present] / n, means, n
+
+
 def region_means(
     prob: Tensor, region_ids: Tensor, concentration: Tensor, valid: Tensor | None = None
 ) -> tuple[Tensor, Tensor, Tensor]:
@@ -95,21 +134,23 @@ def region_means(
     (Tensor, Tensor, Tensor)
         ``pbar``, ``c`` and ``n`` for each (sample, region) with at least one usable pixel.
     """
-    use = (region_ids > 0) & torch.isfinite(concentration)
-    if valid is not None:
-        use = use & valid.bool()
-    b = prob.shape[0]
-    n_ids = int(region_ids.max().item()) + 1 if region_ids.numel() else 1
-    group = (torch.arange(b, device=prob.device).view(b, 1, 1) * n_ids + region_ids.long())[use]
-    n_groups = b * n_ids
-    p = prob[use].float()
-    c = concentration[use].float()
-    count = torch.zeros(n_groups, device=prob.device).index_add_(0, group, torch.ones_like(p))
-    psum = torch.zeros(n_groups, device=prob.device).index_add_(0, group, p)
-    csum = torch.zeros(n_groups, device=prob.device).index_add_(0, group, c)
-    present = count > 0
-    n = count[present]
-    return psum[present] / n, csum[present] / n, n
+    pbar, (c,), n = _region_sums(prob, region_ids, [concentration], valid)
+    return pbar, c, n
+
+
+def _binary_entropy(p: Tensor) -> Tensor:
+    p = p.clamp(_EPS, 1.0 - _EPS)
+    return -(p * torch.log(p) + (1.0 - p) * torch.log1p(-p))
+
+
+def _interval_term(pbar: Tensor, low: Tensor, high: Tensor, tolerance: float) -> Tensor:
+    """BCE to the nearest bound of ``[low - tol, high + tol]`` minus its minimum (0 inside)."""
+    lo = (torch.minimum(low, high) - tolerance).clamp(0.0, 1.0)
+    hi = (torch.maximum(low, high) + tolerance).clamp(0.0, 1.0)
+    t = torch.minimum(torch.maximum(pbar.detach(), lo), hi)
+    pb = pbar.clamp(_EPS, 1.0 - _EPS)
+    bce = -(t * torch.log(pb) + (1.0 - t) * torch.log1p(-pb))
+    return (bce - _binary_entropy(t)).clamp_min(0.0)
 
 
 def region_loss(
@@ -118,8 +159,11 @@ def region_loss(
     concentration: Tensor,
     *,
     valid: Tensor | None = None,
-    kind: Literal["bce", "mse"] = "bce",
-    pure_weight: float = 1.0,
+    kind: Literal["bce", "mse", "interval"] = "bce",
+    ct_low: Tensor | None = None,
+    ct_high: Tensor | None = None,
+    tolerance: float = 0.1,
+    pure_weight: float = 0.0,
     entropy_weight: float = 0.0,
 ) -> Tensor:
     """Region-based loss of a binary ice logit against chart concentrations.
@@ -134,10 +178,16 @@ def region_loss(
         Concentration (0-1) of the pixel's region, NaN where the region has none.
     valid : Tensor [B, H, W] of bool, optional
         Usable pixels (e.g. finite inputs).
-    kind : {"bce", "mse"}
+    kind : {"bce", "mse", "interval"}
         Region term (module documentation).
-    pure_weight : float, default 1.0
-        Weight of the pixel-wise BCE on pure (0 % / 100 %) regions; 0 switches it off.
+    ct_low, ct_high : Tensor [B, H, W], optional
+        Bounds of the interval the region's code stands for (``kind="interval"``);
+        default: ``concentration`` (an exact code).
+    tolerance : float, default 0.1
+        Widening of the interval on both sides (``kind="interval"``): the chart's own
+        uncertainty, about one tenth.
+    pure_weight : float, default 0.0
+        Weight of the pixel-wise BCE on pure (0 % / 100 %) regions (0 switches it off).
     entropy_weight : float, default 0.0
         Weight of the mean pixel entropy in labelled regions (module documentation).
 
@@ -146,41 +196,45 @@ def region_loss(
     Tensor
         A scalar; zero (still connected to ``logits``) if no pixel is usable.
     """
-    if kind not in ("bce", "mse"):
-        raise InvalidArgumentError(f"kind must be 'bce' or 'mse'; got {kind!r}")
+    if kind not in ("bce", "mse", "interval"):
+        raise InvalidArgumentError(f"kind must be 'bce', 'mse' or 'interval'; got {kind!r}")
+    if not 0.0 <= tolerance <= 1.0:
+        raise InvalidArgumentError(f"tolerance must be in [0, 1] (a fraction); got {tolerance}")
     z = _squeeze_logits(logits).float()
-    if z.shape != region_ids.shape or z.shape != concentration.shape:
-        raise InvalidArgumentError(
-            f"logits {tuple(z.shape)}, region_ids {tuple(region_ids.shape)} and concentration "
-            f"{tuple(concentration.shape)} must have the same [B, H, W] shape"
-        )
-    if valid is not None and valid.shape != z.shape:
-        raise InvalidArgumentError(
-            f"valid must have the shape {tuple(z.shape)}; got {tuple(valid.shape)}"
-        )
+    extra = {"ct_low": ct_low, "ct_high": ct_high, "valid": valid}
+    for name, arr in (("region_ids", region_ids), ("concentration", concentration), *extra.items()):
+        if arr is not None and tuple(arr.shape) != tuple(z.shape):
+            raise InvalidArgumentError(
+                f"logits {tuple(z.shape)} and {name} {tuple(arr.shape)} must have the same "
+                "[B, H, W] shape"
+            )
     prob = torch.sigmoid(z)
-    pbar, c, n = region_means(prob, region_ids, concentration, valid)
+    low = concentration if ct_low is None else ct_low
+    high = concentration if ct_high is None else ct_high
+    pbar, (c, lo, hi), n = _region_sums(prob, region_ids, [concentration, low, high], valid)
     zero = z.sum() * 0.0
     if n.numel() == 0:
         return zero
     if kind == "bce":
         pb = pbar.clamp(_EPS, 1.0 - _EPS)
         per_region = -(c * torch.log(pb) + (1.0 - c) * torch.log1p(-pb))
-    else:
+    elif kind == "mse":
         per_region = (pbar - c) ** 2
+    else:
+        lo = torch.where(torch.isfinite(lo), lo, c)
+        hi = torch.where(torch.isfinite(hi), hi, c)
+        per_region = _interval_term(pbar, lo, hi, float(tolerance))
     loss = (per_region * n).sum() / n.sum()
+    use = (region_ids > 0) & torch.isfinite(concentration)
+    if valid is not None:
+        use = use & valid.bool()
     if entropy_weight:
-        use = (region_ids > 0) & torch.isfinite(concentration)
-        if valid is not None:
-            use = use & valid.bool()
         zu = z[use]
         # binary entropy from logits: softplus(z) - z * sigmoid(z)
         ent = F.softplus(zu) - zu * torch.sigmoid(zu)
         loss = loss + entropy_weight * ent.mean()
     if pure_weight:
-        pure = ((concentration == 0) | (concentration == 1)) & (region_ids > 0)
-        if valid is not None:
-            pure = pure & valid.bool()
+        pure = ((concentration == 0) | (concentration == 1)) & use
         if bool(pure.any()):
             loss = loss + pure_weight * F.binary_cross_entropy_with_logits(
                 z[pure], concentration[pure].float()
@@ -215,8 +269,9 @@ def multitask_loss(
     *,
     task_weights: Mapping[str, float] | None = None,
     sic_mode: Literal["classes", "regression"] = "classes",
-    region_kind: Literal["bce", "mse"] = "bce",
-    pure_weight: float = 1.0,
+    region_kind: Literal["bce", "mse", "interval"] = "bce",
+    tolerance: float = 0.1,
+    pure_weight: float = 0.0,
     entropy_weight: float = 0.0,
 ) -> tuple[Tensor, dict[str, float]]:
     """Weighted sum of the region loss (binary head) and the AutoICE task losses.
@@ -227,15 +282,18 @@ def multitask_loss(
         Model outputs: ``ice_logit`` [B,1,H,W] and, for a multi-task model, ``sic``
         [B,11,H,W] (or [B,1,H,W] in regression mode), ``sod`` [B,6,H,W], ``floe`` [B,7,H,W].
     targets : mapping of Tensor
-        ``region_ids``, ``concentration`` and ``valid`` [B,H,W] for the region loss; ``sic``,
+        ``region_ids``, ``concentration``, ``valid`` and optionally ``ct_low`` /
+        ``ct_high`` [B,H,W] for the region loss; ``sic``,
         ``sod``, ``floe`` [B,H,W] integer classes with 255 = undefined for the task heads.
     task_weights : mapping, optional
         Weights of ``ice``, ``sic``, ``sod``, ``floe`` (default 1 each).  A task whose
         output or target is absent, or whose weight is 0, is skipped.
     sic_mode : {"classes", "regression"}
         SIC as cross-entropy over 11 classes, or squared error of ``sic / 10``.
-    region_kind : {"bce", "mse"}
+    region_kind : {"bce", "mse", "interval"}
         Region term of the binary head (see :func:`region_loss`).
+    tolerance : float
+        Widening of the chart intervals (``region_kind="interval"``).
     pure_weight : float
         Pixel BCE weight on pure regions (see :func:`region_loss`).
     entropy_weight : float
@@ -265,6 +323,9 @@ def multitask_loss(
             targets["concentration"],
             valid=valid,
             kind=region_kind,
+            ct_low=targets.get("ct_low"),
+            ct_high=targets.get("ct_high"),
+            tolerance=tolerance,
             pure_weight=pure_weight,
             entropy_weight=entropy_weight,
         )
