@@ -66,8 +66,8 @@ def _segment_check(model: Any, spec: Any, seed: int, size: int) -> float:
     import xarray as xr
 
     from xseaice.inference import segment
-    from xseaice.training.datasets import synthetic_scene
     from xseaice.training.evaluation import predict_scene
+    from xseaice.training.synthetic_scenes import synthetic_scene
 
     scene = synthetic_scene(
         seed, season="summer", shape=(size, size), variables=spec.variables, keep_dataset=True

@@ -254,7 +254,9 @@ def test_preserve_builds_lazily() -> None:
 
 def test_preserve_regions_any_crs_and_ct_codes() -> None:
     z = _logits(ntime=1)
-    by_ct = scale_logits(z, preserve=_chart()).values
+    # the codes stand for intervals: "01" (open water) is 0 to 1/10, the others are exact
+    ranged = _chart().assign(ct_low=[0.3, 0.9, 0.0, np.nan], ct_high=[0.3, 0.9, 0.1, np.nan])
+    by_ct = scale_logits(z, preserve=ranged).values
     codes_only = _chart("EPSG:4326").drop(columns="ct")
     by_codes = scale_logits(z, preserve=codes_only).values
     np.testing.assert_allclose(by_codes, by_ct, atol=1e-6, equal_nan=True)

@@ -36,12 +36,34 @@ import numpy as np
 import xarray as xr
 
 from xseaice.exceptions import DegenerateSceneWarning, InvalidArgumentError
+from xseaice.products.als_regions import (
+    _BELOW_HALF,
+    _BIAS,
+    _ERR,
+    _MODE,
+    _MODE_CONSTANT,
+    _MODE_EMPTY,
+    _MODE_OK,
+    _MODE_STEP,
+    _NPARAMS,
+    _NVALID,
+    _P_HI,
+    _P_LO,
+    _REGION_HIST_CELLS,
+    _TEMP,
+    _bias_raster,
+    _interval_target,
+    _region_bias,
+    _region_fractions,
+    _region_hist_graph,
+    _region_ranks,
+    _scene_bias,
+    _targets,
+)
 from xseaice.products.percentiles import (
     _MAX,
     _MIN,
     _N,
-    _NSTATS,
-    _SUMSIG,
     DEFAULT_BINS,
     PercentileMethod,
     _bin_index,
@@ -51,10 +73,8 @@ from xseaice.products.percentiles import (
     _hist_graph,
     _merge_extracts,
     _plan_refine,
-    _Pool,
     _pool,
     _scene_percentiles,
-    _slabs,
     _stats_graph,
     check_method,
     extraction_graph,
@@ -76,105 +96,9 @@ logger = logging.getLogger(__name__)
 Preserve = Union[None, Literal["scene"], "gpd.GeoDataFrame"]
 
 
-# columns of the per-time parameters
-_P_LO, _P_HI, _BIAS, _TEMP, _ERR, _MODE, _NVALID = range(7)
-_NPARAMS = 7
-# modes of a time step
-_MODE_OK, _MODE_STEP, _MODE_CONSTANT, _MODE_EMPTY = 0, 1, 2, 3
-# the largest float32 strictly below 0.5: pixels below the bias never read as >= 0.5
-_BELOW_HALF = np.nextafter(np.float32(0.5), np.float32(0.0))
-# cap on (regions + 1) * region bins of one block's region histogram
-_REGION_HIST_CELLS = 2**22
-
-
-# ---------------------------------------------------------------------------------------
-# block functions (numpy in, numpy out; run inside dask tasks)
-# ---------------------------------------------------------------------------------------
-
-
-def _block_region_hist(
-    block: np.ndarray, rid: np.ndarray, stats: np.ndarray, *, nbins: int, nregions: int, ndim: int
-) -> np.ndarray:
-    st = np.asarray(stats).reshape(-1, _NSTATS)[0]
-    counts = np.zeros((nregions + 1) * nbins, dtype="int64")
-    for chunk, ids in _slabs(block, rid):
-        ok = np.isfinite(chunk)
-        key = ids[ok].astype("int64") * nbins + _bin_index(chunk[ok], st[_MIN], st[_MAX], nbins)
-        counts += np.bincount(key, minlength=counts.size)
-    return counts.reshape((1,) * ndim + (nregions + 1, nbins))
-
-
-# ---------------------------------------------------------------------------------------
-# order statistics from histograms and pools
-# ---------------------------------------------------------------------------------------
-
-
-def _region_ranks(n_r: int, frac: float) -> tuple[int, int, int]:
-    """(m, j_lo, j_hi): ice pixels wanted and the ranks that bracket the threshold."""
-    m = int(np.clip(math.floor(frac * n_r + 0.5), 0, n_r))
-    return m, n_r - m - 1, n_r - m
-
-
 # ---------------------------------------------------------------------------------------
 # the graph's small tasks: plan the refinement pass, then solve the parameters
 # ---------------------------------------------------------------------------------------
-
-
-def _scene_bias(
-    t: int, st: np.ndarray, hist: np.ndarray | None, exact: np.ndarray | None, cfg: dict[str, Any]
-) -> float:
-    """The scene bias (before any region is solved): 0 for ``bias="model"``, else the
-    midpoint of the anchor percentiles (from the histogram when not yet refined)."""
-    if cfg["bias_mode"] == "model":
-        return 0.0
-    (p_lo, p_hi), _ = _scene_percentiles(t, st, hist, exact, None, None, cfg=cfg)
-    return 0.5 * (p_lo + p_hi)
-
-
-def _targets(stats_t: np.ndarray, bounds: np.ndarray | None, scene: bool) -> np.ndarray:
-    """Fixed wanted ice fraction per region id (index 0 = outside; NaN = none fixed).
-
-    ``preserve="scene"``: the model's mean probability.  A chart region whose interval
-    ``[low, high]`` is a single value is always solved for it; a region with a wider
-    interval gets NaN here and is decided in :func:`_interval_target`.
-    """
-    if scene:
-        n = stats_t[_N]
-        m = stats_t[_SUMSIG] / n if n else np.nan
-        return np.array([np.nan, m])
-    assert bounds is not None
-    single = np.isfinite(bounds[:, 0]) & (bounds[:, 1] - bounds[:, 0] <= 0.0)
-    return np.where(single, bounds[:, 0], np.nan)
-
-
-def _count_at_least(pool: _Pool, marked: np.ndarray, b: float, lo: float, hi: float) -> int:
-    """Exact number of a region's values >= ``b`` (the bin holding ``b`` was gathered)."""
-    n_r = int(pool.counts.sum())
-    if b <= lo:
-        return n_r
-    if b > hi:
-        return 0
-    k = int(_bin_index(np.array([b]), lo, hi, pool.counts.size)[0])
-    above = pool.counts[k + 1 :]
-    unmarked_above = int(above[~marked[k + 1 :]].sum())
-    idx = int(np.searchsorted(pool.values, b, side="left"))
-    below = int(pool.vcum[idx - 1]) if idx > 0 else 0
-    total = int(pool.vcum[-1]) if pool.vcum.size else 0
-    return unmarked_above + total - below
-
-
-def _interval_target(
-    pool: _Pool, marked: np.ndarray, bounds: np.ndarray, b: float, lo: float, hi: float
-) -> float:
-    """The bound a region must move to (NaN: its fraction at ``b`` is inside ``bounds``)."""
-    low, high = bounds
-    n_r = int(pool.counts.sum())
-    f = _count_at_least(pool, marked, b, lo, hi) / n_r
-    if f < low:
-        return float(low)
-    if f > high:
-        return float(high)
-    return np.nan
 
 
 def _plan(
@@ -220,25 +144,6 @@ def _plan(
             step["lut_region"] = lut_r
             step["nbins_region"] = nb2
     return plan
-
-
-def _region_bias(pool: _Pool, n_r: int, frac: float, b_scene: float, delta: float) -> float:
-    """Bias that makes exactly round(frac * n_r) of the region's pixels >= it (ties aside).
-
-    The scene's own ALS bias when it already does; otherwise the midpoint of the two order
-    statistics that bracket the threshold (or one ``delta`` beyond the extreme value when
-    the region is to be all water or all ice).
-    """
-    _, j_lo, j_hi = _region_ranks(n_r, frac)
-    v_lo = pool.order_stat(j_lo) if j_lo >= 0 else -np.inf
-    v_hi = pool.order_stat(j_hi) if j_hi < n_r else np.inf
-    if v_lo < b_scene < v_hi:
-        return b_scene
-    if not np.isfinite(v_hi):
-        return v_lo + delta
-    if not np.isfinite(v_lo):
-        return v_hi - delta
-    return 0.5 * (v_lo + v_hi)
 
 
 def _solve(
@@ -385,37 +290,6 @@ def _check_options(lower: float, upper: float, q: float, method: str, bins: int)
     check_method(method, bins)
 
 
-def _region_hist_graph(
-    z: dask.array.Array,
-    rid: dask.array.Array,
-    stats: dask.array.Array,
-    idx: str,
-    nbins: int,
-    nregions: int,
-) -> Any:
-    import dask.array as da
-
-    parts = da.blockwise(
-        _block_region_hist,
-        idx + "rk",
-        z,
-        idx,
-        rid,
-        idx[1:],
-        stats,
-        "ts",
-        nbins=nbins,
-        nregions=nregions,
-        ndim=z.ndim,
-        new_axes={"r": nregions + 1, "k": nbins},
-        adjust_chunks={c: 1 for c in idx[1:]},
-        concatenate=True,
-        dtype="int64",
-        meta=np.empty((0,) * (z.ndim + 2), dtype="int64"),
-    )
-    return parts.sum(axis=tuple(range(1, z.ndim)))
-
-
 def _parameters_graph(
     z: dask.array.Array,
     *,
@@ -475,26 +349,6 @@ def _parameters_graph(
 # ---------------------------------------------------------------------------------------
 
 
-def _region_fractions(chart: Any, column: str | None, tolerance: float = 0.0) -> np.ndarray:
-    """``(N + 1, 2)`` interval ``[low, high]`` of the ice fraction per chart row, widened by
-    ``tolerance`` and clipped to 0-1; row 0 ("outside every polygon") is NaN.
-
-    The interval is the code's own range (``low`` / ``high`` of
-    :func:`xseaice.products.regions.chart_concentration`: ``ct_low`` / ``ct_high`` of
-    :func:`xseaice.read_icechart`, or the decoded ``CT`` range codes), or the single value
-    of a named ``column``.
-    """
-    from xseaice.products.regions import chart_concentration
-
-    c = chart_concentration(chart, column=column)
-    low, high = c.low, c.high
-    ok = np.isfinite(low) & np.isfinite(high)
-    lo = np.where(ok, np.clip(np.minimum(low, high) - tolerance, 0.0, 1.0), np.nan)
-    hi = np.where(ok, np.clip(np.maximum(low, high) + tolerance, 0.0, 1.0), np.nan)
-    bounds = np.stack([lo, hi], axis=1)
-    return np.concatenate([np.full((1, 2), np.nan), bounds])
-
-
 def _spatial_chunks_like(z: dask.array.Array) -> tuple[tuple[int, ...], ...]:
     return tuple(z.chunks[1:])
 
@@ -549,32 +403,6 @@ def _prepare(
             dtype="float32",
         )
     return z
-
-
-def _bias_raster_block(params: np.ndarray, rid: np.ndarray, *, nparams: int) -> np.ndarray:
-    p = np.asarray(params).reshape(-1)
-    return p[nparams:][np.asarray(rid).astype("int64")][None].astype("float32")
-
-
-def _bias_raster(
-    params: dask.array.Array, rid: dask.array.Array, *, has_time: bool, dims: tuple[Any, ...]
-) -> dict[str, Any]:
-    """The ``applied_bias`` coordinate: the ALS bias used at every pixel."""
-    import dask.array as da
-
-    raster = da.blockwise(
-        _bias_raster_block,
-        "tyx",
-        params,
-        "tp",
-        rid,
-        "yx",
-        nparams=_NPARAMS,
-        concatenate=True,
-        dtype="float32",
-    )
-    attrs = {"long_name": "ALS bias applied at the pixel (logit mapped to probability 0.5)"}
-    return {"applied_bias": (dims, raster if has_time else raster[0], attrs)}
 
 
 def scale_logits(

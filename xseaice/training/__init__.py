@@ -26,11 +26,11 @@ from xseaice.training.datasets import (
     TrainScene,
     compute_normalisation,
     scene_from_dataset,
-    synthetic_scene,
 )
 from xseaice.training.loop import TrainResult, train
 from xseaice.training.losses import multitask_loss, region_loss
 from xseaice.training.sources import build_scenes, read_ai4arctic
+from xseaice.training.synthetic_scenes import synthetic_scene
 
 __all__ = [
     "DataConfig",

@@ -6,9 +6,9 @@ AutoICE classes, and a validity mask):
 
 * :func:`scene_from_dataset`: a scene Dataset (e.g. from :func:`xseaice.load`) and an
   ice chart GeoDataFrame (:func:`xseaice.read_icechart`);
-* :func:`synthetic_scene`: the synthetic world, with the physics of each scene drawn
-  widely (:func:`xseaice.synthetic.sample_params`); the pixel truth is kept for
-  evaluation only and never reaches the loss;
+* :func:`xseaice.training.synthetic_scenes.synthetic_scene`: the synthetic world, with
+  the physics of each scene drawn widely (:func:`xseaice.synthetic.sample_params`); the
+  pixel truth is kept for evaluation only and never reaches the loss;
 * :func:`xseaice.training.sources.read_ai4arctic`: an AI4Arctic ready-to-train netCDF
   scene (the AutoICE data); :func:`xseaice.training.sources.build_scenes` gives the scenes
   of a run configuration.
@@ -39,7 +39,6 @@ if TYPE_CHECKING:
     import geopandas as gpd
     import xarray as xr
 
-    from xseaice.training.config import TrainConfig
 
 __all__ = [
     "AI4ARCTIC_NAMES",
@@ -47,7 +46,6 @@ __all__ = [
     "TrainScene",
     "compute_normalisation",
     "scene_from_dataset",
-    "synthetic_scene",
 ]
 
 logger = logging.getLogger(__name__)
@@ -360,104 +358,6 @@ def scene_from_dataset(
     return _check_scene(scene, undefined_ct="ignore")
 
 
-def synthetic_scene(
-    seed: int,
-    *,
-    season: str,
-    shape: Sequence[int] = (512, 512),
-    pixel_size: float = 40.0,
-    randomize: bool = True,
-    variables: Sequence[str],
-    keep_dataset: bool = False,
-    ranges: Mapping[str, Sequence[float]] | None = None,
-    generator: str = "A",
-    chart: str = "exact",
-) -> TrainScene:
-    """A scene of the synthetic world with its chart (and, for evaluation, its truth).
-
-    Parameters
-    ----------
-    seed : int
-        Scene seed (hold evaluation seeds out of training).
-    season : {"summer", "winter"}
-        Season of the scene.
-    shape : (int, int)
-        Size in pixels.
-    pixel_size : float
-        Pixel size in metres.
-    randomize : bool
-        Draw the scene's physics with :func:`xseaice.synthetic.sample_params` (wind,
-        incidence, noise, ice types, tie points).
-    variables : sequence of str
-        Input variables in channel order.
-    keep_dataset : bool
-        Keep the scene Dataset in ``meta["dataset"]`` (e.g. to run
-        :func:`xseaice.inference.segment` on it).
-    ranges : mapping, optional
-        ``SceneParams`` field -> ``(low, high)``: after the randomised draw, these fields
-        are drawn uniformly from the ranges (e.g. ``ice_concentration_mean``,
-        ``chart_cell_km``; see :class:`~xseaice.training.config.SyntheticConfig`).  The
-        same seed and ranges give the same scene.
-    generator : {"A", "B"}
-        The simulator's generator mode: ``"A"`` is the training world, ``"B"`` the
-        structurally different held-out world (never train on it).
-    chart : {"exact", "analyst"}
-        The chart the regions come from: the simulator's exact chart, or an analyst-like
-        one (:func:`xseaice.synthetic.analyst_chart`: CT errors, range codes, drift,
-        generalised boundaries, an uncovered strip), drawn from the seed.
-
-    Returns
-    -------
-    TrainScene
-        With ``truth`` (``ice``, ``lead``, ``ice_type``) and ``meta["season"]``; land
-        pixels (the scene's ``land_mask``) are not valid.
-    """
-    from xseaice.synthetic import SceneParams, make_scene, sample_params
-
-    if chart not in ("exact", "analyst"):
-        raise TrainingError(f"chart must be 'exact' or 'analyst'; got {chart!r}")
-    params = None
-    if ranges:
-        rng = np.random.default_rng([int(seed), 1])
-        drawn = sample_params(rng, season=season) if randomize else SceneParams(season=season)  # type: ignore[arg-type]
-        params = drawn.replace(
-            **{k: float(rng.uniform(float(lo), float(hi))) for k, (lo, hi) in ranges.items()}
-        )
-    sc = make_scene(
-        int(seed),
-        shape=(int(shape[0]), int(shape[1])),
-        pixel_size=float(pixel_size),
-        season=season,  # type: ignore[arg-type]
-        randomize=randomize,
-        params=params,
-        generator=generator,  # type: ignore[arg-type]
-    )
-    truth = {k: np.asarray(sc.truth[k].values) for k in ("ice", "ice_type", "lead")}
-    polygons = sc.chart
-    if chart == "analyst":
-        from xseaice.synthetic import analyst_chart
-
-        polygons = analyst_chart(sc, np.random.default_rng([int(seed), 2]))
-    scene = scene_from_dataset(
-        sc.dataset,
-        polygons,
-        variables=variables,
-        name=f"synthetic-{generator}-{season}-{seed}",
-        undefined_ct="ignore" if chart == "analyst" else "error",
-        truth=truth,
-    )
-    scene.meta = {
-        "season": season,
-        "seed": int(seed),
-        "params": sc.params,
-        "generator": generator,
-        "chart": chart,
-    }
-    if keep_dataset:
-        scene.meta["dataset"] = sc.dataset
-    return scene
-
-
 def _canonical(name: str) -> str:
     inverse = {v: k for k, v in AI4ARCTIC_NAMES.items()}
     return inverse.get(name, name)
@@ -716,29 +616,3 @@ class PatchSampler:
 # ---------------------------------------------------------------------------------------
 # from a config
 # ---------------------------------------------------------------------------------------
-
-
-def _synthetic_list(config: TrainConfig, *, split: str) -> list[TrainScene]:
-    syn = config.data.synthetic
-    ranges: dict[str, Sequence[float]] = {}
-    if split == "train":
-        seeds = range(syn.seed, syn.seed + syn.n_scenes)
-        if syn.concentration_mean:
-            ranges["ice_concentration_mean"] = syn.concentration_mean
-        if syn.chart_cell_km:
-            ranges["chart_cell_km"] = syn.chart_cell_km
-    else:
-        seeds = range(syn.val_seed, syn.val_seed + syn.val_scenes)
-    return [
-        synthetic_scene(
-            s,
-            season=syn.seasons[j % len(syn.seasons)],
-            shape=syn.shape,
-            pixel_size=syn.pixel_size,
-            randomize=syn.randomize,
-            variables=config.data.variables,
-            ranges=ranges,
-            chart=syn.chart,
-        )
-        for j, s in enumerate(seeds)
-    ]

@@ -15,7 +15,7 @@ from torch import nn
 
 from xseaice.exceptions import InvalidArgumentError
 from xseaice.metrics import _jsonable, format_table
-from xseaice.training.datasets import TrainScene, synthetic_scene
+from xseaice.training.datasets import TrainScene
 from xseaice.training.evaluation import (
     BASELINES,
     _autoice,
@@ -24,6 +24,7 @@ from xseaice.training.evaluation import (
     summarise,
 )
 from xseaice.training.sources import ai4arctic_files, read_ai4arctic
+from xseaice.training.synthetic_scenes import synthetic_scene
 
 __all__ = [
     "PAPER_ANCHORS",

@@ -22,10 +22,10 @@ from xseaice.training.datasets import (
     _canonical,
     _chart_tables,
     _check_scene,
-    _synthetic_list,
     _valid_mask,
     scene_from_dataset,
 )
+from xseaice.training.synthetic_scenes import synthetic_list
 
 if TYPE_CHECKING:
     from xseaice.training.config import TrainConfig
@@ -277,7 +277,7 @@ def build_scenes(
         return out
     src = config.data.source
     if src == "synthetic":
-        return _synthetic_list(config, split=split)
+        return synthetic_list(config, split=split)
     if src == "ai4arctic":
         path = config.data.path if split == "train" else config.data.val_path
         if not path:
