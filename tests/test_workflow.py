@@ -149,3 +149,48 @@ def test_segment_command_preserves_the_chart_or_the_scene_mean(
     assert ice_fraction == pytest.approx(mean_prob, abs=2.0 / valid.sum())
 
     assert main([*common, "--preserve", "chart", "-o", str(tmp_path / "c")]) != EXIT_OK
+
+
+@pytest.fixture(scope="module")
+def written(scene: object, random_model: str, tmp_path_factory: pytest.TempPathFactory) -> object:
+    ds = scene.dataset.chunk({"y": 128, "x": 128})  # type: ignore[attr-defined]
+    out = tmp_path_factory.mktemp("products")
+    chart = scene.chart  # type: ignore[attr-defined]
+    return write_products(ds, out, model=random_model, chart=chart, progress=False, figure=False)
+
+
+@pytest.mark.parametrize("name", ["ice", "lead"])
+def test_flag_cogs_are_uint8_with_colours_and_nearest_overviews(written: object, name: str) -> None:
+    """A 0/1 layer stays 0/1/255 at every overview level (averaging would blend it), carries
+    a colour table, a band description and its CF attributes as band tags."""
+    stored = xr.open_zarr(written.files["zarr"], mask_and_scale=False)  # type: ignore[attr-defined]
+    with rasterio.open(written.files[f"cog_{name}"]) as src:  # type: ignore[attr-defined]
+        assert src.dtypes[0] == "uint8"
+        assert src.nodata == 255
+        cmap = src.colormap(1)
+        assert cmap[0] != cmap[1] and cmap[255][3] == 0
+        assert src.descriptions[0] == stored[name].attrs["long_name"]
+        tags = src.tags(1)
+        assert tags["flag_values"] == "0 1"
+        assert tags["flag_meanings"] == stored[name].attrs["flag_meanings"]
+        assert src.tags()["Conventions"] == "CF-1.10"
+        np.testing.assert_array_equal(src.read(1), stored[name].isel(time=0).values)
+        assert src.overviews(1)
+        for level in range(len(src.overviews(1))):
+            with rasterio.open(written.files[f"cog_{name}"], overview_level=level) as ov:  # type: ignore[attr-defined]
+                assert set(np.unique(ov.read(1)).tolist()) <= {0, 1, 255}
+
+
+def test_probability_cog_is_float_with_averaged_overviews(written: object) -> None:
+    stored = xr.open_zarr(written.files["zarr"])  # type: ignore[attr-defined]
+    prob = stored["ice_probability"].isel(time=0).values
+    with rasterio.open(written.files["cog_ice_probability"]) as src:  # type: ignore[attr-defined]
+        assert src.dtypes[0] == "float32"
+        assert np.isnan(src.nodata)
+        assert src.tags(1)["units"] == stored["ice_probability"].attrs["units"]
+    with rasterio.open(written.files["cog_ice_probability"], overview_level=0) as ov:  # type: ignore[attr-defined]
+        half = ov.read(1)
+    # level 0 halves the grid: a 2x2 mean of the full-resolution probabilities
+    blocks = prob[: half.shape[0] * 2, : half.shape[1] * 2]
+    expected = np.nanmean(blocks.reshape(half.shape[0], 2, half.shape[1], 2), axis=(1, 3))
+    np.testing.assert_allclose(half, expected, atol=1e-5)

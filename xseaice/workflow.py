@@ -23,7 +23,12 @@ import xarray as xr
 from xseaice.exceptions import EmptySearchError, InvalidArgumentError
 from xseaice.io.atomic import atomic_path
 from xseaice.products.als import Preserve
-from xseaice.products.writers import without_encoding, write_cog, write_table
+from xseaice.products.writers import (
+    cf_dataset,
+    provenance,
+    write_cog,
+    write_table,
+)
 
 __all__ = [
     "PRESERVE_CHOICES",
@@ -254,23 +259,26 @@ def write_products(
     result = Products(folder=folder)
     logits = _logits(scene, model, segment_kwargs)
 
+    cf = provenance(
+        scene_attrs=dict(scene.attrs), logits_attrs=dict(logits.attrs), chart=_chart_name(chart)
+    )
     zarr_path = folder / f"{prefix}_products.zarr"
     with atomic_path(zarr_path) as tmp, _progress(progress):
-        without_encoding(logits.to_dataset(name="ice_logit")).to_zarr(
+        cf_dataset(logits.to_dataset(name="ice_logit"), cf).to_zarr(
             tmp, mode="w", zarr_format=2, consolidated=True
         )
         stored = xr.open_zarr(tmp, chunks={})["ice_logit"]
         derived = products_from_logits(stored, preserve=mode, **options)
-        without_encoding(derived.drop_vars("ice_logit")).to_zarr(
+        cf_dataset(derived.drop_vars("ice_logit"), cf).to_zarr(
             tmp, mode="a", zarr_format=2, consolidated=True
         )
     result.files["zarr"] = zarr_path
     done = xr.open_zarr(zarr_path, chunks={})
 
     first = done.isel(time=0) if "time" in done.dims else done
-    for name, nodata in (("ice_probability", np.nan), ("ice", 255), ("lead", 255)):
+    for name in ("ice_probability", "ice", "lead"):
         path = folder / f"{prefix}_{name}.tif"
-        write_cog(first[name], path, nodata=nodata)
+        write_cog(first[name], path, tags=cf)
         result.files[f"cog_{name}"] = path
 
     table = None
@@ -291,6 +299,13 @@ def write_products(
         plt.close(fig)
         result.files["figure"] = path
     return result
+
+
+def _chart_name(chart: Any) -> str | None:
+    """How a chart is named in the provenance: its ``source`` attribute or its size."""
+    if chart is None:
+        return None
+    return str(getattr(chart, "attrs", {}).get("source", f"{len(chart)} polygons"))
 
 
 def _summary(first: xr.Dataset, table: Any) -> dict[str, Any]:
