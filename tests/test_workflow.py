@@ -154,8 +154,12 @@ def test_segment_command_preserves_the_chart_or_the_scene_mean(
 @pytest.fixture(scope="module")
 def written(scene: object, random_model: str, tmp_path_factory: pytest.TempPathFactory) -> object:
     ds = scene.dataset.chunk({"y": 128, "x": 128})  # type: ignore[attr-defined]
+    from xseaice.io.icechart import read_icechart
+
     out = tmp_path_factory.mktemp("products")
-    chart = scene.chart  # type: ignore[attr-defined]
+    chart_file = out.parent / "chart.gpkg"
+    scene.chart.drop(columns=["true_concentration"]).to_file(chart_file)  # type: ignore[attr-defined]
+    chart = read_icechart(chart_file)  # decoded: ``ct`` beside the SIGRID-3 ``CT`` code
     return write_products(ds, out, model=random_model, chart=chart, progress=False, figure=False)
 
 
@@ -194,3 +198,38 @@ def test_probability_cog_is_float_with_averaged_overviews(written: object) -> No
     blocks = prob[: half.shape[0] * 2, : half.shape[1] * 2]
     expected = np.nanmean(blocks.reshape(half.shape[0], 2, half.shape[1], 2), axis=(1, 3))
     np.testing.assert_allclose(half, expected, atol=1e-5)
+
+
+def test_tables_share_one_schema(written: object) -> None:
+    """GeoPackage and GeoParquet read back with the same columns; the decoded ``ct`` keeps
+    its name in both and the chart's SIGRID-3 code column gets ``_code``."""
+    gpkg = gpd.read_file(written.files["table_gpkg"])  # type: ignore[attr-defined]
+    parquet = gpd.read_parquet(written.files["table_parquet"])  # type: ignore[attr-defined]
+    assert list(gpkg.columns) == list(parquet.columns)
+    assert {"ct", "CT_code", "poly_type", "mean", "chart_concentration"} <= set(parquet.columns)
+    np.testing.assert_allclose(gpkg["ct"], parquet["ct"])
+
+
+def test_zarr_store_is_cf(written: object) -> None:
+    """cf_xarray finds the axes and standard names; provenance names the model and scene;
+    ``_FillValue`` is an encoding; ``fsd_bin`` is a coordinate with bounds."""
+    import cf_xarray  # noqa: F401
+
+    from xseaice import __version__
+
+    stored = xr.open_zarr(written.files["zarr"])  # type: ignore[attr-defined]
+    assert stored.cf.axes["X"] == ["x"] and stored.cf.axes["Y"] == ["y"]
+    assert stored.cf.axes["T"] == ["time"]
+    assert stored.cf["sea_ice_area_fraction"].name == "ice_fraction"
+    assert stored.attrs["Conventions"] == "CF-1.10"
+    assert stored.attrs["xseaice_version"] == __version__
+    assert stored.attrs["model"] == "test-random"
+    assert len(stored.attrs["model_sha256"]) == 64
+    assert "xseaice.synthetic" in stored.attrs["source"]
+    assert "ice chart" in stored.attrs["source"]
+    assert stored["ice"].encoding["_FillValue"] == 255
+    assert "_FillValue" not in stored["ice"].attrs
+    assert "fsd_bin" in stored.coords
+    assert stored.cf.get_bounds("fsd_bin").shape == (stored.sizes["fsd_bin"], 2)
+    raw = xr.open_zarr(written.files["zarr"], mask_and_scale=False)  # type: ignore[attr-defined]
+    assert raw["ice"].dtype == np.uint8

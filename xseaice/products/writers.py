@@ -24,6 +24,7 @@ __all__ = [
     "cf_dataset",
     "is_flag_layer",
     "provenance",
+    "table_schema",
     "without_encoding",
     "write_cog",
     "write_table",
@@ -240,12 +241,22 @@ def cf_dataset(ds: xr.Dataset, attrs: dict[str, str]) -> xr.Dataset:
     return out
 
 
-def _case_unique(table: Any) -> Any:
-    """Rename columns whose names differ only in case (``CT`` and ``ct``): GeoPackage
-    field names are case-insensitive.  The lower-case (decoded) one gets ``_value``."""
-    seen = {str(c).lower() for c in table.columns if str(c) != str(c).lower()}
-    clashes = {c: f"{c}_value" for c in table.columns if str(c) == str(c).lower() and c in seen}
-    return table.rename(columns=clashes)
+def table_schema(table: Any) -> Any:
+    """The one column schema of the per-polygon tables (GeoPackage and GeoParquet).
+
+    GeoPackage field names are case-insensitive, so columns whose names differ only in
+    case (the chart's SIGRID-3 code ``CT`` and the decoded ``ct``) cannot both be kept
+    as they are: the upper-case code columns get a ``_code`` suffix (``CT_code``,
+    ``POLY_TYPE_code``) and the decoded lower-case ones keep their names, in both files;
+    the geometry is the last column (as GeoPackage readers return it).
+    """
+    lower = {str(c) for c in table.columns if str(c) == str(c).lower()}
+    clashes = {
+        c: f"{c}_code" for c in table.columns if str(c) != str(c).lower() and str(c).lower() in lower
+    }
+    out = table.rename(columns=clashes)
+    geometry = out.geometry.name
+    return out[[c for c in out.columns if c != geometry] + [geometry]]
 
 
 def write_table(table: Any, folder: Path, prefix: str) -> dict[str, Path]:
@@ -266,7 +277,8 @@ def write_table(table: Any, folder: Path, prefix: str) -> dict[str, Path]:
         ``{"table_gpkg": path, "table_parquet": path}``.
     """
     files: dict[str, Path] = {}
-    for ext, frame in ((".gpkg", _case_unique(table)), (".parquet", table)):
+    frame = table_schema(table)
+    for ext in (".gpkg", ".parquet"):
         path = folder / f"{prefix}_concentration{ext}"
         with atomic_path(path) as tmp:
             frame.to_file(tmp) if ext == ".gpkg" else frame.to_parquet(tmp)
