@@ -52,7 +52,7 @@ import numpy as np
 from xseaice.exceptions import EmptySearchError, InvalidArgumentError
 from xseaice.io.http import DEFAULT_TIMEOUT
 from xseaice.stac.amsr2_graph import amsr2_stack
-from xseaice.stac.grd import S1Options, pol_attrs, s1_stack
+from xseaice.stac.grd import S1Options, multilook_enl, multilook_factor, pol_attrs, s1_stack
 from xseaice.stac.grid import ChunkLayout, resolve_geobox
 from xseaice.stac.items import group_items, sensor_of
 from xseaice.stac.searching import SearchResult, search
@@ -154,7 +154,10 @@ def load(
     result_or_items : SearchResult, pystac.Item or sequence of pystac.Item
         What :func:`xseaice.search` returned, or items (Sentinel-1 GRD and AMSR-2 L3).
     resolution : float
-        Cell size in metres (40 m = EW GRDM pixel spacing).
+        Cell size in metres (40 m = EW GRDM pixel spacing).  Coarser cells average the
+        radar pixels in linear power (multilook, ``round(resolution / 40)`` squared
+        looks); ``hh`` / ``hv`` record it in ``multilook`` and
+        ``equivalent_number_of_looks`` (the items' ENL times the box size).
     crs : optional
         Output CRS (``"EPSG:3413"``, ``3031``, WKT...).  Default: EPSG:3413 north /
         EPSG:3031 south, from the region's latitude.
@@ -249,7 +252,8 @@ def load(
     )
     layout = ChunkLayout.of(geobox, chunks)
     groups = group_items(inputs.s1, groupby)
-    options = S1Options(resampling, denoise, nodata_check, retries, timeout)
+    looks = multilook_factor(inputs.s1, abs(float(geobox.resolution.x)))
+    options = S1Options(resampling, denoise, nodata_check, retries, timeout, looks)
     stack, token = s1_stack(
         inputs.s1, groups, layout, pols, sign=inputs.sign.get("sentinel-1"), options=options
     )
@@ -277,6 +281,11 @@ def load(
             "crs": f"EPSG:{geobox.crs.epsg}" if geobox.crs.epsg else geobox.crs.to_wkt(),
         }
     )
+    enl = multilook_enl(inputs.s1, looks)
+    for pol in pols:
+        ds[pol.lower()].attrs["multilook"] = f"{looks}x{looks} radar pixels (linear power)"
+        if enl is not None:
+            ds[pol.lower()].attrs["equivalent_number_of_looks"] = enl
     logger.info(
         "built %d time step(s) on a %dx%d grid, %d task(s)",
         len(groups), geobox.shape[0], geobox.shape[1], len(ds.__dask_graph__()),
