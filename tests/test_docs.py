@@ -49,3 +49,39 @@ def test_tutorial_runs(page: Path, tmp_path: Path) -> None:
     finally:
         os.chdir(cwd)
         plt.close("all")
+
+
+def test_docstrings_use_mkdocstrings_cross_references() -> None:
+    """Sphinx roles (``:func:`x```) render literally on the mkdocstrings API pages; the
+    docstrings use ``[name][xseaice.module.name]`` references instead.  (``products/als.py``
+    is converted separately, by its owner.)"""
+    import ast
+
+    role = re.compile(r":(?:py:)?(?:func|class|data|meth|attr|mod|exc|obj):`")
+    package = Path(__file__).parents[1] / "xseaice"
+    found = []
+    for path in sorted(package.rglob("*.py")):
+        if path.relative_to(package).as_posix() == "products/als.py":
+            continue
+        tree = ast.parse(path.read_text())
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str):
+                if role.search(node.value):
+                    found.append(f"{path.name}:{node.lineno}")
+    assert not found, f"Sphinx roles left in docstrings: {found}"
+
+
+def test_maths_is_rendered_by_a_local_mathjax() -> None:
+    """arithmatex marks ``\\(...\\)``; MathJax is served from the site, not from a CDN."""
+    import yaml
+
+    root = Path(__file__).parents[1]
+    text = (root / "mkdocs.yml").read_text()
+    config = yaml.safe_load(text.replace("!!python/name:", ""))
+    extensions = [e if isinstance(e, str) else next(iter(e)) for e in config["markdown_extensions"]]
+    assert "pymdownx.arithmatex" in extensions
+    scripts = config["extra_javascript"]
+    assert "javascripts/mathjax/tex-chtml.js" in scripts
+    assert not [s for s in scripts if "://" in str(s)], "no CDN scripts"
+    assert "docs/hooks/mathjax.py" in config["hooks"]
+    assert '"mathjax"' in (root / "package.json").read_text()

@@ -1,7 +1,7 @@
 """Product writers: Cloud-Optimized GeoTIFF, the per-polygon table, encodings for Zarr.
 
 Every file is written under a temporary name next to its target and moved into place
-when complete (:func:`xseaice.io.atomic.atomic_path`), so an interrupted run never leaves a
+when complete ([`xseaice.io.atomic.atomic_path`][]), so an interrupted run never leaves a
 half-written product.
 """
 
@@ -58,9 +58,9 @@ def write_cog(
     """Write a 2-D georeferenced DataArray as a DEFLATE COG (256 px blocks), atomically.
 
     Flag and class layers (``kind="flags"``) are written as uint8 with nodata 255, the
-    colour table :data:`FLAG_COLORMAP` and overviews resampled with ``NEAREST`` (so every
-    overview pixel is one of the layer's values); continuous layers (probabilities,
-    logits) as float32 with NaN nodata and averaged overviews.  The band carries a
+    colour table [`FLAG_COLORMAP`][xseaice.products.writers.FLAG_COLORMAP] and overviews resampled
+    with ``NEAREST`` (so every overview pixel is one of the layer's values); continuous layers
+    (probabilities, logits) as float32 with NaN nodata and averaged overviews.  The band carries a
     description (``long_name`` or the name) and the layer's attributes as tags; ``tags``
     go on the dataset.
 
@@ -164,10 +164,10 @@ def provenance(
     ----------
     scene_attrs : dict
         Attributes of the input scene (``sentinel1_items``, ``amsr2_items`` of
-        :func:`xseaice.load`, or a synthetic scene's ``source``).
+        [`xseaice.load`][xseaice.stac.loading.load], or a synthetic scene's ``source``).
     logits_attrs : dict
         Attributes of the logits (``model``, ``weights_sha256`` of
-        :func:`xseaice.inference.segment`).
+        `xseaice.inference.segment`).
     chart : str, optional
         A description of the ice chart used (file name), if any.
 
@@ -205,11 +205,12 @@ def provenance(
 def cf_dataset(ds: xr.Dataset, attrs: dict[str, str]) -> xr.Dataset:
     """A copy of a product Dataset ready for a CF netCDF / Zarr store.
 
-    Global ``attrs`` (from :func:`provenance`); ``x`` / ``y`` with their projection
-    ``standard_name``, ``units: m`` and ``axis``; ``time`` with ``axis: T``;
-    :data:`STANDARD_NAMES`; ``_FillValue`` moved from the attributes to the encoding;
-    ``fsd_bin`` as a coordinate (the lower floe-area edge, with bounds).  No encodings
-    inherited from the input are kept (see :func:`without_encoding`).
+    Global ``attrs`` (from [`provenance`][xseaice.products.writers.provenance]); ``x`` / ``y`` with
+    their projection ``standard_name``, ``units: m`` and ``axis``; ``time`` with ``axis: T``;
+    [`STANDARD_NAMES`][xseaice.products.writers.STANDARD_NAMES]; ``_FillValue`` moved from the
+    attributes to the encoding; ``fsd_bin`` as a coordinate (the lower floe-area edge, with bounds).
+    No encodings inherited from the input are kept (see
+    [`without_encoding`][xseaice.products.writers.without_encoding]).
     """
     out = without_encoding(ds)
     out.attrs = {**out.attrs, **attrs}
@@ -252,7 +253,9 @@ def table_schema(table: Any) -> Any:
     """
     lower = {str(c) for c in table.columns if str(c) == str(c).lower()}
     clashes = {
-        c: f"{c}_code" for c in table.columns if str(c) != str(c).lower() and str(c).lower() in lower
+        c: f"{c}_code"
+        for c in table.columns
+        if str(c) != str(c).lower() and str(c).lower() in lower
     }
     out = table.rename(columns=clashes)
     geometry = out.geometry.name
@@ -265,7 +268,7 @@ def write_table(table: Any, folder: Path, prefix: str) -> dict[str, Path]:
     Parameters
     ----------
     table : geopandas.GeoDataFrame
-        The table of :func:`xseaice.products.zonal.concentration`.
+        The table of [`xseaice.products.zonal.concentration`][].
     folder : pathlib.Path
         Output folder.
     prefix : str

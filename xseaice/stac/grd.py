@@ -6,21 +6,21 @@ not be used).  For every output chunk, inside a dask task:
 
 1. the radar line/pixel of the chunk's cell centres are computed with the GDAL
    thin-plate-spline GCP transformer on the annotation's geolocation grid
-   (:func:`xseaice.io.sentinel1_sampling.radar_coordinates`) on a coarse lattice (every
+   ([`xseaice.io.sentinel1_sampling.radar_coordinates`][]) on a coarse lattice (every
    16 cells) and interpolated linearly in between (the mapping is smooth at that scale);
 2. the digital numbers of the radar window covering the chunk are read with rasterio
    (HTTP range reads through GDAL ``/vsicurl/`` for URLs; signed just before reading);
 3. they are calibrated and denoised in radar geometry (``sigma0 = (DN**2 - eta) / A**2``
    with the ``sigmaNought`` LUT and the range x azimuth noise at their own lines and
    pixels), averaged over a ``k x k`` box of radar pixels when the cells are ``k`` times
-   the native pixel spacing (multilook, :func:`multilook_factor`), then resampled
-   (bilinear in linear power, no-data aware, or nearest) to the chunk's cells and
-   converted to dB with :func:`xseaice.variables.sigma0_to_db`;
+   the native pixel spacing (multilook, [`multilook_factor`][xseaice.stac.grd.multilook_factor]),
+   then resampled (bilinear in linear power, no-data aware, or nearest) to the chunk's cells and
+   converted to dB with `xseaice.variables.sigma0_to_db`;
 4. the incidence angle is interpolated from the geolocation grid at the same positions.
 
 Each chunk task also counts, among the cells inside the items' footprints (shrunk by
 3 km), how many got a valid value; below ``nodata_check`` it raises
-:class:`~xseaice.exceptions.MostlyNodataError` naming the items.
+[`MostlyNodataError`][xseaice.exceptions.MostlyNodataError] naming the items.
 """
 
 from __future__ import annotations
@@ -55,8 +55,9 @@ logger = logging.getLogger(__name__)
 
 #: Spacing (cells) of the lattice on which radar coordinates are computed exactly.
 COORD_STEP = 16
-#: A footprint is shrunk by this many cells, and at least :data:`FOOTPRINT_MARGIN_M`
-#: metres, before the no-data check (corner polygon vs. swath edge; GRD no-data borders).
+#: A footprint is shrunk by this many cells, and at least
+#: [`FOOTPRINT_MARGIN_M`][xseaice.stac.grd.FOOTPRINT_MARGIN_M] metres, before the no-data check
+#: (corner polygon vs. swath edge; GRD no-data borders).
 FOOTPRINT_MARGIN_CELLS = 3
 FOOTPRINT_MARGIN_M = 3000.0
 #: Fewest footprint cells in a chunk for the no-data check to judge it.
@@ -65,7 +66,8 @@ MIN_CHECK_CELLS = 1024
 
 @dataclass(frozen=True)
 class S1Options:
-    """How the Sentinel-1 chunks are computed (see :func:`xseaice.stac.load`)."""
+    """How the Sentinel-1 chunks are computed (see
+    [`xseaice.stac.load`][xseaice.stac.loading.load])."""
 
     resampling: str = "bilinear"
     denoise: bool = True
@@ -184,7 +186,7 @@ def _gdal_path(href: str) -> str:
 def _read_window(spec: S1Spec, pol: str, window: tuple[int, int, int, int]) -> np.ndarray:
     """DN of ``window`` = (row0, row1, col0, col1) of a measurement.
 
-    GDAL retries HTTP 429/5xx answers itself (:func:`xseaice.io.http.gdal_options`); a
+    GDAL retries HTTP 429/5xx answers itself ([`xseaice.io.http.gdal_options`][]); a
     dropped connection re-opens the file, re-signed and bypassing GDAL's cache.
     """
     import rasterio
@@ -246,7 +248,8 @@ def _chunk_radar_coords(geo: Any, gbox: Any) -> tuple[np.ndarray, np.ndarray, np
     """Radar (row, col) and incidence angle of every cell centre of ``gbox``.
 
     Exact (GCP TPS transformer, geolocation-grid interpolation) on a lattice every
-    :data:`COORD_STEP` cells, linear in between: all three are smooth at that scale.
+    [`COORD_STEP`][xseaice.stac.grd.COORD_STEP] cells, linear in between: all three are smooth at
+    that scale.
     """
     from xseaice.io.sentinel1_sampling import incidence_angle_at, radar_coordinates
 

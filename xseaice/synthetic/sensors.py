@@ -3,7 +3,7 @@
 Sentinel-1 (C band, 5.405 GHz), per pixel, in linear power:
 
 * ice: ``sigma0_dB = s30[type] + slope[type] * (theta - 30) + floe offset + texture``
-  (per-type values at 30 deg and slopes from :class:`~xseaice.synthetic.SceneParams`);
+  (per-type values at 30 deg and slopes from [`SceneParams`][xseaice.synthetic.params.SceneParams]);
 * open water, CMOD-like (Hersbach et al. 2007 in spirit, not its coefficients)::
 
       VV = 10**((vv30 + k (theta - 30)) / 10) * (U / 10)**gamma(theta)
