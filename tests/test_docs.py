@@ -85,3 +85,33 @@ def test_maths_is_rendered_by_a_local_mathjax() -> None:
     assert not [s for s in scripts if "://" in str(s)], "no CDN scripts"
     assert "docs/hooks/mathjax.py" in config["hooks"]
     assert '"mathjax"' in (root / "package.json").read_text()
+
+
+def test_quickstart_reads_and_segments_the_scene_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The quickstart persists the logits: every product after them (ALS, binary map,
+    topology, the table) reuses them instead of reading the scene and running the U-Net
+    again, so no radar window is read twice up to the plots."""
+    from collections import Counter
+
+    from xseaice.stac import grd
+
+    reads: Counter[tuple[str, str, tuple[int, int, int, int]]] = Counter()
+    real = grd._read_window
+
+    def counting(spec, pol, window):  # type: ignore[no-untyped-def]
+        reads[(spec.item_id, pol, tuple(window))] += 1
+        return real(spec, pol, window)
+
+    monkeypatch.setattr(grd, "_read_window", counting)
+    page = DOCS / "tutorials" / "quickstart.md"
+    found = [code for info, code in blocks(page) if "online" not in info]
+    upto = next(i for i, code in enumerate(found) if "seaice.topology()" in code)
+    namespace: dict[str, object] = {"__name__": "docs_quickstart_once"}
+    monkeypatch.chdir(tmp_path)
+    for code in found[: upto + 1]:
+        exec(compile(code, page.name, "exec"), namespace)
+    assert reads, "the quickstart read no radar window"
+    twice = {k: n for k, n in reads.items() if n > 1}
+    assert not twice, f"radar windows read more than once: {len(twice)} of {len(reads)}"
