@@ -12,6 +12,7 @@ import re
 from pathlib import Path
 
 import matplotlib
+import numpy as np
 import pytest
 
 matplotlib.use("Agg")
@@ -115,3 +116,26 @@ def test_quickstart_reads_and_segments_the_scene_once(
     assert reads, "the quickstart read no radar window"
     twice = {k: n for k, n in reads.items() if n > 1}
     assert not twice, f"radar windows read more than once: {len(twice)} of {len(reads)}"
+
+
+@pytest.mark.parametrize("name", ["README.md", "docs/index.md"])
+def test_first_example_runs_offline(name: str, tmp_path: Path) -> None:
+    """The home page and the README lead with an example on the bundled sample: it runs
+    here, without the network, and yields a concentration per chart polygon."""
+    page = Path(__file__).parents[1] / name
+    info, code = blocks(page)[0]
+    assert "online" not in info and 'catalog="embedded"' in code
+    namespace: dict[str, object] = {"__name__": "docs_first_example"}
+    cwd = Path.cwd()
+    os.chdir(tmp_path)
+    try:
+        exec(compile(code, name, "exec"), namespace)
+    finally:
+        os.chdir(cwd)
+    ice = namespace["ice"]
+    assert set(np.unique(ice.values).tolist()) <= {0, 1, 255}  # type: ignore[attr-defined]
+
+
+def test_readme_gives_the_cpu_index_for_gpu_less_machines() -> None:
+    text = (Path(__file__).parents[1] / "README.md").read_text()
+    assert "--index-url https://download.pytorch.org/whl/cpu" in text
