@@ -124,6 +124,7 @@ def _cog_values(
     da: xr.DataArray, *, flags: bool, nodata: float | int | None
 ) -> tuple[xr.DataArray, float | int]:
     """The DataArray as stored in the COG: uint8 flags or float32, no encodings."""
+    fill: float | int
     if flags:
         fill = FLAG_NODATA if nodata is None else int(nodata)
         values = da.data
@@ -219,11 +220,11 @@ def cf_dataset(ds: xr.Dataset, attrs: dict[str, str]) -> xr.Dataset:
             out[name].attrs.update(standard_name=std, long_name=long_name, units=units, axis=axis)
     if "time" in out.coords:
         out["time"].attrs.update(standard_name="time", axis="T")
-    for name, var in out.variables.items():
+    for key, var in out.variables.items():
         if "_FillValue" in var.attrs:
             var.encoding["_FillValue"] = var.attrs.pop("_FillValue")
-        if name in STANDARD_NAMES:
-            var.attrs["standard_name"] = STANDARD_NAMES[name]
+        if str(key) in STANDARD_NAMES:
+            var.attrs["standard_name"] = STANDARD_NAMES[str(key)]
     if "fsd_area_min" in out.coords and "fsd_bin" in out.dims:
         low = out["fsd_area_min"].values
         high = out["fsd_area_max"].values
