@@ -233,3 +233,32 @@ def test_zarr_store_is_cf(written: object) -> None:
     assert stored.cf.get_bounds("fsd_bin").shape == (stored.sizes["fsd_bin"], 2)
     raw = xr.open_zarr(written.files["zarr"], mask_and_scale=False)  # type: ignore[attr-defined]
     assert raw["ice"].dtype == np.uint8
+
+
+def test_cf_compliance_checker_finds_no_error(written: object, tmp_path: Path) -> None:
+    """The IOOS compliance checker's CF 1.10 suite (offline: it ships the standard-name
+    table) reports no error on the products, written to netCDF as the Zarr store holds them
+    (rebuilt from the stored logits: Zarr's JSON attributes carry no dtypes)."""
+    from compliance_checker.runner import CheckSuite, ComplianceChecker
+
+    from xseaice.products.writers import cf_dataset, provenance
+    from xseaice.workflow import products_from_logits
+
+    stored = xr.open_zarr(written.files["zarr"])  # type: ignore[attr-defined]
+    logits = stored["ice_logit"].reset_coords(drop=True)  # without the stored ALS scalars
+    derived = products_from_logits(logits.assign_coords(spatial_ref=stored.spatial_ref))
+    attrs = {k: stored.attrs[k] for k in provenance(scene_attrs={}, logits_attrs={})}
+    path = tmp_path / "products.nc"
+    cf_dataset(derived, attrs).to_netcdf(path)
+
+    CheckSuite.load_all_available_checkers()
+    report = tmp_path / "report.json"
+    passed, errors = ComplianceChecker.run_checker(
+        str(path), ["cf:1.10"], 0, "normal", output_filename=str(report), output_format=["json"]
+    )
+    import json
+
+    result = json.loads(report.read_text())["cf:1.10"]
+    high = [m for group in result.get("high_priorities", []) for m in group.get("msgs", [])]
+    assert not errors and not high, high
+    assert passed

@@ -209,7 +209,8 @@ def cf_dataset(ds: xr.Dataset, attrs: dict[str, str]) -> xr.Dataset:
     Global ``attrs`` (from [`provenance`][xseaice.products.writers.provenance]); ``x`` / ``y`` with
     their projection ``standard_name``, ``units: m`` and ``axis``; ``time`` with ``axis: T``;
     [`STANDARD_NAMES`][xseaice.products.writers.STANDARD_NAMES]; ``_FillValue`` moved from the
-    attributes to the encoding; ``fsd_bin`` as a coordinate (the lower floe-area edge, with bounds).
+    attributes to the encoding; ``fsd_bin`` as a coordinate (the lower floe-area edge, with bounds)
+    and the first dimension of the floe size distribution.
     No encodings inherited from the input are kept (see
     [`without_encoding`][xseaice.products.writers.without_encoding]).
     """
@@ -220,11 +221,8 @@ def cf_dataset(ds: xr.Dataset, attrs: dict[str, str]) -> xr.Dataset:
             out[name].attrs.update(standard_name=std, long_name=long_name, units=units, axis=axis)
     if "time" in out.coords:
         out["time"].attrs.update(standard_name="time", axis="T")
-    for key, var in out.variables.items():
-        if "_FillValue" in var.attrs:
-            var.encoding["_FillValue"] = var.attrs.pop("_FillValue")
-        if str(key) in STANDARD_NAMES:
-            var.attrs["standard_name"] = STANDARD_NAMES[str(key)]
+    if "spatial_ref" in out.coords:
+        _cf_grid_mapping(out["spatial_ref"].attrs)
     if "fsd_area_min" in out.coords and "fsd_bin" in out.dims:
         low = out["fsd_area_min"].values
         high = out["fsd_area_max"].values
@@ -240,7 +238,28 @@ def cf_dataset(ds: xr.Dataset, attrs: dict[str, str]) -> xr.Dataset:
             ),
             fsd_bin_bounds=(("fsd_bin", "nv"), np.stack([low, high], axis=1), {"units": "m2"}),
         ).drop_vars(["fsd_area_min", "fsd_area_max"])
+    for name in [n for n in out.data_vars if "fsd_bin" in out[n].dims]:
+        out[name] = out[name].transpose("fsd_bin", ...)  # CF: other dims left of T, Y, X
+    for key, var in out.variables.items():
+        if key in out.coords and np.issubdtype(var.dtype, np.floating):
+            var.encoding["_FillValue"] = None  # CF: coordinates have no missing values
+        for attr in ("valid_min", "valid_max", "valid_range", "flag_values"):
+            if attr in var.attrs and var.dtype.kind in "uif":
+                var.attrs[attr] = np.asarray(var.attrs[attr]).astype(var.dtype)
+        if "_FillValue" in var.attrs:
+            var.encoding["_FillValue"] = var.attrs.pop("_FillValue")
+        if str(key) in STANDARD_NAMES:
+            var.attrs["standard_name"] = STANDARD_NAMES[str(key)]
     return out
+
+
+def _cf_grid_mapping(attrs: dict[str, Any]) -> None:
+    """Complete a pyproj CF grid mapping: a ``long_name`` and, for polar stereographic,
+    the ``latitude_of_projection_origin`` (+-90) that CF requires and pyproj leaves out."""
+    attrs.setdefault("long_name", "coordinate reference system")
+    if attrs.get("grid_mapping_name") == "polar_stereographic":
+        parallel = float(np.ravel(attrs.get("standard_parallel", 90.0))[0])
+        attrs.setdefault("latitude_of_projection_origin", 90.0 if parallel >= 0 else -90.0)
 
 
 def table_schema(table: Any) -> Any:
