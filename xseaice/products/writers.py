@@ -238,8 +238,8 @@ def cf_dataset(ds: xr.Dataset, attrs: dict[str, str]) -> xr.Dataset:
             ),
             fsd_bin_bounds=(("fsd_bin", "nv"), np.stack([low, high], axis=1), {"units": "m2"}),
         ).drop_vars(["fsd_area_min", "fsd_area_max"])
-    for name in [n for n in out.data_vars if "fsd_bin" in out[n].dims]:
-        out[name] = out[name].transpose("fsd_bin", ...)  # CF: other dims left of T, Y, X
+    for var_name in [n for n in out.data_vars if "fsd_bin" in out[n].dims]:
+        out[var_name] = out[var_name].transpose("fsd_bin", ...)  # CF: other dims left of T, Y, X
     for key, var in out.variables.items():
         if key in out.coords and np.issubdtype(var.dtype, np.floating):
             var.encoding["_FillValue"] = None  # CF: coordinates have no missing values
