@@ -19,7 +19,7 @@ def test_help_of_each_command(command: str, capsys: pytest.CaptureFixture[str]) 
     assert main([command, "--help"]) == EXIT_OK
     text = capsys.readouterr().out
     assert f"usage: xseaice {command}" in text
-    assert "--debug" not in text or command == ""  # global flags live on the main parser
+    assert "--debug" in text and "--quiet" in text  # global flags after the command too
 
 
 def test_every_command_is_documented() -> None:
@@ -28,6 +28,72 @@ def test_every_command_is_documented() -> None:
     assert set(sub.choices) == set(COMMANDS)  # type: ignore[union-attr]
     for name, p in sub.choices.items():  # type: ignore[union-attr]
         assert p.description, f"{name} has no description"
+
+
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    from xseaice import __version__
+
+    assert main(["--version"]) == EXIT_OK
+    assert capsys.readouterr().out.strip() == f"xseaice {__version__}"
+
+
+def test_help_shows_defaults(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["segment", "--help"]) == EXIT_OK
+    text = " ".join(capsys.readouterr().out.split())
+    assert "(default: planetary-computer)" in text and "(default: 40.0)" in text
+
+
+def test_global_flags_after_the_command() -> None:
+    parser = build_parser()
+    after = parser.parse_args(["demo", "-q", "--debug"])
+    before = parser.parse_args(["-q", "demo"])
+    neither = parser.parse_args(["demo"])
+    assert after.quiet and after.debug
+    assert before.quiet and not before.debug  # the command's parser does not reset it
+    assert not neither.quiet and not neither.debug
+
+
+def test_search_json_is_a_stac_item_collection(capsys: pytest.CaptureFixture[str]) -> None:
+    """Validated against the STAC 1.1.0 item schema that pystac ships (no network): a GeoJSON
+    FeatureCollection whose features are STAC Items, as the STAC API ItemCollection."""
+    import datetime as dt
+    import json
+
+    import jsonschema
+    from pystac.validation.local_validator import get_local_schema_cache
+    from referencing import Registry, Resource
+
+    info = embedded_sample()
+    bbox = [str(v) for v in info["bbox"]]
+    args = ["search", "--bbox", *bbox, "--datetime", info["datetime"], "--catalog", "embedded"]
+    assert main([*args, "--json"]) == EXIT_OK
+    doc = json.loads(capsys.readouterr().out)
+    item_uri = "https://schemas.stacspec.org/v1.1.0/item-spec/json-schema/item.json"
+    registry = Registry().with_resources(
+        (uri, Resource.from_contents(schema)) for uri, schema in get_local_schema_cache().items()
+    )
+    collection_schema = {
+        "$schema": "http://json-schema.org/draft-07/schema#",
+        "type": "object",
+        "required": ["type", "features"],
+        "properties": {
+            "type": {"const": "FeatureCollection"},
+            "features": {"type": "array", "minItems": 1, "items": {"$ref": item_uri}},
+        },
+    }
+    jsonschema.Draft7Validator(collection_schema, registry=registry).validate(doc)
+    ids = [f["id"] for f in doc["features"]]
+    assert info["sentinel1_item"] in ids
+    for feature in doc["features"]:
+        props = feature["properties"]
+        for key in ("datetime", "start_datetime", "end_datetime"):
+            if props.get(key) is not None:
+                parsed = dt.datetime.fromisoformat(props[key].replace("Z", "+00:00"))
+                assert parsed.tzinfo is not None, f"{key} {props[key]!r} has no time zone"
+        assert props["datetime"] or (props["start_datetime"] and props["end_datetime"])
+    bad = {**doc, "features": [{**doc["features"][0], "bbox": "x"}]}
+    with pytest.raises(jsonschema.ValidationError):  # the schema does check the items
+        jsonschema.Draft7Validator(collection_schema, registry=registry).validate(bad)
 
 
 def test_bad_bbox_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:

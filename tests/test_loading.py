@@ -520,3 +520,41 @@ def test_default_nodata_check_accepts_a_valid_scene_at_its_swath_edge(tmp_path: 
     assert inside.sum() > 300 and outside.sum() > 300  # the box straddles the edge
     assert np.isfinite(hh[inside]).all()  # no cell near the edge lost
     assert not np.isfinite(hh[outside]).any()  # nothing invented beyond it
+
+
+def test_coarse_load_multilooks_in_linear_power(world: Any) -> None:
+    """At 200 m (5 x the 40 m spacing) each cell averages 5 x 5 radar pixels in linear power:
+    the speckle std of HH (dB) over homogeneous ice matches a 5 x 5 block average of the
+    40 m load (point sampling would keep the 40 m std), and the ENL attribute is the items'
+    ENL times 25."""
+    from affine import Affine
+    from odc.geo.geobox import GeoBox
+
+    scene = world.scenes[0]
+    fine_box = scene.geobox
+    n = fine_box.shape[0] // 5
+    coarse_box = GeoBox((n, n), fine_box.affine * Affine.scale(5), fine_box.crs)
+    res = xseaice.search(BBOX, "2023-01-04", catalog=str(world.catalog), sensors="sentinel-1")
+    fine = load(res, geobox=fine_box, chunks=128, amsr2=False)
+    coarse = load(res, geobox=coarse_box, chunks=128, amsr2=False)
+    lin = linear(fine.hh.isel(time=0).values)
+    ny, nx = coarse.sizes["y"], coarse.sizes["x"]
+    blocks = lin[: ny * 5, : nx * 5].reshape(ny, 5, nx, 5)
+    ref_db = 10 * np.log10(blocks.mean(axis=(1, 3)))
+    got_db = coarse.hh.isel(time=0).values
+    # homogeneous cells: one ice type in the whole 5 x 5 block (the synthetic truth)
+    itype = scene.truth["ice_type"].values[: ny * 5, : nx * 5].reshape(ny, 5, nx, 5)
+    same = (itype.min(axis=(1, 3)) == itype.max(axis=(1, 3))) & np.isfinite(got_db)
+    same &= np.isfinite(ref_db)
+    kinds = np.unique(itype.min(axis=(1, 3))[same])
+    assert same.sum() > 200
+    for kind in kinds:
+        sel = same & (itype.min(axis=(1, 3)) == kind)
+        if sel.sum() < 50:
+            continue
+        assert np.std(got_db[sel]) == pytest.approx(np.std(ref_db[sel]), rel=0.2)
+    fine_db = fine.hh.isel(time=0).values
+    assert np.nanstd(got_db[same]) < np.nanstd(fine_db) * 0.9
+    item_enl = res.sentinel1[0].properties["sar:looks_equivalent_number"]
+    assert coarse.hh.attrs["equivalent_number_of_looks"] == pytest.approx(25 * item_enl)
+    assert fine.hh.attrs["equivalent_number_of_looks"] == pytest.approx(item_enl)

@@ -149,3 +149,116 @@ def test_segment_command_preserves_the_chart_or_the_scene_mean(
     assert ice_fraction == pytest.approx(mean_prob, abs=2.0 / valid.sum())
 
     assert main([*common, "--preserve", "chart", "-o", str(tmp_path / "c")]) != EXIT_OK
+
+
+@pytest.fixture(scope="module")
+def written(scene: object, random_model: str, tmp_path_factory: pytest.TempPathFactory) -> object:
+    ds = scene.dataset.chunk({"y": 128, "x": 128})  # type: ignore[attr-defined]
+    from xseaice.io.icechart import read_icechart
+
+    out = tmp_path_factory.mktemp("products")
+    chart_file = out.parent / "chart.gpkg"
+    scene.chart.drop(columns=["true_concentration"]).to_file(chart_file)  # type: ignore[attr-defined]
+    chart = read_icechart(chart_file)  # decoded: ``ct`` beside the SIGRID-3 ``CT`` code
+    return write_products(ds, out, model=random_model, chart=chart, progress=False, figure=False)
+
+
+@pytest.mark.parametrize("name", ["ice", "lead"])
+def test_flag_cogs_are_uint8_with_colours_and_nearest_overviews(written: object, name: str) -> None:
+    """A 0/1 layer stays 0/1/255 at every overview level (averaging would blend it), carries
+    a colour table, a band description and its CF attributes as band tags."""
+    stored = xr.open_zarr(written.files["zarr"], mask_and_scale=False)  # type: ignore[attr-defined]
+    with rasterio.open(written.files[f"cog_{name}"]) as src:  # type: ignore[attr-defined]
+        assert src.dtypes[0] == "uint8"
+        assert src.nodata == 255
+        cmap = src.colormap(1)
+        assert cmap[0] != cmap[1] and cmap[255][3] == 0
+        assert src.descriptions[0] == stored[name].attrs["long_name"]
+        tags = src.tags(1)
+        assert tags["flag_values"] == "0 1"
+        assert tags["flag_meanings"] == stored[name].attrs["flag_meanings"]
+        assert src.tags()["Conventions"] == "CF-1.10"
+        np.testing.assert_array_equal(src.read(1), stored[name].isel(time=0).values)
+        assert src.overviews(1)
+        for level in range(len(src.overviews(1))):
+            with rasterio.open(written.files[f"cog_{name}"], overview_level=level) as ov:  # type: ignore[attr-defined]
+                assert set(np.unique(ov.read(1)).tolist()) <= {0, 1, 255}
+
+
+def test_probability_cog_is_float_with_averaged_overviews(written: object) -> None:
+    stored = xr.open_zarr(written.files["zarr"])  # type: ignore[attr-defined]
+    prob = stored["ice_probability"].isel(time=0).values
+    with rasterio.open(written.files["cog_ice_probability"]) as src:  # type: ignore[attr-defined]
+        assert src.dtypes[0] == "float32"
+        assert np.isnan(src.nodata)
+        assert src.tags(1)["units"] == stored["ice_probability"].attrs["units"]
+    with rasterio.open(written.files["cog_ice_probability"], overview_level=0) as ov:  # type: ignore[attr-defined]
+        half = ov.read(1)
+    # level 0 halves the grid: a 2x2 mean of the full-resolution probabilities
+    blocks = prob[: half.shape[0] * 2, : half.shape[1] * 2]
+    expected = np.nanmean(blocks.reshape(half.shape[0], 2, half.shape[1], 2), axis=(1, 3))
+    np.testing.assert_allclose(half, expected, atol=1e-5)
+
+
+def test_tables_share_one_schema(written: object) -> None:
+    """GeoPackage and GeoParquet read back with the same columns; the decoded ``ct`` keeps
+    its name in both and the chart's SIGRID-3 code column gets ``_code``."""
+    gpkg = gpd.read_file(written.files["table_gpkg"])  # type: ignore[attr-defined]
+    parquet = gpd.read_parquet(written.files["table_parquet"])  # type: ignore[attr-defined]
+    assert list(gpkg.columns) == list(parquet.columns)
+    assert {"ct", "CT_code", "poly_type", "mean", "chart_concentration"} <= set(parquet.columns)
+    np.testing.assert_allclose(gpkg["ct"], parquet["ct"])
+
+
+def test_zarr_store_is_cf(written: object) -> None:
+    """cf_xarray finds the axes and standard names; provenance names the model and scene;
+    ``_FillValue`` is an encoding; ``fsd_bin`` is a coordinate with bounds."""
+    import cf_xarray  # noqa: F401
+
+    from xseaice import __version__
+
+    stored = xr.open_zarr(written.files["zarr"])  # type: ignore[attr-defined]
+    assert stored.cf.axes["X"] == ["x"] and stored.cf.axes["Y"] == ["y"]
+    assert stored.cf.axes["T"] == ["time"]
+    assert stored.cf["sea_ice_area_fraction"].name == "ice_fraction"
+    assert stored.attrs["Conventions"] == "CF-1.10"
+    assert stored.attrs["xseaice_version"] == __version__
+    assert stored.attrs["model"] == "test-random"
+    assert len(stored.attrs["model_sha256"]) == 64
+    assert "xseaice.synthetic" in stored.attrs["source"]
+    assert "ice chart" in stored.attrs["source"]
+    assert stored["ice"].encoding["_FillValue"] == 255
+    assert "_FillValue" not in stored["ice"].attrs
+    assert "fsd_bin" in stored.coords
+    assert stored.cf.get_bounds("fsd_bin").shape == (stored.sizes["fsd_bin"], 2)
+    raw = xr.open_zarr(written.files["zarr"], mask_and_scale=False)  # type: ignore[attr-defined]
+    assert raw["ice"].dtype == np.uint8
+
+
+def test_cf_compliance_checker_finds_no_error(written: object, tmp_path: Path) -> None:
+    """The IOOS compliance checker's CF 1.10 suite (offline: it ships the standard-name
+    table) reports no error on the products, written to netCDF as the Zarr store holds them
+    (rebuilt from the stored logits: Zarr's JSON attributes carry no dtypes)."""
+    from compliance_checker.runner import CheckSuite, ComplianceChecker
+
+    from xseaice.products.writers import cf_dataset, provenance
+    from xseaice.workflow import products_from_logits
+
+    stored = xr.open_zarr(written.files["zarr"])  # type: ignore[attr-defined]
+    logits = stored["ice_logit"].reset_coords(drop=True)  # without the stored ALS scalars
+    derived = products_from_logits(logits.assign_coords(spatial_ref=stored.spatial_ref))
+    attrs = {k: stored.attrs[k] for k in provenance(scene_attrs={}, logits_attrs={})}
+    path = tmp_path / "products.nc"
+    cf_dataset(derived, attrs).to_netcdf(path)
+
+    CheckSuite.load_all_available_checkers()
+    report = tmp_path / "report.json"
+    passed, errors = ComplianceChecker.run_checker(
+        str(path), ["cf:1.10"], 0, "normal", output_filename=str(report), output_format=["json"]
+    )
+    import json
+
+    result = json.loads(report.read_text())["cf:1.10"]
+    high = [m for group in result.get("high_priorities", []) for m in group.get("msgs", [])]
+    assert not errors and not high, high
+    assert passed

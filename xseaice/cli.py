@@ -41,8 +41,16 @@ def _cmd_search(args: argparse.Namespace) -> int:
         polarizations=tuple(p.upper() for p in args.polarizations),
         sensors=tuple(args.sensors),
     )
-    print(json.dumps(result.rows(), indent=2) if args.json else result)
+    print(json.dumps(_item_collection(result), indent=2) if args.json else result)
     return EXIT_OK
+
+
+def _item_collection(result: object) -> dict[str, object]:
+    """The items found, Sentinel-1 first, as a STAC ItemCollection (GeoJSON
+    FeatureCollection; ISO 8601 times, as pystac writes them)."""
+    import pystac
+
+    return pystac.ItemCollection(list(result)).to_dict()  # type: ignore[call-overload]
 
 
 def _cmd_segment(args: argparse.Namespace) -> int:
@@ -108,8 +116,11 @@ def build_parser() -> argparse.ArgumentParser:
         description="Sea-ice maps from Sentinel-1 SAR and AMSR-2: search, segment, train.",
         epilog="Exit codes: 0 ok, 1 xseaice error, 2 usage, 3 internal error, 130 interrupted.",
     )
-    parser.add_argument("--debug", action="store_true", help="full tracebacks and debug logs")
-    parser.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+    from xseaice import __version__
+
+    parser.formatter_class = argparse.ArgumentDefaultsHelpFormatter
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    _global_flags(parser, default=False)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     demo = sub.add_parser(
@@ -145,11 +156,13 @@ def build_parser() -> argparse.ArgumentParser:
         "or a static catalog path",
     )
     search.add_argument("--mode", default="EW", help="Sentinel-1 instrument mode (EW, IW)")
-    search.add_argument("--polarizations", nargs="+", default=["HH", "HV"])
+    search.add_argument("--polarizations", nargs="+", default=["HH", "HV"], help="polarisations")
     search.add_argument(
         "--sensors", nargs="+", default=["sentinel-1", "amsr2"], help="sensors to search"
     )
-    search.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    search.add_argument(
+        "--json", action="store_true", help="print a STAC ItemCollection instead of a table"
+    )
     search.set_defaults(func=_cmd_search)
 
     seg = sub.add_parser(
@@ -218,7 +231,21 @@ def build_parser() -> argparse.ArgumentParser:
     )
     ev.add_argument("--split", default="test", help="CaFFe split (with --caffe)")
     ev.set_defaults(func=_cmd_evaluate)
+    for command in sub.choices.values():  # -q / --debug after the command too; defaults shown
+        command.formatter_class = argparse.ArgumentDefaultsHelpFormatter
+        _global_flags(command, default=argparse.SUPPRESS)
     return parser
+
+
+def _global_flags(parser: argparse.ArgumentParser, *, default: object) -> None:
+    """``--debug`` and ``-q``; the sub-commands' copies default to SUPPRESS so that a flag
+    given before the command is not reset by the command's parser."""
+    parser.add_argument(
+        "--debug", action="store_true", default=default, help="full tracebacks and debug logs"
+    )
+    parser.add_argument(
+        "-q", "--quiet", action="store_true", default=default, help="no progress bars"
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -1,7 +1,7 @@
 """Errors and warnings raised by xseaice.
 
-Every error is an :class:`XSeaIceError`; the subclasses say which step failed so that
-callers can catch what they can handle.  Messages follow one pattern: what was wrong,
+Every error is an [`XSeaIceError`][xseaice.exceptions.XSeaIceError]; the subclasses say which step
+failed so that callers can catch what they can handle.  Messages follow one pattern: what was wrong,
 what was expected, and how to fix it.
 """
 

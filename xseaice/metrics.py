@@ -13,12 +13,12 @@ on the remaining pixels (scikit-learn is not needed at run time).  All scores ar
 fractions (1.0 is perfect); AutoICE reports them multiplied by 100.
 
 Pixel metrics compare a binary ice map with pixel truth (only the synthetic world has it):
-:func:`pixel_accuracy`, :func:`iou` (of ice, or of leads), and
-:func:`regional_concentration_error`, the difference between the mapped ice fraction of
-each chart region and the chart's concentration.
+[`pixel_accuracy`][xseaice.metrics.pixel_accuracy], [`iou`][xseaice.metrics.iou] (of ice, or of
+leads), and [`regional_concentration_error`][xseaice.metrics.regional_concentration_error], the
+difference between the mapped ice fraction of each chart region and the chart's concentration.
 
-:func:`xseaice.evaluate` (in :mod:`xseaice.training.heldout`) runs a trained model over
-held-out scenes and reports all of them; this module imports no model code.
+[`xseaice.evaluate`][xseaice.training.heldout.evaluate] (in [`xseaice.training.heldout`][]) runs a
+trained model over held-out scenes and reports all of them; this module imports no model code.
 """
 
 from __future__ import annotations
@@ -282,7 +282,7 @@ def regional_concentration_error(
         Binary ice map (0/1) or ice probability in [0, 1]; NaN counts as invalid.
     region_ids : array-like of int
         Chart region of each pixel (``1..N``, 0 = outside every region), e.g. from
-        :func:`xseaice.io.icechart.rasterize_chart`.
+        [`xseaice.io.icechart.rasterize_chart`][].
     region_ct : sequence of float
         Concentration (0-1) of regions ``1..N`` in order (entry ``k - 1`` is region ``k``);
         NaN for a region without a concentration.
@@ -330,8 +330,8 @@ def concentration_error_summary(table: pd.DataFrame) -> dict[str, float]:
     Parameters
     ----------
     table : pandas.DataFrame
-        The output of :func:`regional_concentration_error` (possibly several scenes
-        concatenated).
+        The output of [`regional_concentration_error`][xseaice.metrics.regional_concentration_error]
+        (possibly several scenes concatenated).
 
     Returns
     -------

@@ -203,7 +203,8 @@ def _cartopy_projection(crs: Any, extent: tuple[float, float, float, float]) -> 
 def map_projection(da: xr.DataArray) -> Any:
     """The cartopy projection of a DataArray's CRS, with a domain that holds the data.
 
-    Use it to make cartopy axes for :func:`plot` yourself, for example several panels::
+    Use it to make cartopy axes for [`plot`][xseaice.plotting.plot] yourself, for example several
+    panels::
 
         proj = xseaice.plotting.map_projection(ds.hh)
         fig, axes = plt.subplots(1, 2, subplot_kw={"projection": proj})
@@ -573,12 +574,12 @@ def overview_figure(
     Parameters
     ----------
     products : xarray.Dataset
-        Products of :func:`xseaice.workflow.map_ice` (one time step, or ``time_index``
+        Products of [`xseaice.workflow.map_ice`][] (one time step, or ``time_index``
         is used): ``ice_logit``, ``ice_probability``, ``ice``, ``lead``.
     scene : xarray.Dataset, optional
         The input scene, for the HH, HV and 36.5 GHz H panels.
     table : GeoDataFrame, optional
-        Concentration per chart polygon (:func:`xseaice.products.zonal.concentration` with a chart
+        Concentration per chart polygon ([`xseaice.products.zonal.concentration`][] with a chart
         concentration), shown against the chart.
     time_index : int, default 0
         Time step when the inputs have a ``time`` dimension.

@@ -1,6 +1,6 @@
 """The Dataset contract shared by loading, inference, training and the synthetic world.
 
-A scene is an :class:`xarray.Dataset` with dimensions ``(time, y, x)`` on one GeoBox
+A scene is an `xarray.Dataset` with dimensions ``(time, y, x)`` on one GeoBox
 (projected CRS, square pixels, ``y`` decreasing), a ``spatial_ref`` coordinate that
 ``.rio`` and ``.odc`` understand, float32 data and NaN where a sensor has no valid value.
 
@@ -14,7 +14,8 @@ variable                  units       meaning
 ========================  ==========  =====================================================
 
 Backscatter is stored in decibels; after noise removal a linear sigma0 can be zero or
-negative, so values are floored at :data:`SIGMA0_FLOOR_DB` before the conversion.
+negative, so values are floored at [`SIGMA0_FLOOR_DB`][xseaice.variables.SIGMA0_FLOOR_DB] before the
+conversion.
 """
 
 from __future__ import annotations
@@ -79,7 +80,8 @@ ATTRS: dict[str, dict[str, Any]] = {
 
 
 def sigma0_to_db(linear: Any) -> Any:
-    """Convert linear sigma0 to decibels, flooring at :data:`SIGMA0_FLOOR_DB`.
+    """Convert linear sigma0 to decibels, flooring at
+    [`SIGMA0_FLOOR_DB`][xseaice.variables.SIGMA0_FLOOR_DB].
 
     Parameters
     ----------

@@ -1,11 +1,12 @@
 """The whole chain for one scene, and its products written to disk.
 
-:func:`map_ice` chains the plain functions lazily (segment -> Analytical Logit Scaling ->
-binarize -> topology); :func:`write_products` computes them once, in bounded memory, and
-writes Cloud-Optimized GeoTIFFs, a CF Zarr store, the per-polygon table as GeoPackage and
-GeoParquet and a PNG figure.  Every file is written under a temporary name in the output
-folder and moved into place when complete, so an interrupted run never leaves a
-half-written product.  :func:`segment_to_files` is the ``xseaice segment`` command.
+[`map_ice`][xseaice.workflow.map_ice] chains the plain functions lazily (segment -> Analytical Logit
+Scaling -> binarize -> topology); [`write_products`][xseaice.workflow.write_products] computes them
+once, in bounded memory, and writes Cloud-Optimized GeoTIFFs, a CF Zarr store, the per-polygon table
+as GeoPackage and GeoParquet and a PNG figure.  Every file is written under a temporary name in the
+output folder and moved into place when complete, so an interrupted run never leaves a
+half-written product.  [`segment_to_files`][xseaice.workflow.segment_to_files] is the ``xseaice
+segment`` command.
 """
 
 from __future__ import annotations
@@ -23,7 +24,12 @@ import xarray as xr
 from xseaice.exceptions import EmptySearchError, InvalidArgumentError
 from xseaice.io.atomic import atomic_path
 from xseaice.products.als import Preserve
-from xseaice.products.writers import without_encoding, write_cog, write_table
+from xseaice.products.writers import (
+    cf_dataset,
+    provenance,
+    write_cog,
+    write_table,
+)
 
 __all__ = [
     "PRESERVE_CHOICES",
@@ -39,12 +45,12 @@ logger = logging.getLogger(__name__)
 
 
 #: ``preserve`` values of the workflow and the ``xseaice segment`` command: those of
-#: :data:`xseaice.products.als.Preserve` plus these strings.
+#: [`xseaice.products.als.Preserve`][] plus these strings.
 PRESERVE_CHOICES: tuple[str, ...] = ("auto", "none", "scene", "chart")
 
 
 def resolve_preserve(preserve: Any, chart: Any = None) -> Preserve:
-    """Turn a workflow ``preserve`` into what :func:`~xseaice.products.als.scale_logits`
+    """Turn a workflow ``preserve`` into what [`scale_logits`][xseaice.products.als.scale_logits]
     takes: the one place ``"auto"``, ``"chart"`` and ``"none"`` are resolved.
 
     Parameters
@@ -60,7 +66,7 @@ def resolve_preserve(preserve: Any, chart: Any = None) -> Preserve:
     Returns
     -------
     None, "scene" or GeoDataFrame
-        A :data:`~xseaice.products.als.Preserve` value.
+        A [`Preserve`][xseaice.products.als.Preserve] value.
 
     Raises
     ------
@@ -96,10 +102,10 @@ def products_from_logits(
     Parameters
     ----------
     logits : xarray.DataArray
-        ``ice_logit`` from :func:`xseaice.inference.segment`.
+        ``ice_logit`` from `xseaice.inference.segment`.
     preserve : None, "scene" or GeoDataFrame
-        Passed to :func:`xseaice.products.als.scale_logits`
-        (:data:`~xseaice.products.als.Preserve`).
+        Passed to [`xseaice.products.als.scale_logits`][]
+        ([`Preserve`][xseaice.products.als.Preserve]).
     q : float, default 0.98
         ALS target confidence.
     threshold : float, default 0.5
@@ -111,7 +117,7 @@ def products_from_logits(
     -------
     xarray.Dataset
         Lazy ``ice_logit``, ``ice_probability``, ``ice``, ``floe_id``, ``lead`` and the
-        summaries of :func:`xseaice.products.topology.topology`.
+        summaries of [`xseaice.products.topology.topology`][].
     """
     from xseaice.products.als import scale_logits
     from xseaice.products.topology import binarize, topology
@@ -140,19 +146,19 @@ def map_ice(
     Parameters
     ----------
     ds : xarray.Dataset
-        A scene following the Dataset contract (from :func:`xseaice.load`).
+        A scene following the Dataset contract (from [`xseaice.load`][xseaice.stac.loading.load]).
     model : str, path or WeightsSpec, default "default"
-        Weights for :func:`xseaice.inference.segment`.
+        Weights for `xseaice.inference.segment`.
     segment_kwargs : dict, optional
-        Options of :func:`xseaice.inference.segment` (``tile``, ``device``, ...).
+        Options of `xseaice.inference.segment` (``tile``, ``device``, ...).
     **options
-        Options of :func:`products_from_logits` (``preserve``, ``q``, ``threshold``,
-        ``lead_max_width``).
+        Options of `products_from_logits` (``preserve``,
+        ``q``, ``threshold``, ``lead_max_width``).
 
     Returns
     -------
     xarray.Dataset
-        The lazy products (see :func:`products_from_logits`).
+        The lazy products (see `products_from_logits`).
     """
     return products_from_logits(_logits(ds, model, segment_kwargs), **options)
 
@@ -166,7 +172,8 @@ def _logits(ds: xr.Dataset, model: Any, segment_kwargs: dict[str, Any] | None) -
 
 @dataclass
 class Products:
-    """Where :func:`write_products` put each product, and the scene summary."""
+    """Where [`write_products`][xseaice.workflow.write_products] put each product, and the scene
+    summary."""
 
     folder: Path
     files: dict[str, Path] = field(default_factory=dict)
@@ -222,13 +229,13 @@ def write_products(
     output : path
         Output folder, created if needed.
     model : str, path or WeightsSpec, default "default"
-        Weights for :func:`xseaice.inference.segment`.
+        Weights for `xseaice.inference.segment`.
     chart : GeoDataFrame, optional
         Ice-chart polygons: concentration per polygon is written as GeoPackage and
         GeoParquet (with the chart's concentration and the difference).
     preserve : None, "auto", "none", "scene", "chart" or GeoDataFrame
-        ALS bias option, resolved by :func:`resolve_preserve` (``"chart"`` and ``"auto"``
-        use ``chart``).
+        ALS bias option, resolved by [`resolve_preserve`][xseaice.workflow.resolve_preserve]
+        (``"chart"`` and ``"auto"`` use ``chart``).
     figure : bool, default True
         Write the PNG overview figure.
     progress : bool, default True
@@ -236,9 +243,10 @@ def write_products(
     prefix : str, default "xseaice"
         File-name prefix.
     segment_kwargs : dict, optional
-        Options of :func:`xseaice.inference.segment`.
+        Options of `xseaice.inference.segment`.
     **options
-        ``q``, ``threshold``, ``lead_max_width`` of :func:`products_from_logits`.
+        ``q``, ``threshold``, ``lead_max_width`` of
+        `products_from_logits`.
 
     Returns
     -------
@@ -254,23 +262,26 @@ def write_products(
     result = Products(folder=folder)
     logits = _logits(scene, model, segment_kwargs)
 
+    cf = provenance(
+        scene_attrs=dict(scene.attrs), logits_attrs=dict(logits.attrs), chart=_chart_name(chart)
+    )
     zarr_path = folder / f"{prefix}_products.zarr"
     with atomic_path(zarr_path) as tmp, _progress(progress):
-        without_encoding(logits.to_dataset(name="ice_logit")).to_zarr(
+        cf_dataset(logits.to_dataset(name="ice_logit"), cf).to_zarr(
             tmp, mode="w", zarr_format=2, consolidated=True
         )
         stored = xr.open_zarr(tmp, chunks={})["ice_logit"]
         derived = products_from_logits(stored, preserve=mode, **options)
-        without_encoding(derived.drop_vars("ice_logit")).to_zarr(
+        cf_dataset(derived.drop_vars("ice_logit"), cf).to_zarr(
             tmp, mode="a", zarr_format=2, consolidated=True
         )
     result.files["zarr"] = zarr_path
     done = xr.open_zarr(zarr_path, chunks={})
 
     first = done.isel(time=0) if "time" in done.dims else done
-    for name, nodata in (("ice_probability", np.nan), ("ice", 255), ("lead", 255)):
+    for name in ("ice_probability", "ice", "lead"):
         path = folder / f"{prefix}_{name}.tif"
-        write_cog(first[name], path, nodata=nodata)
+        write_cog(first[name], path, tags=cf)
         result.files[f"cog_{name}"] = path
 
     table = None
@@ -291,6 +302,13 @@ def write_products(
         plt.close(fig)
         result.files["figure"] = path
     return result
+
+
+def _chart_name(chart: Any) -> str | None:
+    """How a chart is named in the provenance: its ``source`` attribute or its size."""
+    if chart is None:
+        return None
+    return str(getattr(chart, "attrs", {}).get("source", f"{len(chart)} polygons"))
 
 
 def _summary(first: xr.Dataset, table: Any) -> dict[str, Any]:
@@ -346,16 +364,16 @@ def segment_to_files(
     chart : str, optional
         Ice-chart file (SIGRID-3) for concentration per polygon and ``preserve="chart"``.
     preserve : {"auto", "none", "scene", "chart"}
-        ALS bias option (:func:`resolve_preserve`); ``"auto"``: ``"chart"`` when
-        ``chart`` is given, else ``"scene"``.  Plain ALS (``"none"``) places the threshold
-        at the middle of the scene's 2-98 % logit spread, which suits scenes with as much
+        ALS bias option ([`resolve_preserve`][xseaice.workflow.resolve_preserve]); ``"auto"``:
+        ``"chart"`` when ``chart`` is given, else ``"scene"``.  Plain ALS (``"none"``) places the
+        threshold at the middle of the scene's 2-98 % logit spread, which suits scenes with as much
         ice as water; with the bundled weights it loses to the raw threshold on held-out
         scenes (see ``benchmarks/bench_weak_supervision.py``), the two ``preserve`` modes
         win.
     resolution : float
         Pixel size in metres of the loaded grid.
     precision : {"auto", "fp32", "bf16"}
-        Model precision (:func:`xseaice.inference.segment`).
+        Model precision (`xseaice.inference.segment`).
     figure, progress : bool
         Write the PNG figure; show progress bars.
 

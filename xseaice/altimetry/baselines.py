@@ -1,6 +1,6 @@
 """Interpolation baselines that ignore the SAR: nearest track point, inverse distance, kriging.
 
-They take the co-located points (:func:`xseaice.altimetry.colocate.colocate`) and return an
+They take the co-located points ([`xseaice.altimetry.colocate.colocate`][]) and return an
 ``(ny, nx)`` array on the scene grid.  Ordinary kriging needs the optional ``pykrige``
 package (``pip install xseaice[altimetry]``).
 """

@@ -42,7 +42,7 @@ def scene_grid(scene_ds: xr.Dataset | xr.DataArray) -> tuple[np.ndarray, np.ndar
 
 
 def _warp(pts: gpd.GeoDataFrame, drift: xr.Dataset, t_scene: pd.Timestamp) -> gpd.GeoDataFrame:
-    """Move the points to the scene time along the drift field (:func:`warp_points`)."""
+    """Move the points to the scene time along the drift field (`warp_points`)."""
     from xseaice.sar.warp import warp_points
 
     moved = warp_points(pts, drift, to_time=t_scene)
@@ -64,13 +64,14 @@ def colocate(
     scene_ds : xarray.Dataset or xarray.DataArray
         The scene (grid, CRS and time).
     points : geopandas.GeoDataFrame
-        From :func:`xseaice.read_altimetry` or the synthetic tracks.
+        From [`xseaice.read_altimetry`][xseaice.io.altimetry.read_altimetry] or the synthetic
+        tracks.
     max_dt : str or pandas.Timedelta, optional
         Keep only points within this time of the scene.
     drift : xarray.Dataset, optional
-        Ice displacement field (:func:`xseaice.sar.drift.drift`, ``time_a``/``time_b``
+        Ice displacement field ([`xseaice.sar.drift.drift`][], ``time_a``/``time_b``
         attributes); each point is moved by the share of it that matches its time
-        difference to the scene (:func:`xseaice.sar.warp.warp_points`; the columns
+        difference to the scene ([`xseaice.sar.warp.warp_points`][]; the columns
         ``drift_dx``, ``drift_dy`` record the move).  Points outside the drift grid are
         dropped: their position at the scene time is unknown.
 

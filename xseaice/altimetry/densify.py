@@ -1,7 +1,7 @@
 """SAR-guided densification of sparse altimeter elevations onto a scene grid.
 
 ``densify`` fits, per scene, a regression of the altimeter values that cross the scene on
-SAR evidence (:mod:`xseaice.altimetry.features`), then interpolates what the SAR does not
+SAR evidence ([`xseaice.altimetry.features`][]), then interpolates what the SAR does not
 explain (the residuals along the tracks) with a Gaussian process: *regression kriging*.
 
 * The basis is linear in the elevation and zero on water, so footprint means of the basis
@@ -155,9 +155,9 @@ def densify(
         One SAR scene with ``hh``, ``hv`` (dB), x/y coordinates and a CRS; an ``ice`` 0/1
         variable is used as the lead map when ``ice`` is not given.
     points : geopandas.GeoDataFrame
-        Altimeter points (:func:`xseaice.read_altimetry`, synthetic tracks).  Optional
-        columns ``footprint_along_m``/``footprint_across_m`` (footprint averaging),
-        ``freeboard_sigma`` (measurement noise), ``quality_ok``, ``surface``.
+        Altimeter points ([`xseaice.read_altimetry`][xseaice.io.altimetry.read_altimetry], synthetic
+        tracks).  Optional columns ``footprint_along_m``/``footprint_across_m`` (footprint
+        averaging), ``freeboard_sigma`` (measurement noise), ``quality_ok``, ``surface``.
     value : str
         The column to map.  ``"freeboard"`` uses the leads as the zero reference.
     method : {"regression-kriging", "regression"}
@@ -165,7 +165,7 @@ def densify(
     max_dt : str or pandas.Timedelta, optional
         Use only points within this time of the scene.
     drift : xarray.Dataset, optional
-        Ice drift from :func:`xseaice.sar.drift.drift` (``time_a``/``time_b``): points
+        Ice drift from [`xseaice.sar.drift.drift`][] (``time_a``/``time_b``): points
         are moved to the scene time before fitting.
     ice : xarray.DataArray or numpy.ndarray, optional
         0/1 floe/lead map on the scene grid (e.g. ``prob.seaice.binarize()``); other

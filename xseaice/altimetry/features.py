@@ -114,7 +114,7 @@ def make_basis(
     Parameters
     ----------
     features : dict of str to numpy.ndarray
-        From :func:`sar_features`.
+        From [`sar_features`][xseaice.altimetry.features.sar_features].
     support : numpy.ndarray
         Boolean mask where the basis is non-zero (ice pixels; all True without a lead map).
     n_clusters : int

@@ -1,13 +1,14 @@
 """Multi-pass elevation maps: several SAR scenes and altimeter passes linked by ice drift.
 
 Two ways to combine, both using *all* the altimeter passes, moved to the reference
-scene's time by the drift field (:func:`xseaice.altimetry.densify` with ``drift=``):
+scene's time by the drift field ([`xseaice.altimetry.densify`][] with ``drift=``):
 
 * ``"evidence"`` (default): the SAR looks are moved onto the reference scene (DRIFT's
-  :func:`xseaice.sar.warp.warp`) and averaged in linear power, which averages out speckle
+  [`xseaice.sar.warp.warp`][]) and averaged in linear power, which averages out speckle
   and wind before one densification;
 * ``"maps"``: each look is densified on its own, the maps are moved to the reference
-  time and averaged with inverse-variance weights (:func:`combine_maps`).
+  time and averaged with inverse-variance weights
+  ([`combine_maps`][xseaice.altimetry.multipass.combine_maps]).
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ def combine_maps(maps: Sequence[xr.DataArray], *, correlation: float = 0.5) -> x
     Parameters
     ----------
     maps : sequence of xarray.DataArray
-        Outputs of :func:`~xseaice.altimetry.densify` (each with its ``uncertainty``
+        Outputs of [`densify`][xseaice.altimetry.densify] (each with its ``uncertainty``
         coordinate), already on the same grid.
     correlation : float
         Assumed correlation of the maps' errors (they share altimeter points and ice):
@@ -132,17 +133,19 @@ def densify_passes(
         Column to map.
     drifts : sequence of xarray.Dataset or None, optional
         ``drifts[i]``: ice drift from ``scenes[i]`` to ``scenes[0]``
-        (:func:`xseaice.sar.drift.drift`, ``time_a``/``time_b`` attributes); ``None`` entries (or
+        ([`xseaice.sar.drift.drift`][], ``time_a``/``time_b`` attributes); ``None`` entries (or
         no list) for scenes on the reference grid with negligible drift.  It moves the
         points to each scene's time and scene ``i``'s map to the reference time.
     ice : sequence, optional
-        Floe/lead maps, one per scene (see :func:`densify`); ``"evidence"`` uses the first.
+        Floe/lead maps, one per scene (see [`densify`][xseaice.altimetry.densify.densify]);
+        ``"evidence"`` uses the first.
     combine : {"evidence", "maps"}
         Average the SAR looks before densifying, or densify each and average the maps.
     correlation : float
-        Error correlation between per-scene maps (``"maps"``, :func:`combine_maps`).
+        Error correlation between per-scene maps (``"maps"``,
+        [`combine_maps`][xseaice.altimetry.multipass.combine_maps]).
     **kwargs
-        Passed to :func:`densify` (``method``, ``max_dt``, ...).
+        Passed to [`densify`][xseaice.altimetry.densify.densify] (``method``, ``max_dt``, ...).
 
     Returns
     -------

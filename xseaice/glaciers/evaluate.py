@@ -1,9 +1,10 @@
 """Score a zone model on labelled glacier scenes the CaFFe way: MDE and zone IoU.
 
-Each scene is segmented through the tiling engine (:func:`~xseaice.glaciers.segment.
-segment_zones`), the front is extracted as in the benchmark (:func:`~xseaice.glaciers.
-fronts.calving_front`), and the predicted fronts and zones are scored against the labels
-(:func:`~xseaice.glaciers.mde.mean_distance_error`, :func:`~xseaice.glaciers.mde.zone_iou`).
+Each scene is segmented through the tiling engine (`
+segment_zones`), the front is extracted as in the benchmark (`calving_front`), and the predicted
+fronts and zones are scored against the labels
+([`mean_distance_error`][xseaice.glaciers.mde.mean_distance_error],
+[`zone_iou`][xseaice.glaciers.mde.zone_iou]).
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ def evaluate_zone_model(
     Parameters
     ----------
     model : str, path, WeightsSpec or (nn.Module, WeightsSpec)
-        A zone model (see :func:`~xseaice.glaciers.segment.segment_zones`).
+        A zone model (see [`segment_zones`][xseaice.glaciers.segment.segment_zones]).
     scenes : iterable of xarray.Dataset
         Labelled scenes with ``sar``, ``zones`` and ``front`` (synthetic fjords or CaFFe).
     min_length : float, default 750.0
@@ -50,7 +51,7 @@ def evaluate_zone_model(
     Returns
     -------
     dict
-        The :class:`~xseaice.glaciers.mde.MDEResult` fields (``mde_m``, ``n_no_prediction``,
+        The [`MDEResult`][xseaice.glaciers.mde.MDEResult] fields (``mde_m``, ``n_no_prediction``,
         ...), ``iou_<class>`` / ``iou_mean``, and ``images`` (name, glacier, sensor, date,
         per-image MDE).
     """
@@ -95,7 +96,7 @@ def evaluate_caffe(
     Parameters
     ----------
     root : str or path
-        The CaFFe folder (see :func:`xseaice.io.caffe.read_caffe`).
+        The CaFFe folder (see [`xseaice.io.caffe.read_caffe`][]).
     model : str, path, WeightsSpec or (nn.Module, WeightsSpec)
         A zone model.
     split : str, default "test"
@@ -110,7 +111,8 @@ def evaluate_caffe(
     Returns
     -------
     dict
-        As :func:`evaluate_zone_model`, plus ``root`` and ``split``.
+        As [`evaluate_zone_model`][xseaice.glaciers.evaluate.evaluate_zone_model], plus ``root`` and
+        ``split``.
     """
     from xseaice.io.caffe import iter_caffe
 
@@ -121,7 +123,8 @@ def evaluate_caffe(
 
 
 def format_result(result: dict[str, Any]) -> str:
-    """A printable summary of :func:`evaluate_caffe` / :func:`evaluate_zone_model`."""
+    """A printable summary of [`evaluate_caffe`][xseaice.glaciers.evaluate.evaluate_caffe] /
+    [`evaluate_zone_model`][xseaice.glaciers.evaluate.evaluate_zone_model]."""
     lines = [
         f"images                     {result['n_images']}",
         f"mean distance error (MDE)  {result['mde_m']:.1f} m  (pooled over "

@@ -33,7 +33,8 @@ _EIGHT = np.ones((3, 3), dtype=bool)
 
 
 class CalvingFront(NamedTuple):
-    """Result of :func:`calving_front`: vector lines and the front raster."""
+    """Result of [`calving_front`][xseaice.glaciers.fronts.calving_front]: vector lines and the
+    front raster."""
 
     lines: gpd.GeoDataFrame
     raster: xr.DataArray
@@ -106,7 +107,7 @@ def zone_classes(zones_or_probs: xr.DataArray) -> xr.DataArray:
     """Zone classes (uint8 y, x) from a class map, or argmax over a class dimension.
 
     A DataArray with a dimension named ``class`` or ending in ``_class`` (the
-    ``zones_logit`` of :func:`xseaice.glaciers.segment.segment_zones`) is reduced by
+    ``zones_logit`` of [`xseaice.glaciers.segment.segment_zones`][]) is reduced by
     argmax; NaN pixels (no data) become class 0.  A 2-D integer map passes through.
     """
     if not isinstance(zones_or_probs, xr.DataArray):
@@ -205,7 +206,8 @@ def calving_front(
     pixel_size : float, optional
         Metres per pixel; default the ``pixel_size`` attribute or the x spacing.
     postprocess : bool, default True
-        Apply CaFFe's zone clean-up (:func:`postprocess_zones`) first.
+        Apply CaFFe's zone clean-up
+        ([`postprocess_zones`][xseaice.glaciers.fronts.postprocess_zones]) first.
 
     Returns
     -------

@@ -27,7 +27,8 @@ def front_positions(fronts: Mapping[Any, gpd.GeoDataFrame], flowline: Any) -> pd
     ----------
     fronts : mapping
         Date (any sortable label) -> front lines (the ``lines`` of
-        :func:`xseaice.glaciers.calving_front`), all in the flow line's CRS.
+        [`xseaice.glaciers.calving_front`][xseaice.glaciers.fronts.calving_front]), all in the flow
+        line's CRS.
     flowline : shapely.LineString
         The glacier's centre line, digitised from upstream (on the glacier) to downstream
         (in the fjord), long enough to cross every front.

@@ -1,9 +1,9 @@
 """Zone segmentation of glacier scenes through the package's one tiling engine.
 
-:func:`segment_zones` is the only place where the glacier code calls the tiling engine
-(:func:`xseaice.inference.segment`): seam-free tiles with the model's halo, bounded memory,
-bfloat16 where the hardware has it.  Glacier models are trained on several sensors, so a
-model may declare the range of pixel sizes it accepts (``training["pixel_size_range"]``);
+[`segment_zones`][xseaice.glaciers.segment.segment_zones] is the only place where the glacier code
+calls the tiling engine ([`xseaice.inference.segment`][]): seam-free tiles with the model's halo,
+bounded memory, bfloat16 where the hardware has it.  Glacier models are trained on several sensors,
+so a model may declare the range of pixel sizes it accepts (``training["pixel_size_range"]``);
 the scene's own pixel size is then used instead of the single training pixel size.
 """
 
@@ -75,12 +75,12 @@ def segment_zones(
     ----------
     scene : xarray.Dataset
         A scene with the model's input variables (``sar``: 8-bit grey values as float, NaN
-        for no data), dims ``(y, x)``; e.g. from :func:`xseaice.io.caffe.read_caffe` or
-        :func:`xseaice.synthetic.fjord.make_fjord`.
+        for no data), dims ``(y, x)``; e.g. from [`xseaice.io.caffe.read_caffe`][] or
+        [`xseaice.synthetic.fjord.make_fjord`][].
     model : str, path, WeightsSpec or (nn.Module, WeightsSpec), default "glacier-zones"
         A zone model (output ``zones`` with 4 classes).
     tile, device, precision, batch_size
-        Passed to :func:`xseaice.inference.segment`.
+        Passed to [`xseaice.inference.segment`][].
 
     Returns
     -------

@@ -1,9 +1,12 @@
 """Inference: the one tiling engine and the lazy scene segmentation built on it.
 
-* :func:`segment` - a scene Dataset to lazy logits over dask blocks with a halo;
-* :func:`predict_array` - the same engine on an in-memory ``(C, H, W)`` array (evaluation,
-  training validation, any image-to-image model);
-* :func:`clear_model_cache`, :func:`default_tile`, :data:`BF16_LOGIT_TOLERANCE`.
+* `segment` - a scene Dataset to lazy logits over dask blocks with a
+  halo;
+* [`predict_array`][xseaice.inference.tiling.predict_array] - the same engine on an in-memory ``(C,
+  H, W)`` array (evaluation, training validation, any image-to-image model);
+* [`clear_model_cache`][xseaice.inference.cache.clear_model_cache],
+  `default_tile`,
+  [`BF16_LOGIT_TOLERANCE`][xseaice.inference.BF16_LOGIT_TOLERANCE].
 
 This subpackage imports torch; ``import xseaice`` does not.
 """

@@ -2,8 +2,8 @@
 worker process and device.
 
 Preparing a model for inference: gradients off, eval-mode ``BatchNorm2d`` folded into
-the convolution before it, output heads kept in float32 (:func:`keep_heads_fp32`), and
-channels-last memory.
+the convolution before it, output heads kept in float32
+([`keep_heads_fp32`][xseaice.inference.cache.keep_heads_fp32]), and channels-last memory.
 """
 
 from __future__ import annotations
@@ -52,7 +52,8 @@ def cached_model(
     Parameters
     ----------
     key : str
-        Cache key: the weights' sha256, or :func:`module_token` of an in-memory module.
+        Cache key: the weights' sha256, or [`module_token`][xseaice.inference.cache.module_token] of
+        an in-memory module.
     device : torch.device
         Where the model runs.
     spec : WeightsSpec or None
@@ -82,7 +83,8 @@ def cached_model(
 
 def prepare_model(model: nn.Module) -> nn.Module:
     """Prepare a model for inference, in place: eval mode, no gradients, ``BatchNorm2d``
-    folded, output heads in float32 (:func:`keep_heads_fp32`), channels-last memory.
+    folded, output heads in float32 ([`keep_heads_fp32`][xseaice.inference.cache.keep_heads_fp32]),
+    channels-last memory.
 
     Parameters
     ----------
@@ -103,7 +105,8 @@ def prepare_model(model: nn.Module) -> nn.Module:
 
 
 class Float32Head(nn.Module):
-    """A head module run in float32 with autocast off (see :func:`keep_heads_fp32`)."""
+    """A head module run in float32 with autocast off (see
+    [`keep_heads_fp32`][xseaice.inference.cache.keep_heads_fp32])."""
 
     def __init__(self, inner: nn.Module) -> None:
         super().__init__()
@@ -135,7 +138,7 @@ def keep_heads_fp32(model: nn.Module) -> int:
     significant bits, so many pixels share one logit value and a bias solved on the
     logits (ALS ``preserve``) can no longer reach a target ice fraction; with a float32
     head the logits stay continuous and within
-    :data:`xseaice.inference.BF16_LOGIT_TOLERANCE` of the float32 model's.
+    [`xseaice.inference.BF16_LOGIT_TOLERANCE`][] of the float32 model's.
 
     Parameters
     ----------

@@ -1,22 +1,23 @@
 """Run a segmentation model over a scene, lazily, seam-free and in bounded memory.
 
-:func:`segment` turns a scene :class:`xarray.Dataset` into lazy logits.  The scene is cut
-into dask blocks aligned to the model's pooling grid; each block carries a halo at least
-as wide as the model's receptive field (:func:`xseaice.models.receptive_halo`), so the
-tiled result equals the whole-scene forward pass to float tolerance.  At the scene's
-outer edges no halo is invented: the model sees the real edge, exactly as in a
-whole-scene pass.
+[`segment`][xseaice.inference.segment.segment] turns a scene `xarray.Dataset` into lazy logits.  The
+scene is cut into dask blocks aligned to the model's pooling grid; each block carries a halo at
+least as wide as the model's receptive field
+(`xseaice.models.receptive_halo`), so the tiled result equals
+the whole-scene forward pass to float tolerance.  At the scene's outer edges no halo is invented:
+the model sees the real edge, exactly as in a whole-scene pass.
 
 The halo is explicit rather than ``map_overlap``: one task per input chunk copies its
 edge strips (``halo`` px wide), and the block task assembles its chunk plus the eight
 neighbouring strips directly into the normalised channels-last buffer the model reads
-(:mod:`xseaice.inference.tiling`, the engine :func:`~xseaice.inference.predict_array`
-also runs).  Because the strips are copies, a full input chunk is freed as soon as its
-own block has run (numpy views of the strips would keep every neighbour chunk alive).
+([`xseaice.inference.tiling`][], the engine
+[`predict_array`][xseaice.inference.tiling.predict_array] also runs).  Because the strips are
+copies, a full input chunk is freed as soon as its own block has run (numpy views of the strips
+would keep every neighbour chunk alive).
 
 Inside a task the model comes from a per-process cache (keyed by the weights' sha256 and
-the device, :mod:`xseaice.inference.cache`), so it is loaded once per worker process; the
-graph only carries the small :class:`~xseaice.models.WeightsSpec`.  An in-memory
+the device, [`xseaice.inference.cache`][]), so it is loaded once per worker process; the
+graph only carries the small [`WeightsSpec`][xseaice.models.registry.WeightsSpec].  An in-memory
 ``(module, spec)`` pair is put into the graph once, as a single dask key that every task
 depends on (about 2 MB for the default U-Net); each worker receives it once.
 """
@@ -76,7 +77,8 @@ CLASS_FILL = 255
 
 
 def _argmax_block(block: np.ndarray) -> np.ndarray:
-    """Argmax over axis 1 of (time, class, y, x); NaN pixels get :data:`CLASS_FILL`."""
+    """Argmax over axis 1 of (time, class, y, x); NaN pixels get
+    [`CLASS_FILL`][xseaice.inference.segment.CLASS_FILL]."""
     bad = np.isnan(block).any(axis=1)
     idx = np.nanargmax(np.where(np.isnan(block), -np.inf, block), axis=1).astype(np.uint8)
     idx[bad] = CLASS_FILL
@@ -252,27 +254,30 @@ def segment(
     Parameters
     ----------
     ds : xarray.Dataset
-        A scene (see :mod:`xseaice.variables`): the model's variables, float, dims
+        A scene (see `xseaice.variables`): the model's variables, float, dims
         ``(time, y, x)`` or ``(y, x)``, NaN for no data.
     model : str, path, WeightsSpec or (nn.Module, WeightsSpec), default "default"
-        Registered weights name (:func:`xseaice.models.list_weights`), a weights file with
+        Registered weights name
+        (`xseaice.models.list_weights`), a weights file with
         its JSON sidecar, a spec, or an in-memory module with its spec.
     tile : int, optional
         Tile side in pixels without halo; a multiple of the model's ``size_multiple``
-        (16 for the default U-Net).  Default :func:`default_tile`: on the CPU 1024 in
-        bf16 and 1536 in float32, on CUDA 2048.
+        (16 for the default U-Net).  Default
+        `default_tile`: on the CPU 1024 in bf16 and 1536 in
+        float32, on CUDA 2048.
     overlap : int, optional
         Halo in pixels on each side of a tile; default (and minimum for a seam-free
-        result) :func:`xseaice.models.receptive_halo` of the model.
+        result) `xseaice.models.receptive_halo` of the model.
     device : str, default "auto"
         ``"auto"`` (CUDA if available, else CPU), ``"cpu"``, ``"cuda"``, ``"cuda:N"``;
         resolved in each worker.
     precision : {"auto", "fp32", "bf16"}, default "auto"
         ``"auto"``: bfloat16 autocast on CUDA and on CPUs with AMX / AVX512-BF16, else
         float32.  In bf16 the body runs in bfloat16 and the output heads in float32, and
-        the logits agree with float32 within :data:`~xseaice.inference.BF16_LOGIT_TOLERANCE`:
-        mean absolute difference <= 0.05 and 99th percentile <= 0.25 logit units (the
-        bundled ``default`` weights: 0.0035 and 0.014).  Outputs are always float32.
+        the logits agree with float32 within
+        [`BF16_LOGIT_TOLERANCE`][xseaice.inference.BF16_LOGIT_TOLERANCE]: mean absolute difference
+        <= 0.05 and 99th percentile <= 0.25 logit units (the bundled ``default`` weights: 0.0035 and
+        0.014).  Outputs are always float32.
     batch_size : int, optional
         Tiles per forward pass (default 1).  Each dask block holds up to
         ``ceil(sqrt(batch_size))**2`` tiles.

@@ -4,9 +4,9 @@ A block (an in-memory array, or one dask block plus halo strips from its neighbo
 normalised into one channels-last buffer, cut into sub-tiles of ``tile`` pixels, each
 with a halo of ``halo`` pixels taken from inside the block, forwarded in batches of
 equal shape (under bf16 autocast where asked, the output heads in float32) and the
-tiles' cores assembled into the output.  :func:`xseaice.inference.segment` runs it per
-dask block; :func:`predict_array` runs it on a numpy array (evaluation, training
-validation, any model that maps an image to per-pixel outputs).
+tiles' cores assembled into the output.  `xseaice.inference.segment` runs it per
+dask block; [`predict_array`][xseaice.inference.tiling.predict_array] runs it on a numpy array
+(evaluation, training validation, any model that maps an image to per-pixel outputs).
 """
 
 from __future__ import annotations
@@ -62,7 +62,7 @@ def default_tile(device: Any = "auto", precision: str = "auto") -> int:
     """Default tile side in pixels (without halo) for a device and precision.
 
     CPU: 1024 in bf16, 1536 in float32 (same throughput as larger tiles, less memory);
-    CUDA: 2048.  See :data:`DEFAULT_TILE`.
+    CUDA: 2048.  See [`DEFAULT_TILE`][xseaice.inference.tiling.DEFAULT_TILE].
     """
     dev = resolve_device(device)
     dtype = resolve_precision(precision, dev)
@@ -249,7 +249,7 @@ def forward_tiles(
     Parameters
     ----------
     model : torch.nn.Module
-        A prepared model (:func:`xseaice.inference.cache.prepare_model`) on ``device``.
+        A prepared model ([`xseaice.inference.cache.prepare_model`][]) on ``device``.
     xn : numpy.ndarray
         The normalised block, float32 channels-last ``(H, W, C)``, no NaN.
     valid : numpy.ndarray
@@ -379,7 +379,7 @@ def predict_array(
     batch_size: int = 1,
     mask_channels: Sequence[int] | None = None,
 ) -> dict[str, np.ndarray]:
-    """Run a model over an in-memory image with the engine :func:`xseaice.inference.segment`
+    """Run a model over an in-memory image with the engine `xseaice.inference.segment`
     runs per dask block (same windows, halo, batching, precision and output heads).
 
     Parameters
@@ -397,12 +397,12 @@ def predict_array(
         Sub-tile side without halo; a multiple of the model's ``size_multiple``.
     halo : int, optional
         Halo on each side of a sub-tile; default (and seam-free)
-        :func:`xseaice.models.receptive_halo` of the model.
+        `xseaice.models.receptive_halo` of the model.
     device : str or torch.device, default "cpu"
-        As in :func:`xseaice.inference.segment`.
+        As in `xseaice.inference.segment`.
     precision : {"auto", "fp32", "bf16"}, default "fp32"
-        As in :func:`xseaice.inference.segment`; bf16 agrees with float32 within
-        :data:`BF16_LOGIT_TOLERANCE`.
+        As in `xseaice.inference.segment`; bf16 agrees with float32 within
+        [`BF16_LOGIT_TOLERANCE`][xseaice.inference.tiling.BF16_LOGIT_TOLERANCE].
     batch_size : int, default 1
         Sub-tiles per forward pass.
     mask_channels : sequence of int, optional

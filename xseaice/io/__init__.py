@@ -1,8 +1,8 @@
 """Format readers and the I/O floor: HTTP with retries, URL redaction, atomic writes.
 
-Modules: :mod:`~xseaice.io.http`, :mod:`~xseaice.io.urls`, :mod:`~xseaice.io.atomic`,
-:mod:`~xseaice.io.sentinel1` (+ :mod:`~xseaice.io.sentinel1_sampling`),
-:mod:`~xseaice.io.amsr2`, :mod:`~xseaice.io.sigrid3`, :mod:`~xseaice.io.icechart`,
-:mod:`~xseaice.io.altimetry`, :mod:`~xseaice.io.caffe`.
+Modules: [`http`][xseaice.io.http], [`urls`][xseaice.io.urls], [`atomic`][xseaice.io.atomic],
+[`sentinel1`][xseaice.io.sentinel1] (+ [`sentinel1_sampling`][xseaice.io.sentinel1_sampling]),
+[`amsr2`][xseaice.io.amsr2], [`sigrid3`][xseaice.io.sigrid3], [`icechart`][xseaice.io.icechart],
+[`altimetry`][xseaice.io.altimetry], [`caffe`][xseaice.io.caffe].
 Nothing heavy is imported here.
 """

@@ -1,7 +1,7 @@
 """Altimetry readers: CryoSat-2 L2I, CPOM along-track merges and ICESat-2 ATL10 as points.
 
-:func:`read_altimetry` returns one :class:`geopandas.GeoDataFrame` of along-track samples
-whatever the format, with the same columns:
+[`read_altimetry`][xseaice.io.altimetry.read_altimetry] returns one `geopandas.GeoDataFrame` of
+along-track samples whatever the format, with the same columns:
 
 ``time``
     UTC, ``datetime64[ns]``.
@@ -15,7 +15,8 @@ whatever the format, with the same columns:
     Surface height (m) as the product gives it (CryoSat-2 L2I: above the WGS84
     ellipsoid; ATL10: above the mean sea surface; CPOM merge: the file's ``elevation``).
 ``surface``
-    Categorical ``unknown`` / ``ocean`` / ``lead`` / ``floe`` (:data:`SURFACE_CLASSES`).
+    Categorical ``unknown`` / ``ocean`` / ``lead`` / ``floe``
+    ([`SURFACE_CLASSES`][xseaice.io.altimetry.SURFACE_CLASSES]).
 ``quality_ok``
     ``False`` where a product flag marks the sample unreliable (the values are kept, the
     row flagged).
@@ -382,7 +383,7 @@ def read_altimetry(
     -------
     geopandas.GeoDataFrame
         One row per valid sample, EPSG:4326 points, with the columns described in
-        :mod:`xseaice.io.altimetry` (``time``, ``freeboard``, ``elevation``, ``surface``,
+        [`xseaice.io.altimetry`][] (``time``, ``freeboard``, ``elevation``, ``surface``,
         ``quality_ok``, ``kind``, ``source`` and format extras), sorted by time.
 
     Raises

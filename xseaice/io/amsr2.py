@@ -16,8 +16,9 @@ putting credentials in code, URLs, attributes or logs:
 * a ``~/.netrc`` entry ``machine urs.earthdata.nasa.gov login <user> password <pass>``
   (``chmod 600``), which ``earthaccess``, GDAL, ``fsspec``/``aiohttp`` and ``curl -n`` use;
 * a bearer token in the ``EARTHDATA_TOKEN`` environment variable (create one at
-  ``https://urs.earthdata.nasa.gov/profile``); :func:`read_amsr2` sends it as an
-  ``Authorization`` header to ``*.earthdata.nasa.gov`` hosts only, and it never appears in
+  ``https://urs.earthdata.nasa.gov/profile``); [`read_amsr2`][xseaice.io.amsr2.read_amsr2]
+  sends it as an ``Authorization`` header to ``*.earthdata.nasa.gov`` hosts only, and it
+  never appears in
   any message or output.
 
 File layout (HDF-EOS5)
@@ -39,7 +40,8 @@ south 25 km    316      332      (-3 950 000, 4 350 000)   EPSG:3412
 =============  =======  =======  ========================  ==========================
 
 netCDF (CF) files and GeoTIFF/COG files (one band per channel, named by the band
-descriptions) are read too; variable and band names are matched with :data:`NAME_TABLE`.
+descriptions) are read too; variable and band names are matched with
+`NAME_TABLE`.
 """
 
 from __future__ import annotations
@@ -178,7 +180,7 @@ def _earthdata_headers(url: str) -> dict[str, str]:
 def _download(url: str, *, timeout: float = DEFAULT_TIMEOUT) -> bytes:
     """GET ``url`` (with an Earthdata bearer token for NASA hosts only), retrying faults.
 
-    The token is dropped when a redirect leaves the host (:func:`xseaice.io.http.get_bytes`).
+    The token is dropped when a redirect leaves the host ([`xseaice.io.http.get_bytes`][]).
     """
     headers = _earthdata_headers(url)
     try:
@@ -538,7 +540,7 @@ def read_amsr2(
         Variables ``tb18h``, ``tb18v``, ``tb36h``, ``tb36v`` (one per channel; float32,
         K, NaN for fill) with dims ``(y, x)``, cell-centre coordinates in metres (``y``
         decreasing), a ``spatial_ref`` coordinate read by ``.rio`` and ``.odc``, CF
-        attributes from :data:`xseaice.variables.ATTRS`, and a scalar ``time`` coordinate
+        attributes from `xseaice.variables.ATTRS`, and a scalar ``time`` coordinate
         when the file name holds a ``YYYYMMDD`` date.
 
     Raises

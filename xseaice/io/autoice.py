@@ -173,8 +173,9 @@ def autoice_classes(
     Returns
     -------
     (numpy.ndarray, numpy.ndarray, numpy.ndarray)
-        uint8 ``sic_class`` (0-10), ``sod_class`` (0-5, :data:`AUTOICE_SOD_CLASSES`) and
-        ``floe_class`` (0-6, :data:`AUTOICE_FLOE_CLASSES`); 255 where undefined.
+        uint8 ``sic_class`` (0-10), ``sod_class`` (0-5,
+        `AUTOICE_SOD_CLASSES`) and ``floe_class`` (0-6,
+        `AUTOICE_FLOE_CLASSES`); 255 where undefined.
 
     Examples
     --------

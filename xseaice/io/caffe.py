@@ -132,7 +132,8 @@ def decode_zones(grey: np.ndarray) -> np.ndarray:
 
 
 def encode_zones(zones: np.ndarray) -> np.ndarray:
-    """Zone classes 0-3 -> CaFFe grey values (uint8); the inverse of :func:`decode_zones`."""
+    """Zone classes 0-3 -> CaFFe grey values (uint8); the inverse of
+    [`decode_zones`][xseaice.io.caffe.decode_zones]."""
     z = np.asarray(zones)
     if z.size and (z.min() < 0 or z.max() > 3):
         raise InvalidArgumentError(f"zones must hold classes 0-3; got values {np.unique(z)[:8]}")
@@ -177,7 +178,7 @@ def list_caffe(root: str | os.PathLike[str], split: str = "test") -> list[CaffeN
 def read_caffe_scene(
     root: str | os.PathLike[str], name: CaffeName | str, split: str = "test"
 ) -> xr.Dataset:
-    """One CaFFe sample as a Dataset (see :func:`read_caffe`)."""
+    """One CaFFe sample as a Dataset (see [`read_caffe`][xseaice.io.caffe.read_caffe])."""
     images, zones_dir, fronts_dir = _folders(Path(root), split)
     info = name if isinstance(name, CaffeName) else parse_caffe_name(name)
     grey = _read_png(images / f"{info.stem}.png")
@@ -260,7 +261,7 @@ def iter_caffe(
     glaciers: Sequence[str] | None = None,
     limit: int | None = None,
 ) -> Iterator[xr.Dataset]:
-    """Like :func:`read_caffe`, one Dataset at a time (bounded memory)."""
+    """Like [`read_caffe`][xseaice.io.caffe.read_caffe], one Dataset at a time (bounded memory)."""
     names = list_caffe(root, split)
     if glaciers is not None:
         names = [n for n in names if n.glacier in set(glaciers)]

@@ -2,20 +2,22 @@
 
 Every remote read of xseaice goes through here:
 
-* :func:`get_bytes` / :func:`read_bytes`: whole files (annotation XML, AMSR-2 files)
-  through a shared :class:`urllib3.PoolManager` with a :class:`urllib3.util.Retry`
+* [`get_bytes`][xseaice.io.http.get_bytes] / [`read_bytes`][xseaice.io.http.read_bytes]: whole
+  files (annotation XML, AMSR-2 files) through a shared `urllib3.PoolManager` with a
+  `urllib3.util.Retry`
   policy: dropped connections, timeouts and HTTP 408, 425, 429 and 5xx answers are
   retried with exponential backoff (``Retry-After`` honoured), other answers fail at once;
   an ``Authorization`` header is dropped when a redirect leaves the original host
   (urllib3's ``remove_headers_on_redirect``, the rule of ``requests``);
-* :func:`gdal_options` and :func:`retry_call`: windowed GeoTIFF reads through GDAL's
-  ``/vsicurl/``, with GDAL's own HTTP retry and timeout options and a re-opened (and
+* [`gdal_options`][xseaice.io.http.gdal_options] and [`retry_call`][xseaice.io.http.retry_call]:
+  windowed GeoTIFF reads through GDAL's ``/vsicurl/``, with GDAL's own HTTP retry and
+  timeout options and a re-opened (and
   re-signed) file on a dropped connection.
 
 A ``timeout`` (seconds) bounds every connect and every wait for bytes of every attempt,
 so a server that accepts a connection and never answers ends in an
-:class:`~xseaice.exceptions.AssetReadError` naming the host and the timeout.  URLs in
-messages and logs are redacted (:func:`xseaice.io.urls.redact_url`).
+[`AssetReadError`][xseaice.exceptions.AssetReadError] naming the host and the timeout.  URLs in
+messages and logs are redacted ([`xseaice.io.urls.redact_url`][]).
 """
 
 from __future__ import annotations
@@ -180,10 +182,10 @@ def read_bytes(
     Parameters
     ----------
     source : str, os.PathLike, bytes or file-like
-        ``http(s)://`` URLs go through :func:`get_bytes`; other URL schemes (``s3://``,
+        ``http(s)://`` URLs go through [`get_bytes`][xseaice.io.http.get_bytes]; other URL schemes (``s3://``,
         ``gs://``...) through ``fsspec`` (whose filesystems retry on their own).
     retries, backoff, timeout
-        See :func:`get_bytes`.
+        See [`get_bytes`][xseaice.io.http.get_bytes].
 
     Returns
     -------
@@ -241,7 +243,7 @@ def gdal_options(*, timeout: float = DEFAULT_TIMEOUT, retries: int = 2) -> dict[
     Returns
     -------
     dict
-        Options for :class:`rasterio.Env`.
+        Options for `rasterio.Env`.
     """
     _check_timeout(timeout)
     seconds = str(max(round(timeout), 1))

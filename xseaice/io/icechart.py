@@ -1,10 +1,11 @@
 """Operational ice charts: reading SIGRID-3 charts and rasterizing them onto a grid.
 
-:func:`read_icechart` reads a SIGRID-3 chart (shapefile, GeoPackage, GeoJSON, an
-AI4Arctic ``polygon_codes`` table or netCDF) and decodes its egg codes with
-:mod:`xseaice.io.sigrid3` into numbers (``ct``, ``ct_low``, ``ct_high``, partials) and the
-AutoICE classes (``sic_class``, ``sod_class``, ``floe_class``); :func:`rasterize_chart`
-burns them onto a GeoBox or a dataset's grid.
+[`read_icechart`][xseaice.io.icechart.read_icechart] reads a SIGRID-3 chart (shapefile, GeoPackage,
+GeoJSON, an AI4Arctic ``polygon_codes`` table or netCDF) and decodes its egg codes with
+[`xseaice.io.sigrid3`][] into numbers (``ct``, ``ct_low``, ``ct_high``, partials) and the
+AutoICE classes (``sic_class``, ``sod_class``, ``floe_class``);
+[`rasterize_chart`][xseaice.io.icechart.rasterize_chart] burns them onto a GeoBox or a dataset's
+grid.
 """
 
 from __future__ import annotations
@@ -176,7 +177,8 @@ def read_icechart(
         row a geometry (georeferenced if the array carries a ``.rio`` CRS, else in pixel
         coordinates ``(column, row)``).
     errors : {"coerce", "raise"}
-        What to do with a code that is not SIGRID-3 (see :func:`decode_concentration`).
+        What to do with a code that is not SIGRID-3 (see
+        [`decode_concentration`][xseaice.io.sigrid3.decode_concentration]).
 
     Returns
     -------

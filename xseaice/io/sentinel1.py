@@ -23,13 +23,13 @@ noise interpolated along pixels on each of its lines and linearly between lines,
 azimuth noise interpolated along lines inside the sub-swath block that holds the pixel
 (constant in range within a block; 1 outside every block).  Negative values (noise
 over-estimated over dark water) are returned as they are: floor them where converting to
-dB (:func:`xseaice.variables.sigma0_to_db`).  A DN of 0 is GRD no-data and gives NaN.
+dB (`xseaice.variables.sigma0_to_db`).  A DN of 0 is GRD no-data and gives NaN.
 
 The evaluators at pixel indices (LUTs, noise, incidence angle, GCPs, radar coordinates)
-are in :mod:`xseaice.io.sentinel1_sampling`.
+are in [`xseaice.io.sentinel1_sampling`][].
 
 Annotation files are read from a path, bytes, a file object or a URL
-(:func:`xseaice.io.http.read_bytes`: HTTP GET with retries and a deadline; signed query
+([`xseaice.io.http.read_bytes`][]: HTTP GET with retries and a deadline; signed query
 strings never appear in messages or logs).
 """
 
@@ -168,7 +168,7 @@ def read_calibration(source: Any) -> Calibration:
     Parameters
     ----------
     source : str, os.PathLike, bytes, file-like or URL
-        The calibration annotation (see :func:`~xseaice.io.http.read_bytes`).
+        The calibration annotation (see [`read_bytes`][xseaice.io.http.read_bytes]).
 
     Returns
     -------

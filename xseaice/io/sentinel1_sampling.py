@@ -1,15 +1,15 @@
 """Sentinel-1 annotation evaluated at pixel indices: calibration, noise, geometry.
 
-The annotation read by :mod:`xseaice.io.sentinel1` gives LUTs, noise vectors and the
+The annotation read by [`xseaice.io.sentinel1`][] gives LUTs, noise vectors and the
 geolocation grid on sparse lines and pixels.  The evaluators here interpolate them at
 arbitrary (fractional) pixel index arrays ``rows`` and ``cols`` that broadcast together,
 so one call serves a window in radar geometry (``rows`` of shape ``(H, 1)``, ``cols`` of
 shape ``(1, W)``) or the radar coordinates of every pixel of a map grid (see
-:func:`radar_coordinates`).  Broadcast inputs are interpolated on their unique rows and
-columns (a 1024 x 1024 window costs a few tens of milliseconds); full index arrays
-(warped grids, all values distinct) point by point in O(N) memory.
+[`radar_coordinates`][xseaice.io.sentinel1_sampling.radar_coordinates]).  Broadcast inputs are
+interpolated on their unique rows and columns (a 1024 x 1024 window costs a few tens of
+milliseconds); full index arrays (warped grids, all values distinct) point by point in O(N) memory.
 
-:func:`calibrate` gives the noise-removed backscatter
+[`calibrate`][xseaice.io.sentinel1_sampling.calibrate] gives the noise-removed backscatter
 ``sigma0 = (DN**2 - eta) / A**2`` (ESA-EOPG-CSCOP-TN-0002, MPC-0392).
 """
 
@@ -145,7 +145,7 @@ def lut_at(cal: Calibration, rows: Any, cols: Any, *, lut: LutName = "sigmaNough
     Parameters
     ----------
     cal : Calibration
-        From :func:`~xseaice.io.sentinel1.read_calibration`.
+        From [`read_calibration`][xseaice.io.sentinel1.read_calibration].
     rows, cols : array-like
         Image line and pixel indices (may be fractional); they broadcast together.
     lut : {"sigmaNought", "betaNought", "gamma", "dn"}
@@ -167,7 +167,7 @@ def sigma0_lut_at(cal: Calibration, rows: Any, cols: Any) -> np.ndarray:
     Parameters
     ----------
     cal : Calibration
-        From :func:`~xseaice.io.sentinel1.read_calibration`.
+        From [`read_calibration`][xseaice.io.sentinel1.read_calibration].
     rows, cols : array-like
         Image line and pixel indices; they broadcast together.
 
@@ -206,7 +206,7 @@ def noise_at(noise: Noise, rows: Any, cols: Any) -> np.ndarray:
     Parameters
     ----------
     noise : Noise
-        From :func:`~xseaice.io.sentinel1.read_noise`.
+        From [`read_noise`][xseaice.io.sentinel1.read_noise].
     rows, cols : array-like
         Image line and pixel indices (may be fractional); they broadcast together.  A
         pixel belongs to the azimuth block whose inclusive line/sample ranges contain
@@ -243,7 +243,7 @@ def calibrate(
     """Digital numbers to calibrated (and thermal-noise removed) linear backscatter.
 
     ``sigma0 = (DN**2 - eta) / A**2`` with ``A`` the ``lut`` (default ``sigmaNought``) and
-    ``eta`` the noise power from :func:`noise_at`.
+    ``eta`` the noise power from [`noise_at`][xseaice.io.sentinel1_sampling.noise_at].
 
     Parameters
     ----------
@@ -251,9 +251,9 @@ def calibrate(
         GRD amplitude digital numbers (uint16); 0 is no-data.  NaN also counts as no-data
         (DN warped to a map grid are often float with NaN outside the swath).
     cal : Calibration
-        From :func:`~xseaice.io.sentinel1.read_calibration`.
+        From [`read_calibration`][xseaice.io.sentinel1.read_calibration].
     noise : Noise, optional
-        From :func:`~xseaice.io.sentinel1.read_noise`; required when ``denoise`` is True.
+        From [`read_noise`][xseaice.io.sentinel1.read_noise]; required when ``denoise`` is True.
     rows, cols : array-like
         Image line and pixel of every element of ``dn`` (broadcast to its shape).
     denoise : bool
@@ -311,7 +311,7 @@ def incidence_angle_at(geo: GeolocationGrid, rows: Any, cols: Any) -> np.ndarray
     Parameters
     ----------
     geo : GeolocationGrid
-        From :func:`~xseaice.io.sentinel1.read_geolocation`.
+        From [`read_geolocation`][xseaice.io.sentinel1.read_geolocation].
     rows, cols : array-like
         Image line and pixel indices; they broadcast together.
 
@@ -348,7 +348,7 @@ def gcps(geo: GeolocationGrid, *, pixel_center: bool = True) -> list[Any]:
     Parameters
     ----------
     geo : GeolocationGrid
-        From :func:`~xseaice.io.sentinel1.read_geolocation`.
+        From [`read_geolocation`][xseaice.io.sentinel1.read_geolocation].
     pixel_center : bool
         Annotation lines/pixels index pixel centres; rasterio/GDAL raster coordinates
         count from the corner of the first pixel, so by default 0.5 is added to both.
@@ -383,14 +383,14 @@ def radar_coordinates(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Image line and pixel (fractional indices) of map coordinates.
 
-    Uses the GDAL GCP transformer on :func:`gcps` (the same model GDAL uses when warping
-    the GCP-geolocated measurement), so calibration LUTs, noise and incidence angle can be
-    evaluated for every pixel of a map grid after the DN have been warped onto it.
+    Uses the GDAL GCP transformer on [`gcps`][xseaice.io.sentinel1_sampling.gcps] (the same model
+    GDAL uses when warping the GCP-geolocated measurement), so calibration LUTs, noise and incidence
+    angle can be evaluated for every pixel of a map grid after the DN have been warped onto it.
 
     Parameters
     ----------
     geo : GeolocationGrid
-        From :func:`~xseaice.io.sentinel1.read_geolocation`.
+        From [`read_geolocation`][xseaice.io.sentinel1.read_geolocation].
     x, y : array-like
         Map coordinates in ``crs`` (broadcast together).
     crs : anything pyproj understands

@@ -36,7 +36,7 @@ The default ``convention="sigrid3"`` takes the midpoint of the coded interval th
 ``91`` is full ice cover).  Codes may be strings (``"08"``) or integers (``8``, as in the
 AI4Arctic ``polygon_codes`` table): integers below 10 stand for ``"0d"``.
 
-The AutoICE classes of these codes are in :mod:`xseaice.io.autoice`.
+The AutoICE classes of these codes are in [`xseaice.io.autoice`][].
 """
 
 from __future__ import annotations
@@ -283,17 +283,18 @@ def _unique_map(values: Any, func: Any, *, errors: str, what: str) -> tuple[np.n
 def decode_concentration(
     values: Any, *, convention: Convention = "sigrid3", errors: str = "coerce"
 ) -> np.ndarray:
-    """Vectorised :func:`decode_ct` over an array, list or pandas Series of codes.
+    """Vectorised `decode_ct` over an array, list or pandas Series
+    of codes.
 
     Parameters
     ----------
     values : array-like
         Concentration codes (strings, integers or NaN/None).
     convention : {"sigrid3", "ai4arctic"}
-        See :func:`decode_ct`.
+        See `decode_ct`.
     errors : {"coerce", "raise"}
         ``"coerce"`` reads an invalid code as NaN (with one log warning listing them);
-        ``"raise"`` raises :class:`~xseaice.exceptions.IceChartError`.
+        ``"raise"`` raises [`IceChartError`][xseaice.exceptions.IceChartError].
 
     Returns
     -------
@@ -317,7 +318,7 @@ def concentration_bounds(values: Any, *, errors: str = "coerce") -> tuple[np.nda
     values : array-like
         Concentration codes.
     errors : {"coerce", "raise"}
-        See :func:`decode_concentration`.
+        See [`decode_concentration`][xseaice.io.sigrid3.decode_concentration].
 
     Returns
     -------
@@ -354,12 +355,13 @@ def decode_stage(values: Any, *, errors: str = "coerce") -> np.ndarray:
     values : array-like
         Codes such as ``"87"``, ``93``, ``"-9"``.
     errors : {"coerce", "raise"}
-        See :func:`decode_concentration`.
+        See [`decode_concentration`][xseaice.io.sigrid3.decode_concentration].
 
     Returns
     -------
     numpy.ndarray
-        int16 codes from :data:`STAGE_CODES`; -1 where not filled (``-9``, empty).
+        int16 codes from `STAGE_CODES`; -1 where not filled
+        (``-9``, empty).
     """
     shape = np.shape(values)
     codes, table = _unique_map(
@@ -376,12 +378,12 @@ def decode_form(values: Any, *, errors: str = "coerce") -> np.ndarray:
     values : array-like
         Codes such as ``"08"``, ``4``, ``"-9"``.
     errors : {"coerce", "raise"}
-        See :func:`decode_concentration`.
+        See [`decode_concentration`][xseaice.io.sigrid3.decode_concentration].
 
     Returns
     -------
     numpy.ndarray
-        int16 codes from :data:`FORM_CODES`; -1 where not filled.
+        int16 codes from `FORM_CODES`; -1 where not filled.
     """
     shape = np.shape(values)
     codes, table = _unique_map(

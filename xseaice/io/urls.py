@@ -1,8 +1,8 @@
 """URL hygiene shared by every module that reads remote files.
 
 Signed URLs (Planetary Computer SAS tokens, S3 pre-signed URLs) carry their secret in the
-query string; :func:`redact_url` is the only form of a URL that may reach a message, a log
-line, an attribute or a repr.
+query string; [`redact_url`][xseaice.io.urls.redact_url] is the only form of a URL that may reach a
+message, a log line, an attribute or a repr.
 """
 
 from __future__ import annotations

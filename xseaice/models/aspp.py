@@ -1,13 +1,13 @@
 """Multi-task U-Net with Atrous Spatial Pyramid Pooling (SIC, SOD, FLOE and ice/water).
 
-The encoder and decoder are those of :class:`~xseaice.models.unet.UNet`; the bottleneck is
+The encoder and decoder are those of [`UNet`][xseaice.models.unet.UNet]; the bottleneck is
 an ASPP block (a ``1 x 1`` branch plus one dilated ``3 x 3`` branch per atrous rate,
 concatenated and projected).  Small rates suit 40-80 m SAR; larger rates widen the
 receptive field (and the halo tiled inference needs).  There is deliberately no global
 image-pooling branch: it would make every output pixel depend on the whole tile, and no
 tiling could then reproduce the whole-scene result.
 
-Class names follow the AutoICE challenge (see :mod:`xseaice.io.icechart`), written as single
+Class names follow the AutoICE challenge (see [`xseaice.io.icechart`][]), written as single
 words so they can be CF ``flag_meanings``.
 """
 

@@ -16,7 +16,8 @@ from xseaice.models.zones import ZoneUNet
 
 __all__ = ["ARCHITECTURES", "build_model", "measure_receptive_reach", "receptive_halo"]
 
-#: Architecture name -> model class (the keys are what :func:`build_model` accepts).
+#: Architecture name -> model class (the keys are what
+#: [`build_model`][xseaice.models.build.build_model] accepts).
 ARCHITECTURES: dict[str, type[nn.Module]] = {
     "unet": UNet,
     "multitask_aspp": MultiTaskASPP,
@@ -31,8 +32,8 @@ def build_model(architecture: str, **kwargs: Any) -> nn.Module:
     Parameters
     ----------
     architecture : str
-        One of :data:`ARCHITECTURES` (``"unet"``, ``"multitask_aspp"``, ``"zone_unet"``,
-        ``"swin_zones"``).
+        One of [`ARCHITECTURES`][xseaice.models.build.ARCHITECTURES] (``"unet"``,
+        ``"multitask_aspp"``, ``"zone_unet"``, ``"swin_zones"``).
     **kwargs
         Arguments of the model class (``in_channels``, ``widths``, ...).
 
@@ -61,14 +62,15 @@ def build_model(architecture: str, **kwargs: Any) -> nn.Module:
 def receptive_halo(model: nn.Module) -> int:
     """Halo in pixels a tile needs on each side for seam-free tiled inference.
 
-    This is the model's receptive-field reach (see :func:`xseaice.models.unet.unet_reach`)
+    This is the model's receptive-field reach (see [`xseaice.models.unet.unet_reach`][])
     rounded up to a multiple of the model's ``size_multiple`` (``2 ** depth``), so that
     every tile's pooling grid lines up with the whole scene's.
 
     Parameters
     ----------
     model : torch.nn.Module
-        A model with a ``receptive_halo`` attribute (every model of :data:`ARCHITECTURES`).
+        A model with a ``receptive_halo`` attribute (every model of
+        `ARCHITECTURES`).
 
     Returns
     -------

@@ -7,9 +7,9 @@ tokens between stages.  The decoder upsamples with nearest neighbour and refines
 with residual convolution blocks fed by the encoder's skips.
 
 Attention is confined to windows on a grid anchored at the image origin, so the receptive
-field is finite and known (:attr:`SwinZoneNet.receptive_reach`) and tiles that start on
-multiples of :attr:`SwinZoneNet.size_multiple` are computed exactly as the whole scene:
-the model runs seam-free through :func:`xseaice.inference.segment`.
+field is finite and known (`SwinZoneNet.receptive_reach`) and tiles that start on
+multiples of `SwinZoneNet.size_multiple` are computed exactly as the whole scene:
+the model runs seam-free through [`xseaice.inference.segment`][].
 """
 
 from __future__ import annotations
@@ -138,7 +138,8 @@ class SwinBlock(nn.Module):
 
 
 def hybrid_reach(depths: Sequence[int], windows: Sequence[int]) -> int:
-    """Receptive-field reach in pixels of :class:`SwinZoneNet` (one side, an upper bound).
+    """Receptive-field reach in pixels of [`SwinZoneNet`][xseaice.models.hybrid.SwinZoneNet] (one
+    side, an upper bound).
 
     Stem and half-resolution block: 3 + 1 + 4 px; each attention block at scale ``s`` with
     window ``w``: ``(w - 1) * s``, plus ``s`` for the shifted window's offset; merges add
@@ -178,7 +179,7 @@ class SwinZoneNet(nn.Module):
     Notes
     -----
     ``forward`` returns ``{"zones": Tensor[B, 4, H, W]}``; any ``H, W`` (padded internally
-    to :attr:`size_multiple` and cropped back).
+    to `size_multiple` and cropped back).
     """
 
     architecture = "swin_zones"
@@ -240,13 +241,13 @@ class SwinZoneNet(nn.Module):
 
     @property
     def receptive_halo(self) -> int:
-        """Halo for seam-free tiling: the reach rounded up to :attr:`size_multiple`."""
+        """Halo for seam-free tiling: the reach rounded up to `size_multiple`."""
         m = self.size_multiple
         return math.ceil(self.receptive_reach / m) * m
 
     @property
     def feature_channels(self) -> int:
-        """Channels of :meth:`forward_features`."""
+        """Channels of `forward_features`."""
         return int(self.head.in_channels)
 
     @property

@@ -1,12 +1,13 @@
 """Model construction and the weights registry.
 
-A weights entry (:class:`WeightsSpec`) records everything needed to run a trained model on
-a scene: the architecture and its arguments, the input variables in order and their
-normalisation, the pixel size it was trained at, its outputs, licence and the sha256 of
+A weights entry ([`WeightsSpec`][xseaice.models.registry.WeightsSpec]) records everything needed to
+run a trained model on a scene: the architecture and its arguments, the input variables in order and
+their normalisation, the pixel size it was trained at, its outputs, licence and the sha256 of
 the weights file.  Each weights file (``.safetensors``, or ``.pt`` read with
 ``torch.load(weights_only=True)``) sits next to a JSON sidecar ``<file>.json`` holding
 the spec.  Sidecars in the package's ``weights/`` folder are registered on first use;
-users add their own with :func:`register_weights` or :func:`save_weights`.
+users add their own with [`register_weights`][xseaice.models.registry.register_weights] or
+[`save_weights`][xseaice.models.registry.save_weights].
 """
 
 from __future__ import annotations
@@ -61,11 +62,11 @@ class WeightsSpec:
     name : str
         Registry name (``"default"``, ``"multitask"``, or the user's).
     architecture : str
-        A key of :data:`ARCHITECTURES`.
+        A key of `ARCHITECTURES`.
     arch_kwargs : dict
         Arguments of the model class (including ``in_channels``).
     variables : tuple of str
-        Input variables in channel order (names from :mod:`xseaice.variables`).
+        Input variables in channel order (names from `xseaice.variables`).
     normalisation : dict
         ``variable -> (mean, std)``; the input is ``(x - mean) / std`` and NaN becomes 0
         after normalising.
@@ -78,7 +79,8 @@ class WeightsSpec:
     sha256 : str
         Hex digest of the weights file.
     filename : str
-        The weights file, relative to :data:`WEIGHTS_DIR` or absolute.
+        The weights file, relative to `WEIGHTS_DIR` or
+        absolute.
     training : dict
         Free metadata (data, epochs, metrics).
     """
@@ -112,7 +114,7 @@ class WeightsSpec:
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> WeightsSpec:
-        """Build a spec from a sidecar dict (see :meth:`to_json`)."""
+        """Build a spec from a sidecar dict (see `to_json`)."""
         fmt = data.get("format", _SIDECAR_FORMAT)
         if fmt != _SIDECAR_FORMAT:
             raise WeightsError(f"unsupported sidecar format {fmt!r}; expected {_SIDECAR_FORMAT!r}")
@@ -145,7 +147,8 @@ class WeightsSpec:
         return spec
 
     def validate(self, *, require_architecture: bool = True) -> None:
-        """Check the spec's internal consistency; raise :class:`WeightsError` if broken.
+        """Check the spec's internal consistency; raise
+        [`WeightsError`][xseaice.exceptions.WeightsError] if broken.
 
         ``require_architecture=False`` accepts a spec describing a foreign in-memory
         module (any ``architecture`` string, no ``in_channels`` in ``arch_kwargs``).
@@ -310,7 +313,8 @@ def _read_sidecar(sidecar: Path) -> WeightsSpec:
 
 def resolve_weights(weights: str | os.PathLike[str] | WeightsSpec) -> WeightsSpec:
     """The validated spec of a registered name, a weights file (with its JSON sidecar),
-    a sidecar path or a spec; the file itself is not read (see :func:`load_model`).
+    a sidecar path or a spec; the file itself is not read (see
+    [`load_model`][xseaice.models.registry.load_model]).
 
     Raises
     ------
@@ -377,8 +381,9 @@ def load_model(
     Parameters
     ----------
     weights : str, path or WeightsSpec
-        A registered name (see :func:`list_weights`), the path of a ``.safetensors`` /
-        ``.pt`` file with its ``<file>.json`` sidecar (or the sidecar's path), or a spec.
+        A registered name (see `list_weights`), the path of
+        a ``.safetensors`` / ``.pt`` file with its ``<file>.json`` sidecar (or the sidecar's path),
+        or a spec.
     device : str or torch.device, default "cpu"
         Where to put the model (``"auto"``: CUDA if available).
 
@@ -478,13 +483,14 @@ def save_weights(
     """Write a model's weights with a JSON sidecar and register them.
 
     Both files are written atomically (temporary file in the same folder, then
-    ``os.replace``).  Writing into :data:`WEIGHTS_DIR` makes them bundled weights.
+    ``os.replace``).  Writing into `WEIGHTS_DIR` makes them
+    bundled weights.
 
     Parameters
     ----------
     model : torch.nn.Module
-        A model built by :func:`build_model` (it carries ``architecture`` and
-        ``arch_kwargs``).
+        A model built by [`build_model`][xseaice.models.build.build_model] (it carries
+        ``architecture`` and ``arch_kwargs``).
     path : str or path
         Weights file, ending in ``.safetensors`` (recommended) or ``.pt``; the sidecar is
         ``<path>.json``.

@@ -1,6 +1,6 @@
 """Where and how a model runs: device, precision and torch threads.
 
-Shared by inference (:mod:`xseaice.inference`) and training, so both resolve ``"auto"``
+Shared by inference ([`xseaice.inference`][]) and training, so both resolve ``"auto"``
 the same way.
 """
 
@@ -93,7 +93,8 @@ def warn_if_bf16_emulated(device: torch.device, *, stacklevel: int = 3) -> None:
     device : torch.device
         The device the bf16 work will run on; only a CPU can warn.
     stacklevel : int, default 3
-        Passed to :func:`warnings.warn`, so the warning points at the caller's code.
+        Passed to [`warnings.warn`][xseaice.models.runtime.warnings.warn], so the warning points at
+        the caller's code.
 
     Warns
     -----

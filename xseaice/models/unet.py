@@ -1,9 +1,10 @@
 """A configurable U-Net (the AutoICE baseline shape is the default preset).
 
 The network is fully convolutional with a finite receptive field, so it can run on tiles
-of any size: :meth:`UNet.forward` pads the input to a multiple of ``2 ** depth`` and crops
-the result back.  Upsampling is nearest-neighbour (each fine cell reads exactly one coarse
-cell), which keeps the receptive field small and exactly known; see :func:`unet_reach`.
+of any size: [`UNet.forward`][xseaice.models.unet.UNet.forward] pads the input to a multiple of ``2
+** depth`` and crops the result back.  Upsampling is nearest-neighbour (each fine cell reads exactly
+one coarse cell), which keeps the receptive field small and exactly known; see
+[`unet_reach`][xseaice.models.unet.unet_reach].
 """
 
 from __future__ import annotations
@@ -118,8 +119,8 @@ class Decoder(nn.Module):
         """Decode; ``skips`` (finest first) is emptied as it is consumed.
 
         Popping the skips and upsampling straight into the concatenation buffer
-        (:func:`upsample_cat`) lets each full-resolution tensor be freed as soon as it
-        is used, which more than halves peak memory in inference.
+        ([`upsample_cat`][xseaice.models.unet.upsample_cat]) lets each full-resolution tensor be
+        freed as soon as it is used, which more than halves peak memory in inference.
         """
         if len(skips) != len(self.blocks):
             raise InvalidArgumentError(

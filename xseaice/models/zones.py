@@ -1,8 +1,8 @@
 """Glacier zone segmentation with the U-Net: four classes (NA, rock, glacier, ocean).
 
-:class:`ZoneUNet` is the project's :class:`~xseaice.models.unet.UNet` with a four-class head
-named ``zones``, so the tiling engine returns ``zones_logit`` and the argmax ``zones`` with
-CF flag attributes.  Input: one channel, the SAR grey value (CaFFe PNG convention).
+[`ZoneUNet`][xseaice.models.zones.ZoneUNet] is the project's [`UNet`][xseaice.models.unet.UNet] with
+a four-class head named ``zones``, so the tiling engine returns ``zones_logit`` and the argmax
+``zones`` with CF flag attributes.  Input: one channel, the SAR grey value (CaFFe PNG convention).
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ class ZoneUNet(UNet):
     Notes
     -----
     ``forward`` returns ``{"zones": Tensor[B, 4, H, W]}`` (logits);
-    :meth:`forward_features` the decoder's last feature map (for self-supervised heads).
+    `forward_features` the decoder's last feature map (for self-supervised heads).
     """
 
     architecture = "zone_unet"
@@ -44,7 +44,7 @@ class ZoneUNet(UNet):
 
     @property
     def feature_channels(self) -> int:
-        """Channels of :meth:`forward_features`."""
+        """Channels of `forward_features`."""
         head: nn.Conv2d = self.head
         return int(head.in_channels)
 

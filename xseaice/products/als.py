@@ -13,7 +13,7 @@ and ``q``::
 Only finite logits count (NaN and +-inf are "no data" and give NaN).  Everything is lazy
 for dask input: the percentiles come from dask reductions over blocks.
 
-The percentiles come from the streaming engine of :mod:`xseaice.products.percentiles`
+The percentiles come from the streaming engine of [`xseaice.products.percentiles`][]
 (``method="histogram"``, ``"refine"`` or ``"exact"``; see there), which also gives the
 exact order statistics per region that ``preserve=`` solves its biases from.
 
@@ -88,11 +88,11 @@ __all__ = ["Preserve", "scale_logits"]
 
 logger = logging.getLogger(__name__)
 
-#: What ``preserve=`` of :func:`scale_logits` accepts: ``None`` (plain ALS), ``"scene"``
-#: (keep the model's own scene ice fraction) or a GeoDataFrame of regions (a chart: keep
-#: each polygon's concentration).  The workflow and the ``xseaice segment`` command add
-#: ``"auto"``, ``"chart"`` and ``"none"``, resolved in one place,
-#: :func:`xseaice.workflow.resolve_preserve`.
+#: What ``preserve=`` of [`scale_logits`][xseaice.products.als.scale_logits] accepts: ``None``
+#: (plain ALS), ``"scene"`` (keep the model's own scene ice fraction) or a GeoDataFrame of regions
+#: (a chart: keep each polygon's concentration).  The workflow and the ``xseaice segment`` command
+#: add ``"auto"``, ``"chart"`` and ``"none"``, resolved in one place,
+#: [`xseaice.workflow.resolve_preserve`][].
 Preserve = Union[None, Literal["scene"], "gpd.GeoDataFrame"]
 
 
@@ -449,8 +449,8 @@ def scale_logits(
         ``None``: the scene bias above.  ``"scene"``: the bias is solved so that the
         fraction of pixels with probability >= 0.5 equals the scene mean of ``sigmoid(z)``
         (the model's own ice fraction).  A GeoDataFrame of polygons (e.g. an ice chart from
-        :func:`xseaice.read_icechart`, any CRS) is evidence within its stated tolerance:
-        a polygon keeps the scene bias while its ice fraction lies in
+        [`xseaice.read_icechart`][xseaice.io.icechart.read_icechart], any CRS) is evidence within
+        its stated tolerance: a polygon keeps the scene bias while its ice fraction lies in
         ``[low - tolerance, high + tolerance]`` (``low``/``high``: the code's range,
         ``ct_low``/``ct_high``, e.g. 0.9-1.0 for code 91), and otherwise gets the bias that
         puts its fraction on the nearest bound (``floor(f n + 0.5)`` ice pixels of ``n``,
@@ -462,7 +462,7 @@ def scale_logits(
     column : str, optional
         Concentration column (0-1) of a ``preserve`` GeoDataFrame used as an exact value
         (the interval is then ``[c - tolerance, c + tolerance]``); default: the range read
-        by :func:`xseaice.products.regions.chart_concentration` (``ct_low``/``ct_high``,
+        by [`xseaice.products.regions.chart_concentration`][] (``ct_low``/``ct_high``,
         else ``"ct"``, else the SIGRID-3 ``"CT"`` codes).
     tolerance : float, default 0.1
         Widening (fraction, 0-1) of each polygon's interval for ``preserve=chart``: the

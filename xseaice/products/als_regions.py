@@ -75,7 +75,8 @@ def _targets(stats_t: np.ndarray, bounds: np.ndarray | None, scene: bool) -> np.
 
     ``preserve="scene"``: the model's mean probability.  A chart region whose interval
     ``[low, high]`` is a single value is always solved for it; a region with a wider
-    interval gets NaN here and is decided in :func:`_interval_target`.
+    interval gets NaN here and is decided in
+    [`_interval_target`][xseaice.products.als_regions._interval_target].
     """
     if scene:
         n = stats_t[_N]
@@ -171,9 +172,9 @@ def _region_fractions(chart: Any, column: str | None, tolerance: float = 0.0) ->
     ``tolerance`` and clipped to 0-1; row 0 ("outside every polygon") is NaN.
 
     The interval is the code's own range (``low`` / ``high`` of
-    :func:`xseaice.products.regions.chart_concentration`: ``ct_low`` / ``ct_high`` of
-    :func:`xseaice.read_icechart`, or the decoded ``CT`` range codes), or the single value
-    of a named ``column``.
+    [`xseaice.products.regions.chart_concentration`][]: ``ct_low`` / ``ct_high`` of
+    [`xseaice.read_icechart`][xseaice.io.icechart.read_icechart], or the decoded ``CT`` range
+    codes), or the single value of a named ``column``.
     """
     from xseaice.products.regions import chart_concentration
 

@@ -1,5 +1,5 @@
 """Connected-component labels of a dask array of any size, equal to
-:func:`scipy.ndimage.label` of the whole image up to a permutation of the labels.
+`scipy.ndimage.label` of the whole image up to a permutation of the labels.
 
 Each dask block is labelled on its own; a small task joins the labels that touch across
 block edges (a union of equivalences solved as a graph's connected components) and every

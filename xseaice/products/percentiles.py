@@ -16,15 +16,15 @@ Percentile methods
     data range.  In rank terms the estimate is off by at most the count of that bin.
 ``"refine"``
     The histogram pass, then a second pass that gathers only the values inside the bins
-    holding the needed ranks and selects them exactly: equal to :func:`numpy.percentile`
+    holding the needed ranks and selects them exactly: equal to `numpy.percentile`
     (up to the rounding of the final interpolation).
 ``"exact"``
-    :func:`numpy.percentile` of each time step's finite values; loads one whole time step
+    `numpy.percentile` of each time step's finite values; loads one whole time step
     into one task, so meant for in-memory arrays.
 
 The same machinery gives exact order statistics per group (region ids): a histogram per
 group over the data range, then the values of the bins holding the wanted ranks.
-Analytical Logit Scaling (:mod:`xseaice.products.als`) builds on it.
+Analytical Logit Scaling ([`xseaice.products.als`][]) builds on it.
 """
 
 from __future__ import annotations
@@ -414,8 +414,8 @@ def _exact_graph(z: dask.array.Array, idx: str, pcts: tuple[float, ...]) -> Any:
 
 
 def check_method(method: str, bins: int) -> None:
-    """Raise :class:`~xseaice.exceptions.InvalidArgumentError` for an unknown percentile
-    ``method`` or a ``bins`` count outside ``2**10`` to ``2**24``."""
+    """Raise [`InvalidArgumentError`][xseaice.exceptions.InvalidArgumentError] for an unknown
+    percentile ``method`` or a ``bins`` count outside ``2**10`` to ``2**24``."""
     if method not in _METHODS:
         raise InvalidArgumentError(f"method={method!r} is not one of {list(_METHODS)}.")
     if (
@@ -452,8 +452,8 @@ def _plan_refine(
 def extraction_graph(
     z: dask.array.Array, rid: dask.array.Array | None, plan: Any
 ) -> list[list[Any]]:
-    """Delayed :func:`_block_extract` per time step and block: the values of the bins
-    ``plan`` marks (read in a second pass over ``z``)."""
+    """Delayed [`_block_extract`][xseaice.products.percentiles._block_extract] per time step and
+    block: the values of the bins ``plan`` marks (read in a second pass over ``z``)."""
     import dask
 
     zblocks = z.to_delayed(optimize_graph=False)

@@ -1,10 +1,12 @@
 """The one lookup of a chart's concentration per polygon.
 
-Analytical Logit Scaling with ``preserve=chart`` (:func:`xseaice.products.als.scale_logits`)
-and the zonal statistics (:func:`xseaice.products.zonal.concentration`) both read each
-polygon's total concentration through :func:`chart_concentration`, so both accept the
-same charts: one read by :func:`xseaice.read_icechart` (``ct``, ``ct_low``, ``ct_high``,
-0-1), a table with SIGRID-3 ``CT`` codes, or any 0-1 column named by ``column``.
+Analytical Logit Scaling with ``preserve=chart`` ([`xseaice.products.als.scale_logits`][])
+and the zonal statistics ([`xseaice.products.zonal.concentration`][]) both read each
+polygon's total concentration through
+[`chart_concentration`][xseaice.products.regions.chart_concentration], so both accept the same
+charts: one read by [`xseaice.read_icechart`][xseaice.io.icechart.read_icechart] (``ct``,
+``ct_low``, ``ct_high``, 0-1), a table with SIGRID-3 ``CT`` codes, or any 0-1 column named by
+``column``.
 """
 
 from __future__ import annotations
@@ -68,8 +70,8 @@ def chart_concentration(
         The chart's polygons.
     column : str, optional
         A 0-1 concentration column.  Default: ``ct`` (with ``ct_low`` / ``ct_high`` when
-        present, as :func:`xseaice.read_icechart` writes them), else the SIGRID-3 ``CT``
-        codes decoded with :func:`xseaice.io.sigrid3.decode_concentration`.
+        present, as [`xseaice.read_icechart`][xseaice.io.icechart.read_icechart] writes them), else
+        the SIGRID-3 ``CT`` codes decoded with [`xseaice.io.sigrid3.decode_concentration`][].
     convention : {"sigrid3", "ai4arctic"}
         How ``CT`` codes are read.
 

@@ -5,8 +5,8 @@
 
 Floes
     Connected components of ice pixels (``connectivity`` 4: edge neighbours, the
-    :func:`scipy.ndimage.label` default; 8: also diagonal neighbours), labelled across
-    dask blocks by :func:`xseaice.products.labels.label_2d`, so ``floe_id`` equals
+    `scipy.ndimage.label` default; 8: also diagonal neighbours), labelled across
+    dask blocks by [`xseaice.products.labels.label_2d`][], so ``floe_id`` equals
     ``scipy.ndimage.label`` of the whole image up to a permutation of the labels.
 
 Leads
@@ -68,7 +68,7 @@ def binarize(prob: xr.DataArray, threshold: float = 0.5) -> xr.DataArray:
     Parameters
     ----------
     prob : xarray.DataArray
-        Ice probability (e.g. from :func:`xseaice.products.als.scale_logits`), numpy- or
+        Ice probability (e.g. from [`xseaice.products.als.scale_logits`][]), numpy- or
         dask-backed; NaN is no data.
     threshold : float
         Probability at and above which a pixel is ice.
@@ -284,7 +284,8 @@ def topology(
     ----------
     ice : xarray.DataArray
         0 water / 1 ice map with dims ``(y, x)`` or ``(time, y, x)`` (e.g. from
-        :func:`binarize`); any other value (255, NaN) is no data.  numpy- or dask-backed.
+        [`binarize`][xseaice.products.topology.binarize]); any other value (255, NaN) is no data.
+        numpy- or dask-backed.
     lead_max_width : float
         Widest water channel (metres) that counts as a lead (module documentation).
     connectivity : {4, 8}
@@ -308,8 +309,8 @@ def topology(
         - ``floe_count``, ``lead_fraction`` (lead pixels / valid pixels) and
           ``ice_fraction`` (ice pixels / valid pixels), per time step if ``ice`` has one.
 
-        :func:`floe_table` turns ``floe_id`` into a per-floe table (area, equivalent
-        diameter, centroid).
+        [`floe_table`][xseaice.products.topology.floe_table] turns ``floe_id`` into a per-floe table
+        (area, equivalent diameter, centroid).
 
     Raises
     ------
@@ -467,7 +468,7 @@ def floe_table(topo: xr.Dataset) -> pd.DataFrame:
     Parameters
     ----------
     topo : xarray.Dataset
-        The result of :func:`topology` (computes its ``floe_id``).
+        The result of [`topology`][xseaice.products.topology.topology] (computes its ``floe_id``).
 
     Returns
     -------

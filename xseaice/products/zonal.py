@@ -1,8 +1,8 @@
 """Statistics of a map inside polygons, with exact fractional pixel coverage.
 
-:func:`concentration` answers "what fraction of this ice-chart polygon is ice?" for a
-probability or binary ice map.  Each pixel counts with the fraction of its area that the
-polygon covers (computed by `exactextract <https://isciences.github.io/exactextract/>`_),
+[`concentration`][xseaice.products.zonal.concentration] answers "what fraction of this ice-chart
+polygon is ice?" for a probability or binary ice map.  Each pixel counts with the fraction of its
+area that the polygon covers (computed by `exactextract <https://isciences.github.io/exactextract/>`_),
 so a pixel half inside a polygon weighs one half, and the mean is::
 
     mean = sum(c_i * v_i) / sum(c_i)        over valid pixels i (c_i = covered fraction)
@@ -31,7 +31,8 @@ __all__ = ["STATS", "concentration"]
 
 logger = logging.getLogger(__name__)
 
-#: Statistics :func:`concentration` can compute (``count`` is always added).
+#: Statistics [`concentration`][xseaice.products.zonal.concentration] can compute (``count`` is
+#: always added).
 STATS: tuple[str, ...] = ("mean", "std", "min", "max")
 
 _OPS: tuple[str, ...] = ("count", "sum", "min", "max", "variance")
@@ -143,13 +144,13 @@ def concentration(
         Ice probability, ice fraction or a 0/1 ice map with dims ``(y, x)`` (or
         ``(time, y, x)`` with a single time step) and a CRS (``spatial_ref``
         coordinate); numpy- or dask-backed.  NaN and the ``_FillValue``/``nodata``
-        attribute (255 for :func:`xseaice.products.topology.binarize` maps) are no data.
+        attribute (255 for [`xseaice.products.topology.binarize`][] maps) are no data.
     polygons : geopandas.GeoDataFrame
         Polygons in any CRS (reprojected to the map's), e.g. an ice chart from
-        :func:`xseaice.read_icechart`.
+        [`xseaice.read_icechart`][xseaice.io.icechart.read_icechart].
     column : str, optional
         Column with the chart's concentration (0-1).  By default ``ct`` if present, else
-        SIGRID-3 ``CT`` codes decoded with :func:`xseaice.io.sigrid3.decode_concentration`;
+        SIGRID-3 ``CT`` codes decoded with [`xseaice.io.sigrid3.decode_concentration`][];
         without either, no comparison columns are added.
     stats : str or sequence of str
         Any of ``"mean"``, ``"std"``, ``"min"``, ``"max"`` (coverage-weighted mean and

@@ -1,9 +1,9 @@
 """SAR image processing between acquisitions: ice drift, warping between dates, despeckling.
 
-- :func:`xseaice.sar.drift.drift`: displacement of the ice from one scene to another;
-- :func:`xseaice.sar.warp.warp` / :func:`~xseaice.sar.warp.warp_points`: a scene or
+- [`xseaice.sar.drift.drift`][]: displacement of the ice from one scene to another;
+- [`xseaice.sar.warp.warp`][] / [`warp_points`][xseaice.sar.warp.warp_points]: a scene or
   altimeter points moved onto another time along a drift field;
-- :func:`xseaice.sar.despeckle.despeckle`: boxcar, Lee, refined Lee and (optional extra)
+- [`xseaice.sar.despeckle.despeckle`][]: boxcar, Lee, refined Lee and (optional extra)
   SAR2SAR speckle filters.
 
 Each module is named after the function it owns, so the package does not re-export the

@@ -1,9 +1,9 @@
-"""Block-level pattern matching for :func:`xseaice.sar.drift.drift` (numpy only).
+"""Block-level pattern matching for [`xseaice.sar.drift.drift`][] (numpy only).
 
 A block holds both scenes' feature channels with a halo on every side (NaN outside the
 scene).  Displacements are measured at points on a regular grid of the block's core with a
 coarse-to-fine pyramid: at each level, windows of the first scene are phase-correlated
-(scikit-image :func:`~skimage.registration.phase_cross_correlation`, Hann-weighted) with
+(scikit-image `phase_cross_correlation`, Hann-weighted) with
 windows of the second scene placed at the current guess; the guess field is cleaned by a
 3 x 3 median test between levels.  At the finest level the phase-correlation shift is
 refined by the plain cross-correlation peak (both from scikit-image) where the two agree.

@@ -17,7 +17,7 @@ the valid pixels only, and NaN stays NaN.
   strongest edge, so floe boundaries and leads are not smeared across.
 - ``"sar2sar"``: the self-supervised SAR2SAR network, with the pretrained weights shipped
   in the MIT-licensed ``deepdespeckling`` package (``pip install xseaice[despeckle]``), run
-  through the project's tiling engine (see :mod:`xseaice.sar._sar2sar`).
+  through the project's tiling engine (see [`xseaice.sar._sar2sar`][]).
 """
 
 from __future__ import annotations

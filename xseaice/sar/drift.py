@@ -1,11 +1,11 @@
 """Sea-ice drift between two SAR acquisitions on the same grid.
 
-:func:`drift` measures where the ice of each grid cell of the first scene is in the second:
-displacements ``u``, ``v`` in metres along the x and y axes of the first scene's CRS, on a
-coarser grid of that scene (one vector every ``step`` pixels), with a ``quality`` in 0-1.
+[`drift`][xseaice.sar.drift.drift] measures where the ice of each grid cell of the first scene is in
+the second: displacements ``u``, ``v`` in metres along the x and y axes of the first scene's CRS, on
+a coarser grid of that scene (one vector every ``step`` pixels), with a ``quality`` in 0-1.
 The default ``"pyramid"`` method phase-correlates Hann-weighted windows of the standardised
 HH and HV images (in dB) coarse-to-fine (scikit-image
-:func:`~skimage.registration.phase_cross_correlation`), rejecting vectors that disagree
+`phase_cross_correlation`), rejecting vectors that disagree
 with their 3 x 3 neighbourhood median.
 
 The work runs over dask blocks: each block of the first scene is matched against the

@@ -1,15 +1,16 @@
 """Move scenes and altimeter points onto another time along a drift field.
 
-A drift field from :func:`xseaice.sar.drift.drift` gives the displacement ``D`` of the ice
+A drift field from [`xseaice.sar.drift.drift`][] gives the displacement ``D`` of the ice
 between two acquisition times ``t_a`` and ``t_b``.  Assuming a steady drift over the
 interval, ice seen at time ``t`` is at ``p + D(p) (t' - t) / (t_b - t_a)`` at time ``t'``
 (``D`` read at ``p``, bilinear between the drift grid's cells, nearest beyond its edges).
 Backwards in time the fraction is negative.
 
-- :func:`warp` resamples a scene (every variable with ``y``/``x`` dims) onto ``to_time``:
-  the value at pixel ``q`` is read at ``q - f D(q)`` (bilinear; nearest for integer
+- [`warp`][xseaice.sar.warp.warp] resamples a scene (every variable with ``y``/``x`` dims) onto
+  ``to_time``: the value at pixel ``q`` is read at ``q - f D(q)`` (bilinear; nearest for integer
   variables); lazily over dask blocks with a halo as wide as the largest displacement.
-- :func:`warp_points` moves altimeter points (a GeoDataFrame with a ``time`` column).
+- [`warp_points`][xseaice.sar.warp.warp_points] moves altimeter points (a GeoDataFrame with a
+  ``time`` column).
 """
 
 from __future__ import annotations
@@ -57,7 +58,7 @@ class DriftField:
     Parameters
     ----------
     drift : xarray.Dataset
-        Output of :func:`xseaice.sar.drift.drift` (``u``, ``v`` in metres, ``x``/``y``
+        Output of [`xseaice.sar.drift.drift`][] (``u``, ``v`` in metres, ``x``/``y``
         coordinates, attributes ``time_a``, ``time_b``).
 
     Raises
@@ -206,9 +207,9 @@ def warp(
     ds : xarray.Dataset, xarray.DataArray or geopandas.GeoDataFrame
         A scene with ``y``/``x`` dims on a projected grid (the drift's CRS) and one time
         (a ``time`` coordinate of size 1); a GeoDataFrame of points is handed to
-        :func:`warp_points`.
+        [`warp_points`][xseaice.sar.warp.warp_points].
     drift : xarray.Dataset
-        Output of :func:`xseaice.sar.drift.drift` with ``time_a``/``time_b`` attributes.
+        Output of [`xseaice.sar.drift.drift`][] with ``time_a``/``time_b`` attributes.
     to_time : str, numpy.datetime64 or pandas.Timestamp
         The time to move the scene to.
     order : int, optional
@@ -218,7 +219,7 @@ def warp(
     -------
     xarray.Dataset, xarray.DataArray or geopandas.GeoDataFrame
         Same variables and grid, lazy, ``time`` set to ``to_time``; NaN where the moved
-        scene has no data (floats).  Points: see :func:`warp_points`.
+        scene has no data (floats).  Points: see [`warp_points`][xseaice.sar.warp.warp_points].
 
     Raises
     ------
@@ -272,7 +273,7 @@ def warp_points(points: gpd.GeoDataFrame, drift: xr.Dataset, *, to_time: Any) ->
         Point geometries with a CRS (EPSG:4326 from the altimetry readers) and a ``time``
         column (the acquisition time of each point).
     drift : xarray.Dataset
-        Output of :func:`xseaice.sar.drift.drift` with ``time_a``/``time_b`` attributes
+        Output of [`xseaice.sar.drift.drift`][] with ``time_a``/``time_b`` attributes
         and a ``spatial_ref`` coordinate.
     to_time : str, numpy.datetime64 or pandas.Timestamp
         The time to move the points to.

@@ -1,7 +1,7 @@
 """STAC: catalogs, search, item helpers, and the co-registered load onto one GeoBox.
 
 ``search``, ``load``, ``open_scene``, ``make_geobox`` and ``SearchResult`` are importable
-from here (and ``search``, ``load``, ``open_scene`` from :mod:`xseaice`); the modules load
+from here (and ``search``, ``load``, ``open_scene`` from `xseaice`); the modules load
 on first use.
 """
 

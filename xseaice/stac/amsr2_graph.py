@@ -1,7 +1,9 @@
 """AMSR-2 onto the load's GeoBox: one read per file, bilinear reprojection per chunk.
 
-:func:`reproject_to` puts a dataset read by :func:`xseaice.io.amsr2.read_amsr2` on any
-GeoBox; :func:`amsr2_stack` builds the dask graph that :func:`xseaice.stac.load` uses.
+[`reproject_to`][xseaice.stac.amsr2_graph.reproject_to] puts a dataset read by
+[`xseaice.io.amsr2.read_amsr2`][] on any GeoBox;
+[`amsr2_stack`][xseaice.stac.amsr2_graph.amsr2_stack] builds the dask graph that
+[`xseaice.stac.load`][xseaice.stac.loading.load] uses.
 """
 
 from __future__ import annotations
@@ -88,7 +90,8 @@ def amsr2_stack(
     and reprojected bilinearly onto each chunk; steps without one, and chunks outside
     ``covered`` (the ``(t, i, j)`` chunks holding Sentinel-1 data: nothing to fuse
     AMSR-2 with), are NaN.  Warns
-    (:class:`~xseaice.exceptions.MissingSensorWarning`) when some or all are missing.
+    ([`MissingSensorWarning`][xseaice.exceptions.MissingSensorWarning]) when some or all are
+    missing.
 
     Returns
     -------
@@ -202,7 +205,7 @@ def reproject_to(
     Parameters
     ----------
     ds : xarray.Dataset or xarray.DataArray
-        From :func:`read_amsr2` (any object with a CRS that ``.odc`` reads); numpy or
+        From `read_amsr2` (any object with a CRS that ``.odc`` reads); numpy or
         dask backed.  A dask input gives a lazy output.
     geobox : odc.geo.geobox.GeoBox or xarray object
         The target grid (e.g. the Sentinel-1 GeoBox), or an object to take it from.

@@ -2,23 +2,25 @@
 
 A catalog is one of
 
-* a registered name (:data:`CATALOGS`): ``"planetary-computer"`` (the default online
-  catalog; asset URLs are signed with ``planetary_computer`` when they are read),
+* a registered name ([`CATALOGS`][xseaice.stac.catalogs.CATALOGS]): ``"planetary-computer"`` (the
+  default online catalog; asset URLs are signed with ``planetary_computer`` when they are read),
   ``"earth-search"`` (Element 84, Sentinel-1 GRD on requester-pays S3), ``"cmr"`` (NASA
   CMR-STAC at NSIDC: AMSR-E/AMSR2 unified L3 ``AU_SI12``/``AU_SI25``; downloads need an
-  Earthdata login, see :mod:`xseaice.io.amsr2`) and ``"embedded"`` (the sample scene shipped
+  Earthdata login, see [`xseaice.io.amsr2`][]) and ``"embedded"`` (the sample scene shipped
   in ``xseaice/data/sample/``, works offline);
 * the URL of any STAC API (``https://.../stac/v1``);
 * a static catalog: a local ``catalog.json``/``collection.json`` path, a directory that
   holds one, or an ``http(s)://`` URL ending in ``.json``.
 
-:func:`get_catalog` turns any of them into a :class:`Catalog`.  Static catalogs have no
-search endpoint: :mod:`xseaice.stac.searching` walks their items and filters them in process.
-A STAC API is asked what it conforms to (:meth:`Catalog.conformance`) and the filters it
-does not support are applied on the client.
+[`get_catalog`][xseaice.stac.catalogs.get_catalog] turns any of them into a
+`Catalog`.  Static catalogs have no search endpoint:
+[`xseaice.stac.searching`][] walks their items and filters them in process. A STAC API is asked what
+it conforms to ([`Catalog.conformance`][xseaice.stac.catalogs.Catalog.conformance]) and the filters
+it does not support are applied on the client.
 
-Signed URLs never appear in messages, logs, attributes or reprs: :func:`redact_url`
-strips query strings (where SAS tokens and pre-signed S3 signatures live).
+Signed URLs never appear in messages, logs, attributes or reprs:
+[`redact_url`][xseaice.io.urls.redact_url] strips query strings (where SAS tokens and pre-signed S3
+signatures live).
 """
 
 from __future__ import annotations
@@ -93,7 +95,7 @@ class Catalog:
         Sensor -> name of the catalog searched for that sensor when this one has none
         (e.g. AMSR-2 from ``"cmr"`` when searching ``"planetary-computer"``).
     description : str
-        One line shown by :func:`xseaice.stac.catalogs` listings and errors.
+        One line shown by [`xseaice.stac.catalogs`][] listings and errors.
     timeout : float
         Seconds allowed to connect, and for each wait for bytes, per request to the
         catalog (search pages, collections, static ``catalog.json`` files).
@@ -131,7 +133,7 @@ class Catalog:
     # -- STAC API ---------------------------------------------------------------------
 
     def client(self) -> Any:
-        """An open :class:`pystac_client.Client` for a STAC API catalog.
+        """An open `pystac_client.Client` for a STAC API catalog.
 
         Raises
         ------
@@ -179,7 +181,7 @@ def read_static(url: str, *, timeout: float = DEFAULT_TIMEOUT) -> Any:
     url : str
         Path or URL of a catalog, collection or item.
     timeout : float
-        Seconds per HTTP request (:func:`xseaice.io.http.get_bytes`, with retries).
+        Seconds per HTTP request ([`xseaice.io.http.get_bytes`][], with retries).
 
     Returns
     -------
@@ -319,7 +321,8 @@ def register_catalog(
     kind : {"api", "static"}, optional
         Guessed from ``url`` when not given (``.json`` files and directories are static).
     collections : mapping, optional
-        Sensor -> collection ids; defaults to :data:`DEFAULT_COLLECTIONS`.
+        Sensor -> collection ids; defaults to
+        `DEFAULT_COLLECTIONS`.
     sign : callable, optional
         ``href -> signed href`` applied when assets are read.
     fallback : mapping, optional

@@ -1,12 +1,12 @@
 """Geocoded raster assets onto the scene's GeoBox, through ``odc.stac.load``.
 
 Sentinel-1 GRD needs its own reader (GCP geolocation, calibration annotation:
-:mod:`xseaice.stac.grd`), but every asset with a real georeference (a COG or netCDF whose
+[`xseaice.stac.grd`][]), but every asset with a real georeference (a COG or netCDF whose
 item has ``proj:*`` fields or whose file has its own transform: a sea-ice-concentration
 product, a land mask, a chart raster, a user's own collection) is what odc-stac is made
-for.  :func:`load_geocoded` hands such items to :func:`odc.stac.load` with the GeoBox and
-chunks of the Sentinel-1 variables, so the variables line up cell for cell and chunk for
-chunk, and matches their time steps to the scene's.
+for.  [`load_geocoded`][xseaice.stac.geocoded.load_geocoded] hands such items to `odc.stac.load`
+with the GeoBox and chunks of the Sentinel-1 variables, so the variables line up cell for cell and
+chunk for chunk, and matches their time steps to the scene's.
 """
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ def load_geocoded(
     bands : sequence of str
         Asset keys (or ``raster:bands`` names) to load; they become variables.
     layout : ChunkLayout
-        The GeoBox and chunking of the scene (:class:`xseaice.stac.grid.ChunkLayout`).
+        The GeoBox and chunking of the scene ([`xseaice.stac.grid.ChunkLayout`][]).
     times : numpy.ndarray of datetime64
         The scene's time steps; each gets the geocoded time step nearest to it (a single
         one, e.g. a static land mask, is repeated).

@@ -6,19 +6,21 @@ not be used).  For every output chunk, inside a dask task:
 
 1. the radar line/pixel of the chunk's cell centres are computed with the GDAL
    thin-plate-spline GCP transformer on the annotation's geolocation grid
-   (:func:`xseaice.io.sentinel1_sampling.radar_coordinates`) on a coarse lattice (every
+   ([`xseaice.io.sentinel1_sampling.radar_coordinates`][]) on a coarse lattice (every
    16 cells) and interpolated linearly in between (the mapping is smooth at that scale);
 2. the digital numbers of the radar window covering the chunk are read with rasterio
    (HTTP range reads through GDAL ``/vsicurl/`` for URLs; signed just before reading);
 3. they are calibrated and denoised in radar geometry (``sigma0 = (DN**2 - eta) / A**2``
    with the ``sigmaNought`` LUT and the range x azimuth noise at their own lines and
-   pixels), then resampled (bilinear in linear power, no-data aware, or nearest) to the
-   chunk's cells and converted to dB with :func:`xseaice.variables.sigma0_to_db`;
+   pixels), averaged over a ``k x k`` box of radar pixels when the cells are ``k`` times
+   the native pixel spacing (multilook, [`multilook_factor`][xseaice.stac.grd.multilook_factor]),
+   then resampled (bilinear in linear power, no-data aware, or nearest) to the chunk's cells and
+   converted to dB with `xseaice.variables.sigma0_to_db`;
 4. the incidence angle is interpolated from the geolocation grid at the same positions.
 
 Each chunk task also counts, among the cells inside the items' footprints (shrunk by
 3 km), how many got a valid value; below ``nodata_check`` it raises
-:class:`~xseaice.exceptions.MostlyNodataError` naming the items.
+[`MostlyNodataError`][xseaice.exceptions.MostlyNodataError] naming the items.
 """
 
 from __future__ import annotations
@@ -38,14 +40,24 @@ from xseaice.stac.grid import ChunkLayout, nan_chunk, project
 from xseaice.stac.items import asset_error, asset_href, item_footprint
 from xseaice.variables import sigma0_to_db
 
-__all__ = ["S1Options", "S1Spec", "pol_attrs", "read_s1_meta", "s1_spec", "s1_stack"]
+__all__ = [
+    "S1Options",
+    "S1Spec",
+    "multilook_enl",
+    "multilook_factor",
+    "pol_attrs",
+    "read_s1_meta",
+    "s1_spec",
+    "s1_stack",
+]
 
 logger = logging.getLogger(__name__)
 
 #: Spacing (cells) of the lattice on which radar coordinates are computed exactly.
 COORD_STEP = 16
-#: A footprint is shrunk by this many cells, and at least :data:`FOOTPRINT_MARGIN_M`
-#: metres, before the no-data check (corner polygon vs. swath edge; GRD no-data borders).
+#: A footprint is shrunk by this many cells, and at least
+#: [`FOOTPRINT_MARGIN_M`][xseaice.stac.grd.FOOTPRINT_MARGIN_M] metres, before the no-data check
+#: (corner polygon vs. swath edge; GRD no-data borders).
 FOOTPRINT_MARGIN_CELLS = 3
 FOOTPRINT_MARGIN_M = 3000.0
 #: Fewest footprint cells in a chunk for the no-data check to judge it.
@@ -54,13 +66,52 @@ MIN_CHECK_CELLS = 1024
 
 @dataclass(frozen=True)
 class S1Options:
-    """How the Sentinel-1 chunks are computed (see :func:`xseaice.stac.load`)."""
+    """How the Sentinel-1 chunks are computed (see
+    [`xseaice.stac.load`][xseaice.stac.loading.load])."""
 
     resampling: str = "bilinear"
     denoise: bool = True
     nodata_check: float | None = 0.5
     retries: int = 3
     timeout: float = DEFAULT_TIMEOUT
+    looks: int = 1  # side of the multilook box (radar pixels), see multilook_factor
+
+
+def multilook_factor(items: Sequence[Any], cell_size: float) -> int:
+    """Side ``k`` of the ``k x k`` radar-pixel box averaged (in linear power) per cell.
+
+    ``round(cell_size / pixel spacing)`` with the items' ``sar:pixel_spacing_range``
+    (40 m for EW GRDM when absent); 1 (no multilook) at or below the native spacing.
+    """
+    spacing = max(
+        float(getattr(it, "properties", {}).get("sar:pixel_spacing_range") or 40.0) for it in items
+    )
+    return max(1, round(cell_size / spacing))
+
+
+def multilook_enl(items: Sequence[Any], looks: int) -> float | None:
+    """The equivalent number of looks after a ``looks x looks`` box: the items' smallest
+    ``sar:looks_equivalent_number`` times ``looks**2`` (independent speckle assumed);
+    ``None`` when no item declares its ENL."""
+    enls = [
+        float(v)
+        for it in items
+        if (v := getattr(it, "properties", {}).get("sar:looks_equivalent_number")) is not None
+    ]
+    return min(enls) * looks**2 if enls else None
+
+
+def _box_mean(img: np.ndarray, k: int) -> np.ndarray:
+    """No-data aware ``k x k`` box mean (linear power); NaN where under half is valid."""
+    from scipy.ndimage import uniform_filter
+
+    ok = np.isfinite(img)
+    total = uniform_filter(np.where(ok, img, 0.0).astype("float64"), k, mode="constant")
+    frac = uniform_filter(ok.astype("float64"), k, mode="constant")
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out = (total / frac).astype("float32")
+    out[frac < 0.5] = np.nan
+    return out
 
 
 @dataclass(frozen=True)
@@ -135,7 +186,7 @@ def _gdal_path(href: str) -> str:
 def _read_window(spec: S1Spec, pol: str, window: tuple[int, int, int, int]) -> np.ndarray:
     """DN of ``window`` = (row0, row1, col0, col1) of a measurement.
 
-    GDAL retries HTTP 429/5xx answers itself (:func:`xseaice.io.http.gdal_options`); a
+    GDAL retries HTTP 429/5xx answers itself ([`xseaice.io.http.gdal_options`][]); a
     dropped connection re-opens the file, re-signed and bypassing GDAL's cache.
     """
     import rasterio
@@ -197,7 +248,8 @@ def _chunk_radar_coords(geo: Any, gbox: Any) -> tuple[np.ndarray, np.ndarray, np
     """Radar (row, col) and incidence angle of every cell centre of ``gbox``.
 
     Exact (GCP TPS transformer, geolocation-grid interpolation) on a lattice every
-    :data:`COORD_STEP` cells, linear in between: all three are smooth at that scale.
+    [`COORD_STEP`][xseaice.stac.grd.COORD_STEP] cells, linear in between: all three are smooth at
+    that scale.
     """
     from xseaice.io.sentinel1_sampling import incidence_angle_at, radar_coordinates
 
@@ -290,10 +342,11 @@ def _s1_chunk(
         if not inside.any():
             continue
         r_in, c_in = rows[inside], cols[inside]
-        r0 = max(int(np.floor(r_in.min())) - 1, 0)
-        r1 = min(int(np.ceil(r_in.max())) + 2, nrows)
-        c0 = max(int(np.floor(c_in.min())) - 1, 0)
-        c1 = min(int(np.ceil(c_in.max())) + 2, ncols)
+        pad = 1 + options.looks // 2  # the multilook box reaches this far
+        r0 = max(int(np.floor(r_in.min())) - pad, 0)
+        r1 = min(int(np.ceil(r_in.max())) + pad + 1, nrows)
+        c0 = max(int(np.floor(c_in.min())) - pad, 0)
+        c1 = min(int(np.ceil(c_in.max())) + pad + 1, ncols)
         rr = np.arange(r0, r1, dtype="float64")[:, None]
         cc = np.arange(c0, c1, dtype="float64")[None, :]
         sampler = _Sampler((r1 - r0, c1 - c0), r_in - r0, c_in - c0, resampling)
@@ -309,7 +362,7 @@ def _s1_chunk(
                 cols=cc,
                 denoise=denoise,
             )
-            v = sampler(sig)
+            v = sampler(_box_mean(sig, options.looks) if options.looks > 1 else sig)
             valid &= np.isfinite(v)
             values.append(v)
         inc = incidence[inside]

@@ -1,8 +1,9 @@
 """The output grid: polar stereographic GeoBoxes, chunk layout.
 
-:func:`make_geobox` turns a lon/lat bbox (or the items' footprints) into the
-:class:`odc.geo.geobox.GeoBox` every variable of a load shares; :func:`resolve_geobox`
-checks a user's own grid; :class:`ChunkLayout` cuts it into dask chunks.
+[`make_geobox`][xseaice.stac.grid.make_geobox] turns a lon/lat bbox (or the items' footprints) into
+the `odc.geo.geobox.GeoBox` every variable of a load shares;
+[`resolve_geobox`][xseaice.stac.grid.resolve_geobox] checks a user's own grid;
+[`ChunkLayout`][xseaice.stac.grid.ChunkLayout] cuts it into dask chunks.
 """
 
 from __future__ import annotations
@@ -153,7 +154,8 @@ def make_geobox(
     resolution : float
         Cell size in CRS units (metres).
     crs : optional
-        Output CRS; default :func:`default_crs` of the region's centre latitude.
+        Output CRS; default [`default_crs`][xseaice.stac.grid.default_crs] of the region's centre
+        latitude.
 
     Returns
     -------
@@ -271,10 +273,10 @@ def resolve_geobox(
     Parameters
     ----------
     geobox : GeoBox, xarray object or None
-        An explicit grid; None makes one with :func:`make_geobox` from ``bbox`` (or the
-        ``items``' footprints), ``resolution`` and ``crs``.
+        An explicit grid; None makes one with [`make_geobox`][xseaice.stac.grid.make_geobox] from
+        ``bbox`` (or the ``items``' footprints), ``resolution`` and ``crs``.
     crs, bbox, items, resolution
-        As for :func:`make_geobox`.
+        As for [`make_geobox`][xseaice.stac.grid.make_geobox].
 
     Returns
     -------
@@ -316,7 +318,8 @@ class ChunkLayout:
 
     @classmethod
     def of(cls, geobox: Any, chunks: Any) -> ChunkLayout:
-        """The layout of ``geobox`` for a user's ``chunks`` (see :func:`norm_chunks`)."""
+        """The layout of ``geobox`` for a user's ``chunks`` (see
+        `norm_chunks`)."""
         cy, cx = norm_chunks(chunks, geobox.shape)
         return cls(geobox, splits(geobox.shape[0], cy), splits(geobox.shape[1], cx))
 

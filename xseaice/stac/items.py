@@ -1,6 +1,6 @@
 """Item helpers shared by search and load: arguments, times, sensors, footprints, assets.
 
-Everything here works on plain :class:`pystac.Item` objects (or the ``bbox`` /
+Everything here works on plain `pystac.Item` objects (or the ``bbox`` /
 ``datetime`` arguments of a search) and reads nothing remote.
 """
 
@@ -393,7 +393,7 @@ def _reason(message: str) -> str:
 
 
 def asset_error(item_id: str, key: str, href: str, why: str) -> AssetReadError:
-    """An :class:`~xseaice.exceptions.AssetReadError` naming the item, asset and URL.
+    """An [`AssetReadError`][xseaice.exceptions.AssetReadError] naming the item, asset and URL.
 
     Parameters
     ----------

@@ -1,13 +1,13 @@
 """Lazy, co-registered loading of Sentinel-1 GRD, AMSR-2 and geocoded assets onto one GeoBox.
 
-:func:`load` turns search results (or pystac items) into the scene dataset of
-:mod:`xseaice.variables`: ``hh``, ``hv`` (calibrated, thermal-noise-removed sigma0 in dB),
+[`load`][xseaice.stac.loading.load] turns search results (or pystac items) into the scene dataset of
+`xseaice.variables`: ``hh``, ``hv`` (calibrated, thermal-noise-removed sigma0 in dB),
 ``incidence_angle`` and the AMSR-2 brightness temperatures ``tb18h`` ... ``tb36v`` on one
 polar stereographic grid, dims ``(time, y, x)``.
 
 How Sentinel-1 is put on the map
 --------------------------------
-Through its GCPs and calibration annotation, chunk by chunk (:mod:`xseaice.stac.grd`).
+Through its GCPs and calibration annotation, chunk by chunk ([`xseaice.stac.grd`][]).
 
 Scenes of one day (or one pass, ``groupby="pass"``) are mosaicked, first valid pixel in
 time order; days are stacked on ``time``.  Building the dataset reads nothing: the
@@ -17,9 +17,9 @@ requested when something is computed.
 AMSR-2
 ------
 For every time step the AMSR-2 file of the same UTC day (nearest in time) is read once
-with :func:`xseaice.io.amsr2.read_amsr2` and reprojected bilinearly onto each chunk
-(:func:`xseaice.stac.amsr2_graph.reproject_to`).  Without any AMSR-2 item the dataset holds the
-Sentinel-1 variables only and a :class:`~xseaice.exceptions.MissingSensorWarning` is
+with [`xseaice.io.amsr2.read_amsr2`][] and reprojected bilinearly onto each chunk
+([`xseaice.stac.amsr2_graph.reproject_to`][]).  Without any AMSR-2 item the dataset holds the
+Sentinel-1 variables only and a [`MissingSensorWarning`][xseaice.exceptions.MissingSensorWarning] is
 issued; time steps without an AMSR-2 file of their day get NaN, with the same warning.
 Chunks that no Sentinel-1 footprint touches are NaN for AMSR-2 too (nothing to fuse it
 with), so a rotated swath's empty corners cost nothing.
@@ -30,16 +30,16 @@ A load that silently returns nothing is the classic failure of GCP-geolocated da
 degenerate GCP layout maps every cell outside the image).  Each chunk task counts, among
 the cells inside the items' footprints (the STAC geometry shrunk by 3 km, past the no-data
 borders of GRD products), how many got a valid value; below ``nodata_check`` (default 0.5)
-it raises :class:`~xseaice.exceptions.MostlyNodataError` naming the items.  The check runs where
-the pixels are computed, so it costs nothing extra and never reads data eagerly; pass
+it raises [`MostlyNodataError`][xseaice.exceptions.MostlyNodataError] naming the items.  The check
+runs where the pixels are computed, so it costs nothing extra and never reads data eagerly; pass
 ``nodata_check=None`` to switch it off.
 
 Geocoded assets
 ---------------
 Items of any other collection whose assets carry a real georeference (a COG or netCDF
 with ``proj:*`` or its own transform: a sea-ice-concentration product, a land mask, a
-user's own collection) are loaded with ``bands=[...]`` through :func:`odc.stac.load` onto
-the same GeoBox and chunks (:mod:`xseaice.stac.geocoded`).
+user's own collection) are loaded with ``bands=[...]`` through `odc.stac.load` onto
+the same GeoBox and chunks ([`xseaice.stac.geocoded`][]).
 """
 
 from __future__ import annotations
@@ -54,7 +54,14 @@ import numpy as np
 from xseaice.exceptions import EmptySearchError, InvalidArgumentError
 from xseaice.io.http import DEFAULT_TIMEOUT
 from xseaice.stac.amsr2_graph import amsr2_stack
-from xseaice.stac.grd import FOOTPRINT_MARGIN_M, S1Options, pol_attrs, s1_stack
+from xseaice.stac.grd import (
+    FOOTPRINT_MARGIN_M,
+    S1Options,
+    multilook_enl,
+    multilook_factor,
+    pol_attrs,
+    s1_stack,
+)
 from xseaice.stac.grid import ChunkLayout, crop_to_footprints, resolve_geobox
 from xseaice.stac.items import group_items, sensor_of
 from xseaice.stac.searching import SearchResult, search
@@ -154,9 +161,13 @@ def load(
     Parameters
     ----------
     result_or_items : SearchResult, pystac.Item or sequence of pystac.Item
-        What :func:`xseaice.search` returned, or items (Sentinel-1 GRD and AMSR-2 L3).
+        What [`xseaice.search`][xseaice.stac.searching.search] returned, or items (Sentinel-1 GRD
+        and AMSR-2 L3).
     resolution : float
-        Cell size in metres (40 m = EW GRDM pixel spacing).
+        Cell size in metres (40 m = EW GRDM pixel spacing).  Coarser cells average the
+        radar pixels in linear power (multilook, ``round(resolution / 40)`` squared
+        looks); ``hh`` / ``hv`` record it in ``multilook`` and
+        ``equivalent_number_of_looks`` (the items' ENL times the box size).
     crs : optional
         Output CRS (``"EPSG:3413"``, ``3031``, WKT...).  Default: EPSG:3413 north /
         EPSG:3031 south, from the region's latitude.
@@ -184,18 +195,18 @@ def load(
         AMSR-2 daily average, ascending or descending passes.
     nodata_check : float or None
         Least fraction of valid cells inside the footprints, checked per chunk when it is
-        computed (:class:`~xseaice.exceptions.MostlyNodataError`); None disables it.
+        computed ([`MostlyNodataError`][xseaice.exceptions.MostlyNodataError]); None disables it.
     patch_url : callable, optional
         ``href -> href`` applied just before each read (e.g. signing); default: the
         signing of the catalog the items came from.
     retries : int
-        Retries of a failing read before :class:`~xseaice.exceptions.AssetReadError`.
+        Retries of a failing read before [`AssetReadError`][xseaice.exceptions.AssetReadError].
     timeout : float
         Seconds allowed to connect, and for each wait for bytes, per HTTP attempt.
     bands : sequence of str, optional
         Assets of the geocoded items among ``result_or_items`` (neither Sentinel-1 nor
-        AMSR-2) to load through :func:`odc.stac.load` onto the same grid, as variables of
-        the same names (see :mod:`xseaice.stac.geocoded`).  Without ``bands`` such items
+        AMSR-2) to load through `odc.stac.load` onto the same grid, as variables of
+        the same names (see [`xseaice.stac.geocoded`][]).  Without ``bands`` such items
         are refused.
 
     Returns
@@ -204,7 +215,7 @@ def load(
         Lazy (dask) float32 variables ``hh``, ``hv``, ``incidence_angle`` and, when AMSR-2
         is available, ``tb18h``, ``tb18v``, ``tb36h``, ``tb36v``; dims ``(time, y, x)``;
         a ``spatial_ref`` coordinate (``.rio`` / ``.odc``); CF attributes from
-        :data:`xseaice.variables.ATTRS`.  Building it reads nothing.
+        `xseaice.variables.ATTRS`.  Building it reads nothing.
 
     Raises
     ------
@@ -225,9 +236,9 @@ def load(
     Notes
     -----
     At compute time a failing read is retried ``retries`` times, then raises
-    :class:`~xseaice.exceptions.AssetReadError` naming the asset (URL without its query
+    [`AssetReadError`][xseaice.exceptions.AssetReadError] naming the asset (URL without its query
     string); a chunk with mostly no data inside the footprints raises
-    :class:`~xseaice.exceptions.MostlyNodataError`.
+    [`MostlyNodataError`][xseaice.exceptions.MostlyNodataError].
 
     Examples
     --------
@@ -254,7 +265,8 @@ def load(
         geobox = crop_to_footprints(geobox, inputs.s1, margin=FOOTPRINT_MARGIN_M)
     layout = ChunkLayout.of(geobox, chunks)
     groups = group_items(inputs.s1, groupby)
-    options = S1Options(resampling, denoise, nodata_check, retries, timeout)
+    looks = multilook_factor(inputs.s1, abs(float(geobox.resolution.x)))
+    options = S1Options(resampling, denoise, nodata_check, retries, timeout, looks)
     stack, token, covered = s1_stack(
         inputs.s1, groups, layout, pols, sign=inputs.sign.get("sentinel-1"), options=options
     )
@@ -282,6 +294,11 @@ def load(
             "crs": f"EPSG:{geobox.crs.epsg}" if geobox.crs.epsg else geobox.crs.to_wkt(),
         }
     )
+    enl = multilook_enl(inputs.s1, looks)
+    for pol in pols:
+        ds[pol.lower()].attrs["multilook"] = f"{looks}x{looks} radar pixels (linear power)"
+        if enl is not None:
+            ds[pol.lower()].attrs["equivalent_number_of_looks"] = enl
     logger.info(
         "built %d time step(s) on a %dx%d grid, %d task(s)",
         len(groups), geobox.shape[0], geobox.shape[1], len(ds.__dask_graph__()),
@@ -374,12 +391,12 @@ def open_scene(bbox: Any, datetime: Any, **kwargs: Any) -> xr.Dataset:
     bbox : (west, south, east, north)
         Degrees.
     datetime : str, datetime or (start, end)
-        See :func:`xseaice.search`.
+        See [`xseaice.search`][xseaice.stac.searching.search].
     **kwargs
         ``catalog``, ``mode``, ``polarizations``, ``sensors``, ``max_items`` and
-        ``collections`` go to :func:`xseaice.search` (``polarizations`` and ``timeout`` to
-        both); every
-        other keyword goes to :func:`load`.
+        ``collections`` go to [`xseaice.search`][xseaice.stac.searching.search] (``polarizations``
+        and ``timeout`` to both); every
+        other keyword goes to [`load`][xseaice.stac.loading.load].
 
     Returns
     -------

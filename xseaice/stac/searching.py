@@ -1,15 +1,16 @@
 """Search STAC catalogs for Sentinel-1 GRD and AMSR-2 L3 items.
 
-:func:`search` asks one catalog (or one per sensor) for the Sentinel-1 scenes of a place
-and time in one acquisition mode and polarisation set, and for the AMSR-2 daily files of
-the same days.  STAC APIs are queried with pystac-client; the ``query`` or ``filter``
+[`search`][xseaice.stac.searching.search] asks one catalog (or one per sensor) for the Sentinel-1
+scenes of a place and time in one acquisition mode and polarisation set, and for the AMSR-2 daily
+files of the same days.  STAC APIs are queried with pystac-client; the ``query`` or ``filter``
 extension narrows the mode on the server when the API declares it in ``conformsTo``, and
 every filter is checked again on the client (some servers ignore what they do not
 support).  Static catalogs have no search endpoint: their items are walked and filtered
 in process.
 
-The result, :class:`SearchResult`, holds plain :class:`pystac.Item` lists and prints as a
-table; :func:`xseaice.load` turns it into a co-registered dataset.
+The result, [`SearchResult`][xseaice.stac.searching.SearchResult], holds plain `pystac.Item` lists
+and prints as a table; [`xseaice.load`][xseaice.stac.loading.load] turns it into a co-registered
+dataset.
 """
 
 from __future__ import annotations
@@ -60,7 +61,7 @@ logger = logging.getLogger(__name__)
 
 @dataclass
 class SearchResult:
-    """Items found by :func:`search`, grouped per sensor.
+    """Items found by [`search`][xseaice.stac.searching.search], grouped per sensor.
 
     Attributes
     ----------
@@ -77,8 +78,8 @@ class SearchResult:
     polarizations : tuple of str
         Polarisations every Sentinel-1 item carries.
     catalogs : dict
-        Sensor -> the :class:`~xseaice.stac.catalogs.Catalog` it was found in (used by
-        :func:`xseaice.load` to sign asset URLs when they are read).
+        Sensor -> the `Catalog` it was found in (used by
+        [`xseaice.load`][xseaice.stac.loading.load] to sign asset URLs when they are read).
     """
 
     sentinel1: list[Any] = field(default_factory=list)
@@ -353,8 +354,8 @@ def search(
         pole.
     datetime : str, datetime or (start, end)
         ``"2023-01-04"`` (the whole UTC day), ``"2023-01-01/2023-01-07"``, an instant,
-        or a pair (see :func:`parse_datetime`).  AMSR-2 daily files are searched over the
-        whole UTC days of this interval.
+        or a pair (see `parse_datetime`).  AMSR-2 daily files
+        are searched over the whole UTC days of this interval.
     catalog : str, os.PathLike, Catalog or mapping
         A registered name (``"planetary-computer"``, ``"earth-search"``, ``"cmr"``,
         ``"embedded"``), a STAC API URL, a static catalog path, or a mapping
@@ -373,13 +374,13 @@ def search(
         GRD collection is named differently).
     timeout : float, optional
         Seconds allowed to connect, and for each wait for bytes, per catalog request;
-        default the catalog's (:data:`xseaice.io.http.DEFAULT_TIMEOUT`).  A catalog that
-        does not answer in time raises :class:`~xseaice.exceptions.CatalogError`.
+        default the catalog's (`xseaice.io.http.DEFAULT_TIMEOUT`).  A catalog that
+        does not answer in time raises [`CatalogError`][xseaice.exceptions.CatalogError].
 
     Returns
     -------
     SearchResult
-        ``.sentinel1`` and ``.amsr2`` lists of :class:`pystac.Item`, printable as a table.
+        ``.sentinel1`` and ``.amsr2`` lists of `pystac.Item`, printable as a table.
 
     Raises
     ------

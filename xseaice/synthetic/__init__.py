@@ -1,15 +1,15 @@
 """The synthetic sea-ice world: scenes with pixel truth, and real-format writers.
 
 No labelled real SAR scene can be downloaded for tests, so xseaice carries a physically
-grounded simulator.  For a seed and a size, :func:`make_scene` returns everything a real
-scene has (Sentinel-1 EW HH/HV sigma0, incidence angle, AMSR-2 18.7/36.5 GHz brightness
-temperatures, a SIGRID-3 ice chart) plus the pixel truth (ice, ice type, leads, floes).
-The writers put a scene into the real file formats (SAFE, HDF-EOS5, COG, STAC,
+grounded simulator.  For a seed and a size, [`make_scene`][xseaice.synthetic.scene.make_scene]
+returns everything a real scene has (Sentinel-1 EW HH/HV sigma0, incidence angle, AMSR-2 18.7/36.5
+GHz brightness temperatures, a SIGRID-3 ice chart) plus the pixel truth (ice, ice type, leads,
+floes). The writers put a scene into the real file formats (SAFE, HDF-EOS5, COG, STAC,
 AI4Arctic netCDF) so that the readers and loaders are tested on the real layouts.
 
-Modules: :mod:`~xseaice.synthetic.params` (every physical knob), ``world`` (the truth),
+Modules: [`params`][xseaice.synthetic.params] (every physical knob), ``world`` (the truth),
 ``sensors`` (SAR and radiometer physics), ``chart`` (SIGRID-3 polygons), ``scene``
-(:func:`make_scene`) and the writers.  See ``docs/synthetic.md``.
+([`make_scene`][xseaice.synthetic.scene.make_scene]) and the writers.  See ``docs/synthetic.md``.
 """
 
 from __future__ import annotations

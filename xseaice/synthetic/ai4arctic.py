@@ -21,7 +21,7 @@ SAR dims are (``sar_lines``, ``sar_samples``), AMSR dims
 The SAR grid is the scene grid block-averaged by ``factor`` (default 2: 40 m -> 80 m,
 averaging linear sigma0), the AMSR-2 grid block-averages the scene's (already
 interpolated) TBs to about 2 km.  The labels come from the chart: each polygon's AutoICE
-classes (:func:`xseaice.io.autoice.autoice_classes`) painted on its pixels.  The synthetic
+classes ([`xseaice.io.autoice.autoice_classes`][]) painted on its pixels.  The synthetic
 world has no land, so ``distance_map`` is the distance to the scene edge.  Concentration
 codes in ``polygon_codes`` are written as integers like the AI4Arctic tables (``1`` for
 ``01``).
@@ -77,7 +77,7 @@ def write_ai4arctic(
     Parameters
     ----------
     scene : SyntheticScene
-        From :func:`~xseaice.synthetic.make_scene`.
+        From [`make_scene`][xseaice.synthetic.scene.make_scene].
     path : path
         Output ``.nc`` file (written to a temporary file and renamed into place).
     factor : int

@@ -109,11 +109,11 @@ def write_amsr2_he5(
     Parameters
     ----------
     scene_or_scenes : SyntheticScene or sequence of SyntheticScene
-        Scenes from :func:`~xseaice.synthetic.make_scene`; where scenes overlap, later
+        Scenes from [`make_scene`][xseaice.synthetic.scene.make_scene]; where scenes overlap, later
         ones overwrite earlier cells.
     path : path
         The ``.he5`` file, or an existing folder (the file is then named by
-        :func:`amsr2_file_name` of the first scene).
+        [`amsr2_file_name`][xseaice.synthetic.amsr2_he5.amsr2_file_name] of the first scene).
 
     Returns
     -------

@@ -1,6 +1,6 @@
 """Ice charts as analysts draw them, from a scene's exact chart.
 
-The exact chart (:func:`xseaice.synthetic.chart.make_chart`, ``SyntheticScene.chart``) has
+The exact chart ([`xseaice.synthetic.chart.make_chart`][], ``SyntheticScene.chart``) has
 the truth's concentration rounded to tenths in every polygon.  Real charts differ:
 
 * **CT errors**: off by one tenth in about 45 % of the polygons and by two in about 10 %

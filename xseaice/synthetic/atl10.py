@@ -52,7 +52,8 @@ def _delta_time(t: pd.Series) -> np.ndarray:
 
 
 def write_atl10(points: gpd.GeoDataFrame, path: str | os.PathLike[str]) -> str:
-    """Write ICESat-2 points (from :func:`~xseaice.synthetic.tracks.simulate_tracks`) as ATL10.
+    """Write ICESat-2 points (from [`simulate_tracks`][xseaice.synthetic.tracks.simulate_tracks]) as
+    ATL10.
 
     Parameters
     ----------

@@ -1,7 +1,8 @@
 """Write synthetic fjord scenes in the CaFFe benchmark layout.
 
-With :func:`write_caffe`, tests, the tutorial and ``xseaice evaluate`` run the very code
-path that reads the published benchmark (:func:`xseaice.io.caffe.read_caffe`), offline.
+With [`write_caffe`][xseaice.synthetic.caffe.write_caffe], tests, the tutorial and ``xseaice
+evaluate`` run the very code path that reads the published benchmark
+([`xseaice.io.caffe.read_caffe`][]), offline.
 """
 
 from __future__ import annotations
@@ -49,7 +50,8 @@ def write_caffe(
     ----------
     scenes : iterable of xarray.Dataset
         Scenes with ``sar`` (grey values 1-255, NaN for no data), ``zones`` (classes 0-3)
-        and ``front`` (0/1), and the attributes of :func:`caffe_stem`.
+        and ``front`` (0/1), and the attributes of
+        [`caffe_stem`][xseaice.synthetic.caffe.caffe_stem].
     root : str or path
         The benchmark folder (created).
     split : str, default "test"

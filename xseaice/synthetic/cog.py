@@ -30,7 +30,7 @@ def write_cog(
     ----------
     data : xarray.DataArray or xarray.Dataset
         2-D ``(y, x)`` (a leading ``time`` of size 1 is dropped) with a CRS that ``.odc``
-        reads (e.g. from :func:`~xseaice.synthetic.make_scene`).  A Dataset becomes one
+        reads (e.g. from [`make_scene`][xseaice.synthetic.scene.make_scene]).  A Dataset becomes one
         band per variable, named by the band descriptions.
     path : path
         Output file; written to a temporary file and renamed into place.

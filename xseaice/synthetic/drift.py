@@ -1,7 +1,8 @@
 """A second acquisition of a synthetic scene after a known ice drift.
 
-:func:`make_drift_pair` simulates a first scene with :func:`~xseaice.synthetic.make_scene`
-on a grid padded by a margin, then renders the same ice after a known motion:
+[`make_drift_pair`][xseaice.synthetic.drift.make_drift_pair] simulates a first scene with
+[`make_scene`][xseaice.synthetic.scene.make_scene] on a grid padded by a margin, then renders the
+same ice after a known motion:
 
 - a smooth field: translation, rotation and simple shear about the scene centre;
 - some floes break up along a straight crack and their two halves move apart, which

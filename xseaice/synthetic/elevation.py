@@ -87,15 +87,16 @@ class ElevationParams:
 def scene_deformation(scene: SyntheticScene) -> np.ndarray:
     """The SAR-visible deformation (dB) the simulator put into ``scene``'s ice.
 
-    Re-runs the scene's truth and SAR draws from its seed (as :func:`make_scene` does) and
-    returns ``10 log10(sigma0_true) - type mean`` of HH on ice: the per-floe offset plus
-    the ridge texture, exactly; 0 on water.
+    Re-runs the scene's truth and SAR draws from its seed (as
+    [`make_scene`][xseaice.synthetic.scene.make_scene] does) and returns ``10 log10(sigma0_true) -
+    type mean`` of HH on ice: the per-floe offset plus the ridge texture, exactly; 0 on water.
 
     Raises
     ------
     InvalidArgumentError
         If the recomputed truth differs from ``scene.truth`` (the scene was not made by
-        :func:`xseaice.synthetic.make_scene` with its recorded seed and params).
+        [`xseaice.synthetic.make_scene`][xseaice.synthetic.scene.make_scene] with its recorded seed
+        and params).
     """
     ss = np.random.SeedSequence(int(scene.seed))
     _, r_truth, r_sar, _, _ = (np.random.default_rng(s) for s in ss.spawn(5))
@@ -136,8 +137,8 @@ def make_elevation(
     Parameters
     ----------
     scene : SyntheticScene
-        From :func:`xseaice.synthetic.make_scene`; its truth (ice, type, floes, leads) and
-        its SAR deformation drive the field.
+        From [`xseaice.synthetic.make_scene`][xseaice.synthetic.scene.make_scene]; its truth (ice,
+        type, floes, leads) and its SAR deformation drive the field.
     params : ElevationParams, optional
         The physics (winter Arctic defaults).
     seed : int, optional

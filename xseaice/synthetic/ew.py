@@ -1,7 +1,7 @@
 """Sentinel-1 EW GRDM details of the broad world: impulse response, correlated speckle,
 land, feature signatures, fractal texture, calibration offset.
 
-Used by :func:`xseaice.synthetic.sensors.simulate_sar` when it is given a second random
+Used by [`xseaice.synthetic.sensors.simulate_sar`][] when it is given a second random
 stream (``extra_rng``); without one the simple world of the first release is kept.
 
 * **Impulse response**: the true sigma0 is convolved with a Gaussian of FWHM

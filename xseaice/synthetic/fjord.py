@@ -1,11 +1,12 @@
 """Synthetic SAR scenes of marine-terminating glaciers, with pixel truth for zones and front.
 
-:func:`make_fjord` images one glacier (:mod:`~xseaice.synthetic.fjord_geometry`) on one
-date with one sensor (:mod:`~xseaice.synthetic.fjord_sar`).  The result follows CaFFe's
-conventions: zones 0 no data (outside the swath), 1 rock, 2 glacier, 3 ocean including ice
-melange and icebergs; the front is the line of ocean pixels touching glacier pixels.
-:mod:`~xseaice.synthetic.fjord_catalog` draws dated series and the train / validation / test
-split (unseen glaciers, sensors and seasons in test).
+[`make_fjord`][xseaice.synthetic.fjord.make_fjord] images one glacier
+([`fjord_geometry`][xseaice.synthetic.fjord_geometry]) on one date with one sensor
+([`fjord_sar`][xseaice.synthetic.fjord_sar]).  The result follows CaFFe's conventions: zones 0 no
+data (outside the swath), 1 rock, 2 glacier, 3 ocean including ice melange and icebergs; the front
+is the line of ocean pixels touching glacier pixels.
+[`fjord_catalog`][xseaice.synthetic.fjord_catalog] draws dated series and the train / validation /
+test split (unseen glaciers, sensors and seasons in test).
 
 >>> import datetime as dt
 >>> from xseaice.synthetic.fjord import make_fjord
@@ -102,10 +103,11 @@ def make_fjord(
     date : datetime.date
         Acquisition date: sets the front position (season and trend) and the surface state.
     sensor : str
-        One of :data:`xseaice.synthetic.fjord_sar.SENSORS` (sets pixel size, looks,
+        One of [`xseaice.synthetic.fjord_sar.SENSORS`][] (sets pixel size, looks,
         scaling, blur).
     shape : (int, int), optional
-        Rows and columns; default :func:`default_shape` of the sensor's pixel size.
+        Rows and columns; default [`default_shape`][xseaice.synthetic.fjord.default_shape] of the
+        sensor's pixel size.
     offset : (float, float), optional
         Shift of the scene centre from the front centre, as fractions of the scene extent
         (along x and y); default drawn within +-0.2 from the glacier, date and sensor.

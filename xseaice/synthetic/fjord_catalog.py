@@ -45,7 +45,7 @@ class FjordEntry:
     sensor: str
 
     def make(self, *, shape: tuple[int, int] | None = None) -> xr.Dataset:
-        """Render the scene with :func:`xseaice.synthetic.fjord.make_fjord`."""
+        """Render the scene with [`xseaice.synthetic.fjord.make_fjord`][]."""
         return make_fjord(self.glacier, self.date, self.sensor, shape=shape)
 
 
@@ -88,12 +88,13 @@ def dated_series(
     sensors : str or sequence of str
         Sensor per date, cycled if shorter.
     shape : (int, int), optional
-        Scene shape; default the sensor's (:func:`~xseaice.synthetic.fjord.default_shape`).
+        Scene shape; default the sensor's
+        ([`default_shape`][xseaice.synthetic.fjord.default_shape]).
 
     Returns
     -------
     list of xarray.Dataset
-        One :func:`~xseaice.synthetic.fjord.make_fjord` scene per date.
+        One [`make_fjord`][xseaice.synthetic.fjord.make_fjord] scene per date.
     """
     names = [sensors] if isinstance(sensors, str) else list(sensors)
     if not names or not dates:
@@ -112,7 +113,7 @@ def split_entries(split: Split, *, per_glacier: int = 8, seed: int = 0) -> list[
     Parameters
     ----------
     split : {"train", "val", "test", "unlabeled"}
-        Which split (see :data:`SPLITS`).
+        Which split (see [`SPLITS`][xseaice.synthetic.fjord_catalog.SPLITS]).
     per_glacier : int, default 8
         Scenes per glacier.
     seed : int, default 0
@@ -143,6 +144,7 @@ def split_entries(split: Split, *, per_glacier: int = 8, seed: int = 0) -> list[
 def split_scenes(
     split: Split, *, per_glacier: int = 8, seed: int = 0, shape: tuple[int, int] | None = None
 ) -> Iterator[xr.Dataset]:
-    """Render the scenes of :func:`split_entries` one by one (bounded memory)."""
+    """Render the scenes of [`split_entries`][xseaice.synthetic.fjord_catalog.split_entries] one by
+    one (bounded memory)."""
     for entry in split_entries(split, per_glacier=per_glacier, seed=seed):
         yield entry.make(shape=shape)

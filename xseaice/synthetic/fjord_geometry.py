@@ -5,8 +5,8 @@ glacier at ``u < front``, the fjord at ``u > front``) and ``v`` across the fjord
 bound the fjord where ``|v - centre(u)| > half_width(u)``; the calving front crosses the fjord
 at ``u = front(v, t)``: a seasonal cycle (advance in winter and spring, retreat in late
 summer), a multi-year retreat trend, calving embayments and a rough, fractal small-scale
-shape.  :func:`glacier_params` derives every knob deterministically from the glacier's
-name, so a glacier keeps its shape across dates and sensors.
+shape.  [`glacier_params`][xseaice.synthetic.fjord_geometry.glacier_params] derives every knob
+deterministically from the glacier's name, so a glacier keeps its shape across dates and sensors.
 """
 
 from __future__ import annotations

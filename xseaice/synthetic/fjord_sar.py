@@ -76,7 +76,8 @@ SENSORS: dict[str, SensorSpec] = {
 
 
 def sensor_spec(sensor: str) -> SensorSpec:
-    """The :class:`SensorSpec` called ``sensor`` (one of :data:`SENSORS`)."""
+    """The [`SensorSpec`][xseaice.synthetic.fjord_sar.SensorSpec] called ``sensor`` (one of
+    [`SENSORS`][xseaice.synthetic.fjord_sar.SENSORS])."""
     try:
         return SENSORS[sensor]
     except (KeyError, TypeError):

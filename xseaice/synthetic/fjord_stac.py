@@ -3,7 +3,8 @@
 Each scene becomes a Sentinel-1-like STAC item (collection ``sentinel-1-grd``,
 ``sar:instrument_mode`` ``IW``, polarisation ``HH``) whose ``hh`` asset is a
 Cloud-Optimised GeoTIFF of the 8-bit grey values (0 = no data) in EPSG:3413, so that
-:func:`xseaice.search` finds the series over the glacier exactly as it finds real scenes.
+[`xseaice.search`][xseaice.stac.searching.search] finds the series over the glacier exactly as it
+finds real scenes.
 """
 
 from __future__ import annotations
@@ -56,7 +57,7 @@ def write_fjord_stac(scenes: Sequence[xr.Dataset], root: str | os.PathLike[str])
     Parameters
     ----------
     scenes : sequence of xarray.Dataset
-        :func:`~xseaice.synthetic.fjord.make_fjord` scenes (``sar`` and the attributes
+        [`make_fjord`][xseaice.synthetic.fjord.make_fjord] scenes (``sar`` and the attributes
         ``glacier``, ``date``, ``sensor``, ``pixel_size``).
     root : str or path
         Output folder (created); the catalog is ``<root>/catalog.json``.

@@ -1,10 +1,12 @@
-"""Physical parameters of the synthetic world: :class:`SceneParams` and :func:`sample_params`.
+"""Physical parameters of the synthetic world: [`SceneParams`][xseaice.synthetic.params.SceneParams]
+and [`sample_params`][xseaice.synthetic.params.sample_params].
 
 Every knob of the simulator lives in one frozen dataclass with SI-like units.  Fields whose
 typical value depends on the season default to a sentinel (NaN or an empty tuple) and are
-filled in ``__post_init__`` from :data:`SEASON_DEFAULTS`, so ``SceneParams(season="summer")``
-gives a typical summer scene and ``SceneParams(season="summer", wind_speed=15)`` overrides
-one value.  Sources of the numbers are given per field; ``docs/synthetic.md`` discusses them.
+filled in ``__post_init__`` from [`SEASON_DEFAULTS`][xseaice.synthetic.params.SEASON_DEFAULTS], so
+``SceneParams(season="summer")`` gives a typical summer scene and ``SceneParams(season="summer",
+wind_speed=15)`` overrides one value.  Sources of the numbers are given per field;
+``docs/synthetic.md`` discusses them.
 
 Ice types are indexed ``(new, young, first-year, old)`` everywhere (truth codes 1-4);
 brightness-temperature tuples are ordered ``(18.7H, 18.7V, 36.5H, 36.5V)``.
@@ -202,7 +204,8 @@ class SceneParams:
         At least this many chart polygons per scene (small scenes still get regions).
 
     The fields below default to *off* (the simple world of the first release, kept
-    byte-identical); :func:`~xseaice.synthetic.sample_params` turns them on, widely drawn.
+    byte-identical); [`sample_params`][xseaice.synthetic.sampling.sample_params] turns them on,
+    widely drawn.
 
     impulse_response_m : float
         FWHM (m) of the SAR impulse response applied to sigma0 *before* speckle (EW GRDM

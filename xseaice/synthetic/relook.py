@@ -1,7 +1,7 @@
 """Another SAR look at the same ice, without drift: new speckle, new wind, later time.
 
 The zero-drift special case of a repeat acquisition (the drifting one is
-:mod:`xseaice.synthetic.drift`), used to test multi-pass combination on its own.
+[`xseaice.synthetic.drift`][]), used to test multi-pass combination on its own.
 """
 
 from __future__ import annotations
@@ -28,7 +28,8 @@ def relook(
     Parameters
     ----------
     scene : SyntheticScene
-        From :func:`xseaice.synthetic.make_scene` (its truth is recomputed from its seed).
+        From [`xseaice.synthetic.make_scene`][xseaice.synthetic.scene.make_scene] (its truth is
+        recomputed from its seed).
     seed : int
         Seed of the new look's speckle, noise and wind field.
     hours : float

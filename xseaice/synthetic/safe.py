@@ -557,11 +557,12 @@ def write_safe(
     Parameters
     ----------
     scene : SyntheticScene
-        From :func:`~xseaice.synthetic.make_scene`.
+        From [`make_scene`][xseaice.synthetic.scene.make_scene].
     directory : path
         Folder that receives ``<product_id>.SAFE`` (created if missing).
     product_id : str, optional
-        SAFE product name without ``.SAFE``; default :func:`product_name`.
+        SAFE product name without ``.SAFE``; default
+        [`product_name`][xseaice.synthetic.safe.product_name].
 
     Returns
     -------

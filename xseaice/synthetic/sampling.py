@@ -1,4 +1,5 @@
-""":func:`sample_params`: widely randomised scene physics (training and robustness).
+"""[`sample_params`][xseaice.synthetic.sampling.sample_params]: widely randomised scene physics
+(training and robustness).
 
 Every table of the simulator is drawn per scene, so that a model trained on these scenes
 cannot learn one calibration: per-type backscatter (HH and HV each within several dB),

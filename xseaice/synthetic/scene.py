@@ -63,7 +63,7 @@ class SyntheticScene:
     Attributes
     ----------
     dataset : xarray.Dataset
-        The scene Dataset contract (:mod:`xseaice.variables`): ``hh``, ``hv`` (dB),
+        The scene Dataset contract (`xseaice.variables`): ``hh``, ``hv`` (dB),
         ``incidence_angle`` (deg), ``tb18h``, ``tb18v``, ``tb36h``, ``tb36v`` (K), float32,
         dims ``(time, y, x)``, a ``spatial_ref`` coordinate.
     truth : xarray.Dataset
@@ -71,7 +71,7 @@ class SyntheticScene:
         3 first-year, 4 old), ``lead`` (bool, narrow water), ``sic`` (float32, = ice),
         ``floe`` (int32 label), ``pond_fraction`` (float32); same grid.
     chart : geopandas.GeoDataFrame
-        SIGRID-3 chart polygons in the scene CRS (see :mod:`xseaice.synthetic.chart`).
+        SIGRID-3 chart polygons in the scene CRS (see [`xseaice.synthetic.chart`][]).
     params : SceneParams
         The physics the scene was drawn with.
     radar : RadarProduct
@@ -99,7 +99,7 @@ class SyntheticScene:
 
     @property
     def geobox(self) -> GeoBox:
-        """The scene grid (:class:`odc.geo.geobox.GeoBox`)."""
+        """The scene grid (`odc.geo.geobox.GeoBox`)."""
         import odc.geo.xr  # noqa: F401
 
         return self.dataset.odc.geobox
@@ -190,8 +190,8 @@ def make_scene(
     params : SceneParams, optional
         The physics; default ``SceneParams(season=season)``.
     randomize : bool
-        Draw the physics with :func:`sample_params` from the seed (ignored when
-        ``params`` is given).
+        Draw the physics with [`sample_params`][xseaice.synthetic.params.sample_params] from the
+        seed (ignored when ``params`` is given).
     crs : str
         Projected CRS of the grid.
     center : (float, float)
@@ -205,7 +205,7 @@ def make_scene(
         per-floe offsets + Gamma speckle.  ``"B"`` (held-out world, never for training):
         floes from a multi-scale crack network, curvilinear level-set leads, log-normal
         fractal texture and complex multi-look speckle through a 90 m impulse response
-        (:mod:`xseaice.synthetic.world_b`).  Physics tables (``params`` / ``randomize``)
+        ([`xseaice.synthetic.world_b`][]).  Physics tables (``params`` / ``randomize``)
         are shared.
 
     Returns

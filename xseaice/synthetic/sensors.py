@@ -3,7 +3,7 @@
 Sentinel-1 (C band, 5.405 GHz), per pixel, in linear power:
 
 * ice: ``sigma0_dB = s30[type] + slope[type] * (theta - 30) + floe offset + texture``
-  (per-type values at 30 deg and slopes from :class:`~xseaice.synthetic.SceneParams`);
+  (per-type values at 30 deg and slopes from [`SceneParams`][xseaice.synthetic.params.SceneParams]);
 * open water, CMOD-like (Hersbach et al. 2007 in spirit, not its coefficients)::
 
       VV = 10**((vv30 + k (theta - 30)) / 10) * (U / 10)**gamma(theta)
@@ -274,7 +274,7 @@ def simulate_sar(
     p : SceneParams
         Physics.
     extra_rng : numpy.random.Generator, optional
-        Stream of the broad-world elements (:mod:`xseaice.synthetic.ew`): land, feature
+        Stream of the broad-world elements ([`xseaice.synthetic.ew`][]): land, feature
         signatures, fractal texture, ridges, swell, streaks, calibration offset and the
         impulse response.  None = the simple world of the first release.
 
@@ -469,9 +469,9 @@ def simulate_amsr2(
     p : SceneParams
         Tie points, footprints, noise.
     extra_rng : numpy.random.Generator, optional
-        Stream of the broad world: land emission (:data:`TB_LAND`) mixed into the
-        footprints, and atmospheric water (``weather_k``) raising TB over open water in a
-        field varying over ~100 km.  None = neither.
+        Stream of the broad world: land emission ([`TB_LAND`][xseaice.synthetic.sensors.TB_LAND])
+        mixed into the footprints, and atmospheric water (``weather_k``) raising TB over open water
+        in a field varying over ~100 km.  None = neither.
 
     Returns
     -------

@@ -260,7 +260,7 @@ def write_stac(
     Parameters
     ----------
     scenes : SyntheticScene or sequence of SyntheticScene
-        From :func:`~xseaice.synthetic.make_scene` (different seeds or times give
+        From [`make_scene`][xseaice.synthetic.scene.make_scene] (different seeds or times give
         different items).
     directory : path
         Root folder of the catalog (created if missing).

@@ -3,13 +3,14 @@
 Two kinds of element, both drawn from their own random stream so that a scene without
 them is unchanged:
 
-* :func:`add_coast_and_edge` changes the *truth*: land (a fractal coast entering from a
-  random side, islands), landfast ice along it (one sheet, no leads), and a band of
-  pancake (winter) or brash (summer) ice in the open water along the ice edge, its density
-  falling with distance from the pack.  Land pixels are never ice, never leads.
-* :func:`sar_modulations` gives *backscatter-only* fields: ridge sails (thin bright lines
-  on pack ice), ocean swell (on open water, decaying into wave-affected marginal ice) and
-  wind streaks (boundary-layer rolls elongated along the wind) on open water.
+* [`add_coast_and_edge`][xseaice.synthetic.surface.add_coast_and_edge] changes the *truth*: land (a
+  fractal coast entering from a random side, islands), landfast ice along it (one sheet, no leads),
+  and a band of pancake (winter) or brash (summer) ice in the open water along the ice edge, its
+  density falling with distance from the pack.  Land pixels are never ice, never leads.
+* [`sar_modulations`][xseaice.synthetic.surface.sar_modulations] gives *backscatter-only* fields:
+  ridge sails (thin bright lines on pack ice), ocean swell (on open water, decaying into
+  wave-affected marginal ice) and wind streaks (boundary-layer rolls elongated along the wind) on
+  open water.
 """
 
 from __future__ import annotations
@@ -48,7 +49,8 @@ def open_water(ice: np.ndarray, land: np.ndarray) -> np.ndarray:
 def add_coast_and_edge(
     rng: np.random.Generator, truth: Truth, pixel_size: float, p: SceneParams
 ) -> Truth:
-    """Add land, fast ice and the ice-edge band of ``p`` to a truth (a new :class:`Truth`).
+    """Add land, fast ice and the ice-edge band of ``p`` to a truth (a new
+    [`Truth`][xseaice.synthetic.world.Truth]).
 
     Parameters
     ----------

@@ -15,9 +15,9 @@ point drawn in its central part), sampled like the instrument:
   m on weak ones) over the pixels they cover; total freeboard with a few cm of noise;
   water segments become ``leads`` (sea-surface height).
 
-The points have the columns of :func:`xseaice.io.altimetry.read_altimetry` (EPSG:4326)
+The points have the columns of [`xseaice.io.altimetry.read_altimetry`][] (EPSG:4326)
 plus ``track``, ``x``/``y`` (scene CRS) and ``footprint_along_m``/``footprint_across_m``
-(the footprint :func:`xseaice.altimetry.densify` averages over; 0 for a point sample).
+(the footprint [`xseaice.altimetry.densify`][] averages over; 0 for a point sample).
 """
 
 from __future__ import annotations
@@ -164,7 +164,7 @@ def simulate_tracks(
     scene_ds : xarray.Dataset
         The scene (for its CRS and time).
     elevation : xarray.Dataset
-        From :func:`xseaice.synthetic.elevation.make_elevation` on the same grid; an
+        From [`xseaice.synthetic.elevation.make_elevation`][] on the same grid; an
         ``ice`` truth is taken from where ``freeboard > 0`` or the scene truth ``ice``
         if ``elevation`` carries it.
     mission : {"icesat2", "cryosat2"}

@@ -69,7 +69,8 @@ class Truth:
         return np.zeros(self.ice.shape, bool) if self.land is None else self.land
 
     def features(self) -> np.ndarray:
-        """uint8 surface feature codes (:data:`FEATURE_CODES`)."""
+        """uint8 surface feature codes
+        ([`FEATURE_CODES`][xseaice.synthetic.world.FEATURE_CODES])."""
         return np.zeros(self.ice.shape, np.uint8) if self.feature is None else self.feature
 
 
@@ -78,8 +79,9 @@ def coarse_noise(
 ) -> tuple[np.ndarray, float]:
     """Standard-normal smooth noise on a coarse grid of spacing ``scale_m / 4``.
 
-    Returns the coarse grid and its spacing in pixels; :func:`upsample` brings it to
-    ``shape``.  Non-linear transforms are cheap on the coarse grid.
+    Returns the coarse grid and its spacing in pixels;
+    [`upsample`][xseaice.synthetic.world.upsample] brings it to ``shape``.  Non-linear transforms
+    are cheap on the coarse grid.
     """
     spacing_px = max(1.0, scale_m / 4.0 / pixel_size)
     ny = math.ceil(shape[0] / spacing_px) + 4
@@ -90,7 +92,8 @@ def coarse_noise(
 
 
 def upsample(coarse: np.ndarray, spacing_px: float, shape: tuple[int, int]) -> np.ndarray:
-    """Bilinear upsampling of a :func:`coarse_noise` grid to ``shape`` (float32)."""
+    """Bilinear upsampling of a [`coarse_noise`][xseaice.synthetic.world.coarse_noise] grid to
+    ``shape`` (float32)."""
     r = (np.arange(shape[0], dtype=np.float64) + 0.5) / spacing_px + 1.5
     c = (np.arange(shape[1], dtype=np.float64) + 0.5) / spacing_px + 1.5
     r0 = np.clip(np.floor(r).astype(np.int64), 0, coarse.shape[0] - 2)

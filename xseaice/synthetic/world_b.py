@@ -1,8 +1,8 @@
 """Generator B: a structurally different sea-ice truth, held out from training.
 
-Generator A (:mod:`xseaice.synthetic.world`) makes floes as shrunk Voronoi cells of
+Generator A ([`xseaice.synthetic.world`][]) makes floes as shrunk Voronoi cells of
 Poisson seeds and leads as random-walk lines.  Generator B shares only the physics tables
-(:class:`~xseaice.synthetic.SceneParams`) and builds the ice in other ways:
+([`SceneParams`][xseaice.synthetic.params.SceneParams]) and builds the ice in other ways:
 
 1. **Concentration**: spectral synthesis (power law ``|f|^-beta``, ``beta`` 3-4.5, flat
    beyond ``concentration_scale_km``) through the same Beta marginal.

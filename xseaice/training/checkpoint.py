@@ -65,7 +65,8 @@ def save_checkpoint(path: str | os.PathLike[str], state: dict[str, Any]) -> Path
 
 
 def load_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any]:
-    """Read a checkpoint written by :func:`save_checkpoint`.
+    """Read a checkpoint written by
+    [`save_checkpoint`][xseaice.training.checkpoint.save_checkpoint].
 
     Parameters
     ----------

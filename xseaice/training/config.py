@@ -1,8 +1,9 @@
 """The schema of a training run and its YAML / TOML reader.
 
-A run is described by a :class:`TrainConfig` (nested dataclasses).  A config file holds
-the same structure; keys that are not part of the schema raise :class:`ConfigError`
-listing the valid keys, before anything else happens.  Example (YAML)::
+A run is described by a [`TrainConfig`][xseaice.training.config.TrainConfig] (nested dataclasses).
+A config file holds the same structure; keys that are not part of the schema raise
+[`ConfigError`][xseaice.exceptions.ConfigError] listing the valid keys, before anything else
+happens.  Example (YAML)::
 
     output_dir: runs/ai4arctic-unet
     seed: 0
@@ -64,7 +65,7 @@ class ModelConfig:
     Attributes
     ----------
     architecture : {"unet", "multitask_aspp"}
-        A key of :data:`xseaice.models.ARCHITECTURES`.
+        A key of [`xseaice.models.ARCHITECTURES`][].
     widths : list of int
         Channels per encoder level.
     atrous_rates : list of int
@@ -86,7 +87,7 @@ class ModelConfig:
 
 @dataclass
 class SyntheticConfig:
-    """Scenes drawn from the synthetic world (:mod:`xseaice.synthetic`).
+    """Scenes drawn from the synthetic world ([`xseaice.synthetic`][]).
 
     Attributes
     ----------
@@ -119,9 +120,10 @@ class SyntheticConfig:
         always use the simulator's own draws, like the held-out test scenes.
     chart : {"exact", "analyst"}
         The charts of training and validation scenes: the simulator's exact chart, or an
-        analyst-like one (:func:`xseaice.synthetic.analyst_chart`: CT off by a tenth or two,
-        range codes, drift, generalised boundaries, an uncovered strip) so that the model
-        learns to treat the chart as noisy evidence.  Training always uses generator mode
+        analyst-like one
+        ([`xseaice.synthetic.analyst_chart`][xseaice.synthetic.analyst.analyst_chart]: CT off by a
+        tenth or two, range codes, drift, generalised boundaries, an uncovered strip) so that the
+        model learns to treat the chart as noisy evidence.  Training always uses generator mode
         ``A``; mode ``B`` is held out for testing.
     """
 
@@ -148,7 +150,7 @@ class SceneSpec:
         A zarr store or netCDF file holding a scene Dataset (as written from
         ``xseaice.load(...)`` with ``to_zarr`` / ``to_netcdf``).
     chart : str
-        An ice chart file :func:`xseaice.read_icechart` reads.
+        An ice chart file [`xseaice.read_icechart`][xseaice.io.icechart.read_icechart] reads.
     time : int
         Index of the time step to use.
     """
@@ -195,7 +197,7 @@ class DataConfig:
         them out of the loss.
     db_offset_std : float
         Standard deviation (dB) of a random calibration offset added per patch to ``hh``
-        and ``hv`` (see :class:`~xseaice.training.PatchSampler`); 0: off.
+        and ``hv`` (see [`PatchSampler`][xseaice.training.datasets.PatchSampler]); 0: off.
     incidence_slope_std : float
         Standard deviation (dB/degree) of a random incidence-angle slope added per patch
         to ``hh`` and ``hv``; 0: off.
@@ -224,13 +226,14 @@ class DataConfig:
 
 @dataclass
 class LossConfig:
-    """Loss settings (see :mod:`xseaice.training.losses`).
+    """Loss settings (see [`xseaice.training.losses`][]).
 
     Attributes
     ----------
     region : {"bce", "mse", "interval"}
         Region term of the binary head; ``interval`` treats each chart code as the range
-        ``[ct_low - tolerance, ct_high + tolerance]`` (:func:`~xseaice.training.region_loss`).
+        ``[ct_low - tolerance, ct_high + tolerance]``
+        ([`region_loss`][xseaice.training.losses.region_loss]).
     tolerance : float
         Widening of the chart intervals for ``region: interval`` (about one tenth).
     pure_weight : float
@@ -286,7 +289,8 @@ class OptimConfig:
 
 @dataclass
 class ExportConfig:
-    """Where the trained weights go (through :func:`xseaice.models.save_weights`).
+    """Where the trained weights go (through
+    [`xseaice.models.save_weights`][xseaice.models.registry.save_weights]).
 
     Attributes
     ----------
@@ -348,7 +352,8 @@ class TrainConfig:
         return dataclasses.asdict(self)
 
     def validate(self) -> None:
-        """Check values that the types alone do not catch; raise :class:`ConfigError`."""
+        """Check values that the types alone do not catch; raise
+        [`ConfigError`][xseaice.exceptions.ConfigError]."""
         _positive("data.patch_size", self.data.patch_size)
         _positive("data.batch_size", self.data.batch_size)
         _positive("data.steps_per_epoch", self.data.steps_per_epoch)
@@ -591,8 +596,8 @@ RESUMABLE_CHANGES: tuple[str, ...] = (
 def config_hash(config: TrainConfig) -> str:
     """Hash of everything that determines the weights step by step.
 
-    Keys in :data:`RESUMABLE_CHANGES` are left out, so a run can be resumed with more
-    epochs, another checkpoint interval or another export path.
+    Keys in [`RESUMABLE_CHANGES`][xseaice.training.config.RESUMABLE_CHANGES] are left out, so a run
+    can be resumed with more epochs, another checkpoint interval or another export path.
     """
     d = config.to_dict()
     for key in RESUMABLE_CHANGES:

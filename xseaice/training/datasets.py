@@ -1,24 +1,26 @@
 """Training scenes and patch sampling for weak supervision from ice charts.
 
-Every source becomes a list of :class:`TrainScene` (inputs as a ``[C, H, W]`` float32
-array in physical units, the chart's regions rasterized as ids, their concentrations and
-AutoICE classes, and a validity mask):
+Every source becomes a list of [`TrainScene`][xseaice.training.datasets.TrainScene] (inputs as a
+``[C, H, W]`` float32 array in physical units, the chart's regions rasterized as ids, their
+concentrations and AutoICE classes, and a validity mask):
 
-* :func:`scene_from_dataset`: a scene Dataset (e.g. from :func:`xseaice.load`) and an
-  ice chart GeoDataFrame (:func:`xseaice.read_icechart`);
-* :func:`xseaice.training.synthetic_scenes.synthetic_scene`: the synthetic world, with
-  the physics of each scene drawn widely (:func:`xseaice.synthetic.sample_params`); the
-  pixel truth is kept for evaluation only and never reaches the loss;
-* :func:`xseaice.training.sources.read_ai4arctic`: an AI4Arctic ready-to-train netCDF
-  scene (the AutoICE data); :func:`xseaice.training.sources.build_scenes` gives the scenes
+* [`scene_from_dataset`][xseaice.training.datasets.scene_from_dataset]: a scene Dataset (e.g. from
+  [`xseaice.load`][xseaice.stac.loading.load]) and an ice chart GeoDataFrame
+  ([`xseaice.read_icechart`][xseaice.io.icechart.read_icechart]);
+* [`xseaice.training.synthetic_scenes.synthetic_scene`][]: the synthetic world, with
+  the physics of each scene drawn widely
+  ([`xseaice.synthetic.sample_params`][xseaice.synthetic.sampling.sample_params]); the pixel truth
+  is kept for evaluation only and never reaches the loss;
+* [`xseaice.training.sources.read_ai4arctic`][]: an AI4Arctic ready-to-train netCDF
+  scene (the AutoICE data); [`xseaice.training.sources.build_scenes`][] gives the scenes
   of a run configuration.
 
-:class:`PatchSampler` draws batches of random patches with flips and 90-degree rotations.
-A batch is a pure function of ``(seed, epoch, step)``, so a resumed run sees exactly the
-batches the interrupted run would have seen.
+[`PatchSampler`][xseaice.training.datasets.PatchSampler] draws batches of random patches with flips
+and 90-degree rotations. A batch is a pure function of ``(seed, epoch, step)``, so a resumed run
+sees exactly the batches the interrupted run would have seen.
 
 Validity: a pixel is valid where all SAR inputs (``hh``, ``hv``, ``incidence_angle``) are
-finite, as in :func:`xseaice.inference.segment`; other inputs (AMSR-2) that are NaN become
+finite, as in `xseaice.inference.segment`; other inputs (AMSR-2) that are NaN become
 0 after normalisation.
 """
 
@@ -263,10 +265,11 @@ def scene_from_dataset(
     Parameters
     ----------
     ds : xarray.Dataset
-        A scene (:mod:`xseaice.variables` contract) with a CRS.
+        A scene (`xseaice.variables` contract) with a CRS.
     chart : geopandas.GeoDataFrame
-        The ice chart, raw SIGRID-3 or already decoded by :func:`xseaice.read_icechart`;
-        any CRS (reprojected), but it must have one.
+        The ice chart, raw SIGRID-3 or already decoded by
+        [`xseaice.read_icechart`][xseaice.io.icechart.read_icechart]; any CRS (reprojected), but it
+        must have one.
     variables : sequence of str
         Input variables in channel order.
     time : int

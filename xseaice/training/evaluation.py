@@ -1,16 +1,17 @@
 """Running a trained model over whole scenes and scoring it (used by
-:func:`xseaice.evaluate`, validation during training and the benchmarks).
+[`xseaice.evaluate`][xseaice.training.heldout.evaluate], validation during training and the
+benchmarks).
 
-Scenes run through :func:`xseaice.inference.predict_array`, the tiling engine
-:func:`xseaice.inference.segment` runs per dask block, so evaluation and validation score
-the code users run (windows, halo, batching, bf16 with float32 output heads).
+Scenes run through [`xseaice.inference.predict_array`][xseaice.inference.tiling.predict_array], the
+tiling engine `xseaice.inference.segment` runs per dask block, so evaluation and validation
+score the code users run (windows, halo, batching, bf16 with float32 output heads).
 
 Methods scored per scene (binary maps, pixel truth from the synthetic world):
 
 ``raw``
     ``sigmoid(logit) >= 0.5`` (the weakly trained model as it is).
 ``als``
-    Analytical Logit Scaling (:func:`xseaice.products.als.scale_logits`) with its defaults
+    Analytical Logit Scaling ([`xseaice.products.als.scale_logits`][]) with its defaults
     (the model's own threshold, sharpened), then 0.5.
 ``als_midpoint``
     The paper's ALS (``bias="midpoint"``: the threshold at the middle of the scene's
@@ -94,11 +95,12 @@ def predict_scene(
         ``variable -> (mean, std)`` the model was trained with.
     device, precision : str
         Torch device and ``"fp32"`` / ``"bf16"`` / ``"auto"``, as in
-        :func:`xseaice.inference.segment`.
+        `xseaice.inference.segment`.
     tile : int
         Tile side without halo (a multiple of the model's ``size_multiple``); the halo is
         the model's ``receptive_halo``, so tiles join without seams.  The model itself is
-        left untouched (a prepared copy runs; see :func:`xseaice.inference.predict_array`).
+        left untouched (a prepared copy runs; see
+        [`xseaice.inference.predict_array`][xseaice.inference.tiling.predict_array]).
     sic_mode : {"classes", "regression"}
         How to turn the SIC output into classes.
 

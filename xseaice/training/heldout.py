@@ -1,9 +1,9 @@
-"""Scoring trained weights on held-out scenes: :func:`evaluate` (``xseaice.evaluate``),
-the ``xseaice evaluate`` command and the weak-supervision report of
+"""Scoring trained weights on held-out scenes: [`evaluate`][xseaice.training.heldout.evaluate]
+(``xseaice.evaluate``), the ``xseaice evaluate`` command and the weak-supervision report of
 ``scripts/train_default.py``.
 
-Each scene runs through :func:`xseaice.training.evaluation.predict_scene` (the inference
-engine users run) and is scored by :func:`xseaice.training.evaluation.scene_rows`.
+Each scene runs through [`xseaice.training.evaluation.predict_scene`][] (the inference
+engine users run) and is scored by [`xseaice.training.evaluation.scene_rows`][].
 """
 
 from __future__ import annotations
@@ -59,7 +59,7 @@ def evaluate(
     scenes : "synthetic", path, or iterable of TrainScene
         ``"synthetic"``: fresh synthetic scenes for every ``seeds`` x ``seasons``;
         a folder of AI4Arctic ready-to-train netCDF files (or one file); or scenes built
-        with :mod:`xseaice.training.datasets`.
+        with `xseaice.training.datasets`.
     seeds : sequence of int
         Synthetic seeds (hold them out of training).
     seasons : sequence of {"summer", "winter"}
@@ -106,7 +106,8 @@ def evaluate_cli(
     output: str | None = None,
     progress: bool = True,
 ) -> str:
-    """``xseaice evaluate``: run :func:`evaluate` and return the printable table.
+    """``xseaice evaluate``: run [`evaluate`][xseaice.training.heldout.evaluate] and return the
+    printable table.
 
     Parameters
     ----------
@@ -145,8 +146,9 @@ def evaluate_cli(
 
 
 def spec_of_result(result: Any) -> Any:
-    """An in-memory :class:`~xseaice.models.WeightsSpec` of a :class:`TrainResult`
-    (not registered, no file: ``sha256`` is zeros) for evaluating before export."""
+    """An in-memory [`WeightsSpec`][xseaice.models.registry.WeightsSpec] of a
+    [`TrainResult`][xseaice.training.loop.TrainResult] (not registered, no file: ``sha256`` is
+    zeros) for evaluating before export."""
     from xseaice.models import WeightsSpec
 
     cfg = result.config
@@ -195,8 +197,8 @@ def evaluate_model(
     precision: str = "fp32",
     progress: bool = False,
 ) -> dict[str, Any]:
-    """Implementation of :func:`evaluate` (see there); also scores
-    ``baselines`` (names of :data:`BASELINES`)."""
+    """Implementation of [`evaluate`][xseaice.training.heldout.evaluate] (see there); also scores
+    ``baselines`` (names of [`BASELINES`][xseaice.training.heldout.BASELINES])."""
     from tqdm.auto import tqdm
 
     module, spec = _resolve(model)
@@ -306,7 +308,7 @@ def binary_report(
     Returns
     -------
     dict
-        ``rows``, ``summary`` (as :func:`evaluate_model`).
+        ``rows``, ``summary`` (as [`evaluate_model`][xseaice.training.heldout.evaluate_model]).
     """
     res = evaluate_model(model, scenes, baselines=baselines, precision=precision)
     return {"rows": res["rows"], "summary": res["summary"], "autoice": res["autoice"]}

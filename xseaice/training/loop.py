@@ -1,11 +1,11 @@
 """The training loop: data checks, optimisation, checkpoints, resumption, export.
 
 Reproducibility: the model is initialised from ``torch.manual_seed(config.seed)``; batch
-``(epoch, step)`` is a pure function of the seed (:class:`PatchSampler`); the learning
-rate is a function of the global step.  A checkpoint written after step ``k`` therefore
-holds everything the next step needs, and a run resumed from it (after ``kill -9`` at
-any moment) produces the same weights as an uninterrupted run on the same machine with
-the same number of threads.
+``(epoch, step)`` is a pure function of the seed
+([`PatchSampler`][xseaice.training.datasets.PatchSampler]); the learning rate is a function of the
+global step.  A checkpoint written after step ``k`` therefore holds everything the next step needs,
+and a run resumed from it (after ``kill -9`` at any moment) produces the same weights as an
+uninterrupted run on the same machine with the same number of threads.
 """
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ logger = logging.getLogger(__name__)
 
 @dataclass
 class TrainResult:
-    """What :func:`train` returns.
+    """What [`train`][xseaice.training.loop.train] returns.
 
     Attributes
     ----------
@@ -162,7 +162,7 @@ def train(
     Parameters
     ----------
     config : TrainConfig, dict or path
-        The run (a YAML / TOML / JSON file, see :mod:`xseaice.training.config`).
+        The run (a YAML / TOML / JSON file, see [`xseaice.training.config`][]).
     resume : bool, default False
         Continue from ``<output_dir>/checkpoint.pt`` (after an interruption).  Without it,
         an existing checkpoint in ``output_dir`` is an error (no silent overwrite).
@@ -170,10 +170,11 @@ def train(
         Show tqdm progress bars (loss per task in the postfix).
     scenes, val_scenes : sequence, optional
         In-memory training / validation scenes (``TrainScene`` objects or
-        ``(Dataset, chart)`` pairs, e.g. from :func:`xseaice.load` and
-        :func:`xseaice.read_icechart`), overriding ``data.source``.
+        ``(Dataset, chart)`` pairs, e.g. from [`xseaice.load`][xseaice.stac.loading.load] and
+        [`xseaice.read_icechart`][xseaice.io.icechart.read_icechart]), overriding ``data.source``.
     export : bool, default True
-        Write the weights through :func:`xseaice.models.save_weights` at the end.
+        Write the weights through
+        [`xseaice.models.save_weights`][xseaice.models.registry.save_weights] at the end.
     on_step : callable, optional
         Called as ``on_step(global_step, losses)`` after every optimiser step.
 
@@ -434,7 +435,8 @@ def export_weights(
     description: str | None = None,
     extra: dict[str, Any] | None = None,
 ) -> Any:
-    """Write the trained model through :func:`xseaice.models.save_weights`.
+    """Write the trained model through
+    [`xseaice.models.save_weights`][xseaice.models.registry.save_weights].
 
     Parameters
     ----------

@@ -31,9 +31,10 @@ different concentration (that is why a weakly trained model is under-confident a
 Analytical Logit Scaling after inference).
 
 ``pbar_r`` is the mean over the region's pixels *in the batch item*: train on whole
-scenes (``patch_size`` equal to the scene size, :class:`~xseaice.training.PatchSampler`)
-so that it is the mean over the whole polygon, as the chart states it; a patch that
-cuts a polygon sees a part whose concentration the chart does not give.
+scenes (``patch_size`` equal to the scene size,
+[`PatchSampler`][xseaice.training.datasets.PatchSampler]) so that it is the mean over the whole
+polygon, as the chart states it; a patch that cuts a polygon sees a part whose concentration the
+chart does not give.
 
 Pure regions (``c_r`` is 0 or 1) can add a pixel-wise binary cross-entropy ``L_pure``
 (mean over their valid pixels; ``pure_weight``, default 0).  It labels every pixel of a
@@ -48,10 +49,10 @@ in regions without a concentration (NaN), or masked (``valid`` False) are ignore
 
 Multi-task loss
 ---------------
-:func:`multitask_loss` adds the AutoICE heads: cross-entropy with ``ignore_index=255`` for
-SIC (11 classes; or, with ``sic_mode="regression"``, the squared error between the
-regression output and the SIC class / 10), SOD (6 classes) and FLOE (7 classes), from the
-chart's AutoICE classes rasterized per pixel.  The total is the weighted sum with
+[`multitask_loss`][xseaice.training.losses.multitask_loss] adds the AutoICE heads: cross-entropy
+with ``ignore_index=255`` for SIC (11 classes; or, with ``sic_mode="regression"``, the squared error
+between the regression output and the SIC class / 10), SOD (6 classes) and FLOE (7 classes), from
+the chart's AutoICE classes rasterized per pixel.  The total is the weighted sum with
 configurable task weights; the binary head is trained with the region loss.
 """
 
@@ -70,7 +71,7 @@ __all__ = ["IGNORE_INDEX", "TASKS", "multitask_loss", "region_loss", "region_mea
 
 #: Label of undefined pixels in SIC / SOD / FLOE targets.
 IGNORE_INDEX: int = 255
-#: Task names and the default weights of :func:`multitask_loss`.
+#: Task names and the default weights of [`multitask_loss`][xseaice.training.losses.multitask_loss].
 TASKS: tuple[str, ...] = ("ice", "sic", "sod", "floe")
 
 _EPS = 1e-6
@@ -291,13 +292,13 @@ def multitask_loss(
     sic_mode : {"classes", "regression"}
         SIC as cross-entropy over 11 classes, or squared error of ``sic / 10``.
     region_kind : {"bce", "mse", "interval"}
-        Region term of the binary head (see :func:`region_loss`).
+        Region term of the binary head (see [`region_loss`][xseaice.training.losses.region_loss]).
     tolerance : float
         Widening of the chart intervals (``region_kind="interval"``).
     pure_weight : float
-        Pixel BCE weight on pure regions (see :func:`region_loss`).
+        Pixel BCE weight on pure regions (see [`region_loss`][xseaice.training.losses.region_loss]).
     entropy_weight : float
-        Pixel entropy weight (see :func:`region_loss`).
+        Pixel entropy weight (see [`region_loss`][xseaice.training.losses.region_loss]).
 
     Returns
     -------

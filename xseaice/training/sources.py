@@ -1,7 +1,7 @@
 """Where training scenes come from: AI4Arctic ready-to-train netCDF files and the scene
 list of a run configuration (synthetic, AI4Arctic, or ``{dataset, chart}`` pairs).
 
-Each source becomes a list of :class:`~xseaice.training.datasets.TrainScene`.
+Each source becomes a list of [`TrainScene`][xseaice.training.datasets.TrainScene].
 """
 
 from __future__ import annotations
@@ -101,8 +101,9 @@ def read_ai4arctic(
     path : str or path
         The scene's netCDF file.
     variables : sequence of str
-        xseaice variable names (mapped with :data:`AI4ARCTIC_NAMES`), or AI4Arctic names
-        used as they are (e.g. ``distance_map``, ``btemp_89_0h``).
+        xseaice variable names (mapped with
+        [`AI4ARCTIC_NAMES`][xseaice.training.sources.AI4ARCTIC_NAMES]), or AI4Arctic names used as
+        they are (e.g. ``distance_map``, ``btemp_89_0h``).
     pixel_size : float, default 80
         Pixel size in metres of the ready-to-train grid.
     reference : path, optional
@@ -250,8 +251,8 @@ def build_scenes(
     split : {"train", "val"}
         Which scenes.
     scenes : sequence, optional
-        In-memory scenes overriding the config: :class:`TrainScene` objects or
-        ``(Dataset, chart)`` pairs.
+        In-memory scenes overriding the config: [`TrainScene`][xseaice.training.datasets.TrainScene]
+        objects or ``(Dataset, chart)`` pairs.
 
     Returns
     -------

@@ -5,7 +5,7 @@ Blocks of ``block x block`` pixels (a multiple of the hybrid's 4-pixel patches) 
 the positions; the model's decoder features feed a 1 x 1 reconstruction head that must
 restore the hidden normalised grey values.  The loss is the mean squared error over hidden,
 valid pixels only.  No label is used, so any number of unlabeled scenes can serve; the body
-weights then initialise the zone model (:func:`xseaice.training.zones.load_pretrained`).
+weights then initialise the zone model ([`xseaice.training.zones.load_pretrained`][]).
 """
 
 from __future__ import annotations
@@ -100,10 +100,11 @@ def pretrain_mim(
     ----------
     model : torch.nn.Module
         A zone model with ``forward_features`` and ``feature_channels``
-        (:class:`~xseaice.models.zones.ZoneUNet`, :class:`~xseaice.models.hybrid.SwinZoneNet`).
+        ([`ZoneUNet`][xseaice.models.zones.ZoneUNet],
+        [`SwinZoneNet`][xseaice.models.hybrid.SwinZoneNet]).
     data : torch.utils.data.Dataset
         Items whose first element is a normalised input patch (labels are ignored), e.g.
-        :class:`~xseaice.training.zones.ZonePatches` with ``labels=False``.
+        [`ZonePatches`][xseaice.training.zones.ZonePatches] with ``labels=False``.
     steps, batch_size, lr
         AdamW with a cosine schedule.
     block, ratio

@@ -41,25 +41,27 @@ def synthetic_scene(
     pixel_size : float
         Pixel size in metres.
     randomize : bool
-        Draw the scene's physics with :func:`xseaice.synthetic.sample_params` (wind,
+        Draw the scene's physics with
+        [`xseaice.synthetic.sample_params`][xseaice.synthetic.sampling.sample_params] (wind,
         incidence, noise, ice types, tie points).
     variables : sequence of str
         Input variables in channel order.
     keep_dataset : bool
         Keep the scene Dataset in ``meta["dataset"]`` (e.g. to run
-        :func:`xseaice.inference.segment` on it).
+        [`xseaice.inference.segment`][] on it).
     ranges : mapping, optional
         ``SceneParams`` field -> ``(low, high)``: after the randomised draw, these fields
         are drawn uniformly from the ranges (e.g. ``ice_concentration_mean``,
-        ``chart_cell_km``; see :class:`~xseaice.training.config.SyntheticConfig`).  The
+        ``chart_cell_km``; see [`SyntheticConfig`][xseaice.training.config.SyntheticConfig]).  The
         same seed and ranges give the same scene.
     generator : {"A", "B"}
         The simulator's generator mode: ``"A"`` is the training world, ``"B"`` the
         structurally different held-out world (never train on it).
     chart : {"exact", "analyst"}
         The chart the regions come from: the simulator's exact chart, or an analyst-like
-        one (:func:`xseaice.synthetic.analyst_chart`: CT errors, range codes, drift,
-        generalised boundaries, an uncovered strip), drawn from the seed.
+        one ([`xseaice.synthetic.analyst_chart`][xseaice.synthetic.analyst.analyst_chart]: CT
+        errors, range codes, drift, generalised boundaries, an uncovered strip), drawn from the
+        seed.
 
     Returns
     -------

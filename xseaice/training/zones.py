@@ -1,10 +1,11 @@
 """Training glacier zone models: patch datasets (synthetic fjords or CaFFe) and the loop.
 
-:class:`ZonePatches` cuts random, augmented patches from in-memory scenes (Datasets with
-``sar`` and ``zones``); :class:`CaffePatches` does the same from the CaFFe PNG folders,
-reading one image per item.  :func:`train_zones` fine-tunes any zone model (``forward``
-returning ``{"zones": logits}``) with cross-entropy, AdamW and a cosine schedule, optionally
-starting from self-supervised weights (:mod:`xseaice.training.ssl`).
+[`ZonePatches`][xseaice.training.zones.ZonePatches] cuts random, augmented patches from in-memory
+scenes (Datasets with ``sar`` and ``zones``); [`CaffePatches`][xseaice.training.zones.CaffePatches]
+does the same from the CaFFe PNG folders, reading one image per item.
+[`train_zones`][xseaice.training.zones.train_zones] fine-tunes any zone model (``forward`` returning
+``{"zones": logits}``) with cross-entropy, AdamW and a cosine schedule, optionally starting from
+self-supervised weights ([`xseaice.training.ssl`][]).
 """
 
 from __future__ import annotations
@@ -144,13 +145,13 @@ class CaffePatches(ZonePatches):
     Parameters
     ----------
     root : str or path
-        The CaFFe folder (see :func:`xseaice.io.caffe.read_caffe`).
+        The CaFFe folder (see [`xseaice.io.caffe.read_caffe`][]).
     split : str, default "train"
         Split folder.
     normalisation : (float, float)
         Mean and std of the grey values.
     patch, length, seed
-        As for :class:`ZonePatches`.
+        As for [`ZonePatches`][xseaice.training.zones.ZonePatches].
     """
 
     def __init__(
@@ -239,7 +240,8 @@ def train_zones(
     model : torch.nn.Module
         Returns ``{"zones": logits (B, 4, H, W)}``; trained in place on the CPU.
     data : torch.utils.data.Dataset
-        Items ``(x (1, P, P) float, zones (P, P) long)``, e.g. :class:`ZonePatches`.
+        Items ``(x (1, P, P) float, zones (P, P) long)``, e.g.
+        [`ZonePatches`][xseaice.training.zones.ZonePatches].
     steps, batch_size, lr, weight_decay
         Optimisation: AdamW, linear warm-up (5 %) and cosine decay to 5 % of ``lr``.
     precision : {"auto", "fp32", "bf16"}, default "auto"
