@@ -10,7 +10,6 @@ half-written product.  :func:`segment_to_files` is the ``xseaice segment`` comma
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import os
 from dataclasses import dataclass, field
@@ -383,16 +382,14 @@ def segment_to_files(
 
         if bbox is not None and datetime is None:
             raise InvalidArgumentError("--bbox needs --datetime (a date or an interval a/b)")
-        result = search(bbox, datetime, catalog=catalog)
+        result = search(bbox, datetime, catalog=catalog, ids=items or None)
         if items:
-            wanted = set(items)
-            kept = [item for item in result.sentinel1 if item.id in wanted]
-            if not kept:
+            absent = sorted(set(items) - {item.id for item in result.sentinel1})
+            if absent:
                 raise EmptySearchError(
-                    f"none of the item ids {sorted(wanted)} was found in {catalog!r} for "
-                    f"datetime {datetime!r}; check the ids with `xseaice search`"
+                    f"--items: {absent} not found in {catalog!r} (datetime {datetime!r}); "
+                    "check the ids with `xseaice search`"
                 )
-            result = dataclasses.replace(result, sentinel1=kept)
         scene = load(result, resolution=resolution)
     written = write_products(
         scene,
