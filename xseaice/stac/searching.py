@@ -552,6 +552,12 @@ def _check_not_empty(
                 "the catalog has no Sentinel-1 collection; pass catalog='planetary-computer' "
                 "or a catalog that holds sentinel-1-grd."
             )
+        if q.ids:
+            raise EmptySearchError(
+                f"none of the Sentinel-1 {result.mode} item ids {sorted(q.ids)} is in catalog "
+                f"{redact_url(name)!r} for {where}, datetime={when}; check the ids (and mode) "
+                "with `xseaice search`."
+            )
         why = _explain_empty(cat, q, result.mode, result.polarizations)
         raise EmptySearchError(
             f"no Sentinel-1 {result.mode} {'+'.join(result.polarizations)} item in catalog "
