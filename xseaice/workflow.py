@@ -20,7 +20,7 @@ import numpy as np
 import xarray as xr
 
 from xseaice.exceptions import EmptySearchError, InvalidArgumentError
-from xseaice.io.atomic import atomic_path
+from xseaice.io.atomic import atomic_path, staged_folder
 from xseaice.products.als import Preserve
 from xseaice.products.writers import without_encoding, write_cog, write_table
 
@@ -207,9 +207,14 @@ def write_products(
     progress: bool = True,
     prefix: str = "xseaice",
     segment_kwargs: dict[str, Any] | None = None,
+    overwrite: bool = False,
     **options: Any,
 ) -> Products:
     """Map the ice of a scene and write every product to ``output``.
+
+    The products are written into a hidden staging folder beside ``output`` and swapped
+    in whole when all are written (:func:`xseaice.io.atomic.staged_folder`): a failed or
+    interrupted run leaves the previous product set as it was, never a mix.
 
     The model runs once: its logits are written to the Zarr store first and every other
     product is derived from the stored logits, so memory stays bounded by dask chunks.
@@ -236,6 +241,9 @@ def write_products(
         File-name prefix.
     segment_kwargs : dict, optional
         Options of :func:`xseaice.inference.segment`.
+    overwrite : bool, default False
+        Replace a product set (files named ``<prefix>_*``) already in ``output``; other
+        files in ``output`` are kept.
     **options
         ``q``, ``threshold``, ``lead_max_width`` of :func:`products_from_logits`.
 
@@ -245,11 +253,34 @@ def write_products(
         File paths and a summary (ice fraction, lead fraction, floe count, ALS
         parameters, regional concentration error).  GeoTIFFs hold the first time step.
     """
+    mode = resolve_preserve(preserve, chart)
+    final = Path(output)
+    with staged_folder(
+        final, owned=lambda name: name.startswith(f"{prefix}_"), overwrite=overwrite
+    ) as stage:
+        result = _write_set(
+            scene, stage, model, chart, mode, figure, progress, prefix, segment_kwargs, options
+        )
+    result.folder = final
+    result.files = {k: final / p.relative_to(stage) for k, p in result.files.items()}
+    return result
+
+
+def _write_set(
+    scene: xr.Dataset,
+    folder: Path,
+    model: Any,
+    chart: Any,
+    mode: Any,
+    figure: bool,
+    progress: bool,
+    prefix: str,
+    segment_kwargs: dict[str, Any] | None,
+    options: dict[str, Any],
+) -> Products:
+    """Write the product set into ``folder`` (the staging folder of a run)."""
     from xseaice.products.zonal import concentration
 
-    mode = resolve_preserve(preserve, chart)
-    folder = Path(output)
-    folder.mkdir(parents=True, exist_ok=True)
     result = Products(folder=folder)
     logits = _logits(scene, model, segment_kwargs)
 
@@ -325,6 +356,7 @@ def segment_to_files(
     precision: Literal["auto", "fp32", "bf16"] = "auto",
     figure: bool = True,
     progress: bool = True,
+    overwrite: bool = False,
 ) -> Products:
     """Load a scene, map its ice and write the products (the ``xseaice segment`` command).
 
@@ -357,6 +389,8 @@ def segment_to_files(
         Model precision (:func:`xseaice.inference.segment`).
     figure, progress : bool
         Write the PNG figure; show progress bars.
+    overwrite : bool
+        Replace a product set already in ``output`` (see :func:`write_products`).
 
     Returns
     -------
@@ -400,6 +434,7 @@ def segment_to_files(
         figure=figure,
         progress=progress,
         segment_kwargs={"precision": precision},
+        overwrite=overwrite,
     )
     logger.info("%s", written)
     return written

@@ -242,7 +242,13 @@ def chart_on_map(
     if chart.crs is None:
         raise IceChartError("the chart has no CRS; set one with chart.set_crs('EPSG:...').")
     target = chart if CRS(chart.crs) == geobox.crs else chart.to_crs(geobox.crs.to_wkt())
-    geoms = _repair(np.asarray(target.geometry.values, dtype=object))
+    geoms = np.asarray(target.geometry.values, dtype=object)
+    with np.errstate(invalid="ignore"):  # off the projection's domain: inf coordinates
+        finite = np.array(
+            [g is not None and np.isfinite(shapely.bounds(g)).all() for g in geoms], dtype=bool
+        )
+    geoms[~finite] = None
+    geoms = _repair(geoms)
     extent = shapely.box(*geobox.extent.boundingbox)
     present = [g for g in geoms if g is not None]
     covered = shapely.union_all(present).intersection(extent).area if present else 0.0
