@@ -397,3 +397,31 @@ def test_real_item_builds_lazily_and_names_missing_measurement() -> None:
     assert ds.odc.crs.epsg == 3413 and ds.sizes["time"] == 1
     with pytest.raises(AssetReadError, match=r"asset 'hh' of item 'S1A_EW_GRDM_1SDH_20221130"):
         ds.hh.isel(x=slice(0, 64), y=slice(0, 64)).compute()
+
+
+def test_thermal_noise_above_the_signal_names_the_noise_asset(
+    world: Any, file_server: Any, served_root: Path
+) -> None:
+    """A noise LUT of 1e12 floors every pixel at -40 dB: an error, not a flat map."""
+    import re
+
+    from xseaice.exceptions import CalibrationError
+
+    res = xseaice.search(BBOX, "2023-01-05", catalog=str(world.http_catalog), sensors="sentinel-1")
+    item = res.sentinel1[0].clone()
+    asset = item.assets["schema-noise-hh"]
+    src = served_root / Path(asset.href.split("/world/", 1)[1]).name
+    text = (world.root / "http" / asset.href.split("/world/http/", 1)[1]).read_text()
+
+    def huge(m: re.Match[str]) -> str:
+        return m.group(1) + " ".join("1e12" for _ in m.group(2).split()) + m.group(3)
+
+    bad, n = re.subn(r"(<noiseRangeLut[^>]*>)([^<]*)(</noiseRangeLut>)", huge, text)
+    assert n > 0
+    src.write_text(bad)
+    asset.href = file_server.href(src)
+    kw = {"geobox": world.scenes[2].geobox, "chunks": 128, "amsr2": False}
+    with pytest.raises(CalibrationError, match=r"'schema-noise-hh'.*exceeds the signal in 100%"):
+        load([item], **kw).hh.compute()
+    kept = load([item], denoise=False, **kw).hh.values  # the documented way out
+    assert np.nanmin(kept) > -40.0
