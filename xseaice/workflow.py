@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -19,8 +20,8 @@ from typing import Any, Literal
 import numpy as np
 import xarray as xr
 
-from xseaice.exceptions import EmptySearchError, InvalidArgumentError
-from xseaice.io.atomic import atomic_path, staged_folder
+from xseaice.exceptions import EmptySearchError, InvalidArgumentError, LoadError
+from xseaice.io.atomic import atomic_path, check_output, staged_folder
 from xseaice.products.als import Preserve
 from xseaice.products.writers import without_encoding, write_cog, write_table
 
@@ -255,15 +256,18 @@ def write_products(
     """
     mode = resolve_preserve(preserve, chart)
     final = Path(output)
-    with staged_folder(
-        final, owned=lambda name: name.startswith(f"{prefix}_"), overwrite=overwrite
-    ) as stage:
+    with staged_folder(final, owned=_owned(prefix), overwrite=overwrite) as stage:
         result = _write_set(
             scene, stage, model, chart, mode, figure, progress, prefix, segment_kwargs, options
         )
     result.folder = final
     result.files = {k: final / p.relative_to(stage) for k, p in result.files.items()}
     return result
+
+
+def _owned(prefix: str) -> Callable[[str], bool]:
+    """The names of a product set's entries: ``<prefix>_*``."""
+    return lambda name: name.startswith(f"{prefix}_")
 
 
 def _write_set(
@@ -341,6 +345,20 @@ def _summary(first: xr.Dataset, table: Any) -> dict[str, Any]:
     return out
 
 
+def _open_input(path: Path) -> xr.Dataset:
+    """Open a local scene (Zarr store or netCDF file); an unreadable one is a LoadError."""
+    zarr = path.suffix == ".zarr" or path.is_dir()
+    try:
+        return xr.open_zarr(path) if zarr else xr.open_dataset(path, chunks={})
+    except (OSError, ValueError, KeyError, TypeError) as err:
+        kind = "a Zarr store" if zarr else "a netCDF file"
+        raise LoadError(
+            f"--input {str(path)!r} cannot be opened as {kind} ({type(err).__name__}: "
+            f"{str(err).splitlines()[0][:200]}); expected a scene written by "
+            "xseaice (ds.to_zarr / ds.to_netcdf) following the Dataset contract"
+        ) from err
+
+
 def segment_to_files(
     *,
     output: Path,
@@ -401,15 +419,12 @@ def segment_to_files(
 
     chart_gdf = read_icechart(chart) if chart else None
     resolve_preserve(preserve, chart_gdf)  # fail before loading anything
+    check_output(output, owned=_owned("xseaice"), overwrite=overwrite)
     if source is not None:
         path = Path(source)
         if not path.exists():
             raise InvalidArgumentError(f"--input {source!r} does not exist")
-        scene = (
-            xr.open_zarr(path)
-            if path.suffix == ".zarr" or path.is_dir()
-            else (xr.open_dataset(path, chunks={}))
-        )
+        scene = _open_input(path)
     else:
         from xseaice.stac.loading import load
         from xseaice.stac.searching import search

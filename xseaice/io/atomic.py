@@ -17,7 +17,9 @@ from pathlib import Path
 
 from xseaice.exceptions import InvalidArgumentError
 
-__all__ = ["atomic_path", "staged_folder"]
+__all__ = ["atomic_path", "check_output", "staged_folder"]
+
+_OVERWRITE = "overwrite=True (xseaice segment/demo: --overwrite)"
 
 
 @contextmanager
@@ -59,7 +61,7 @@ def staged_folder(
     *,
     owned: Callable[[str], bool],
     overwrite: bool = False,
-    option: str = "overwrite=True (xseaice segment/demo: --overwrite)",
+    option: str = _OVERWRITE,
 ) -> Iterator[Path]:
     """Yield a staging folder beside ``target``; swap it in whole on success.
 
@@ -92,6 +94,31 @@ def staged_folder(
         If ``target`` is a file, or holds a product set and ``overwrite`` is False.
     """
     final = Path(target)
+    check_output(final, owned=owned, overwrite=overwrite, option=option)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    stage = Path(tempfile.mkdtemp(prefix=f".{final.name}.staging-", dir=final.parent))
+    try:
+        yield stage
+        _swap_in(stage, final, owned)
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
+
+
+def check_output(
+    target: str | os.PathLike[str],
+    *,
+    owned: Callable[[str], bool],
+    overwrite: bool = False,
+    option: str = _OVERWRITE,
+) -> None:
+    """Raise when ``target`` cannot take a new product set (see :func:`staged_folder`).
+
+    Raises
+    ------
+    InvalidArgumentError
+        If ``target`` is a file, or holds a product set and ``overwrite`` is False.
+    """
+    final = Path(target)
     if final.exists() and not final.is_dir():
         raise InvalidArgumentError(
             f"output {str(final)!r} is a file; expected a folder (new or existing). Pass "
@@ -104,13 +131,6 @@ def staged_folder(
             f"{' ...' if len(existing) > 4 else ''}); pass {option} to replace it, or "
             "choose another output folder."
         )
-    final.parent.mkdir(parents=True, exist_ok=True)
-    stage = Path(tempfile.mkdtemp(prefix=f".{final.name}.staging-", dir=final.parent))
-    try:
-        yield stage
-        _swap_in(stage, final, owned)
-    finally:
-        shutil.rmtree(stage, ignore_errors=True)
 
 
 def _swap_in(stage: Path, final: Path, owned: Callable[[str], bool]) -> None:

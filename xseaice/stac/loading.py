@@ -386,6 +386,7 @@ def open_scene(bbox: Any, datetime: Any, **kwargs: Any) -> xr.Dataset:
     >>> bbox = xseaice.stac.catalogs.embedded_sample()["bbox"]  # doctest: +SKIP
     >>> ds = xseaice.open_scene(bbox, "2023-01-04", catalog="embedded")  # doctest: +SKIP
     """
+    _check_keywords(kwargs)
     search_kw = {k: kwargs.pop(k) for k in _SEARCH_KEYS if k in kwargs}
     for shared in ("polarizations", "timeout"):
         if shared in kwargs:
@@ -393,3 +394,22 @@ def open_scene(bbox: Any, datetime: Any, **kwargs: Any) -> xr.Dataset:
     result = search(bbox, datetime, **search_kw)
     kwargs.setdefault("bbox", bbox)
     return load(result, **kwargs)
+
+
+def _check_keywords(kwargs: dict[str, Any]) -> None:
+    """Name a misspelled keyword of :func:`open_scene` before anything is searched."""
+    import difflib
+    import inspect
+
+    valid = set(_SEARCH_KEYS) | {"timeout"}
+    params = inspect.signature(load).parameters.values()
+    valid |= {p.name for p in params if p.kind is p.KEYWORD_ONLY}
+    unknown = sorted(set(kwargs) - valid)
+    if unknown:
+        hints = {k: difflib.get_close_matches(k, sorted(valid), n=1) for k in unknown}
+        did = "; ".join(f"{k!r}: did you mean {m[0]!r}?" for k, m in hints.items() if m)
+        raise InvalidArgumentError(
+            f"open_scene() got unknown keyword(s) {unknown}"
+            + (f" ({did})" if did else "")
+            + f"; valid keywords: {sorted(valid)}."
+        )
