@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import re
+import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 import xarray as xr
 
@@ -34,3 +37,213 @@ def test_segment_by_item_id(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
     code = main([*args, "--no-figure", "-o", str(tmp_path / "o2"), "--items", "NOPE_123"])
     assert code == EXIT_ERROR
     assert "NOPE_123" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------------------------------
+# corrupt inputs and bad options: exit 1 (an XSeaIceError), the culprit named
+# ---------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def tiny_catalog(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str, object]:
+    """One 128 px synthetic EW scene + AMSR-2 as a static STAC catalog on disk."""
+    from xseaice import synthetic
+
+    scene = synthetic.make_scene(
+        1, shape=(128, 128), time="2023-01-04T07:10:00", center=(-5.0, 80.0)
+    )
+    root = tmp_path_factory.mktemp("tiny") / "cat"
+    catalog = Path(synthetic.write_stac([scene], root))
+    item = next(root.glob("sentinel-1-grd/S1*/S1*.json"))
+    return catalog, item.stem, scene
+
+
+def _corrupt(root: Path, pattern: str, edit: object) -> None:
+    (path,) = root.glob(pattern)
+    path.write_text(edit(path.read_text()))  # type: ignore[operator]
+
+
+def _sub(regex: str, repl: object) -> object:
+    return lambda text: re.sub(regex, repl, text)  # type: ignore[arg-type]
+
+
+CAL_HH = "sentinel-1-grd/*/*.SAFE/annotation/calibration/calibration-*-hh-*.xml"
+PRODUCT_HH = "sentinel-1-grd/*/*.SAFE/annotation/s1*-hh-*.xml"
+CORRUPT_ITEM = {
+    "non-numeric sigmaNought": (
+        CAL_HH,
+        _sub(r"(<sigmaNought[^>]*>)\s*[-0-9.eE+]+", r"\1abc"),
+        r"'schema-calibration-hh'.*<sigmaNought> holds a non-numeric value 'abc'",
+    ),
+    "all-zero calibration LUT": (
+        CAL_HH,
+        _sub(
+            r"(<sigmaNought[^>]*>)([^<]*)(</sigmaNought>)",
+            lambda m: m.group(1) + " ".join("0" for _ in m.group(2).split()) + m.group(3),
+        ),
+        r"'schema-calibration-hh'.*sigmaNought calibration LUT holds \d+ zero",
+    ),
+    "identical GCPs": (
+        PRODUCT_HH,
+        lambda t: re.sub(
+            r"<longitude>[^<]*</longitude>",
+            "<longitude>-5.0</longitude>",
+            re.sub(r"<latitude>[^<]*</latitude>", "<latitude>80.0</latitude>", t),
+        ),
+        r"'schema-product-hh'.*geolocation grid has \d+ distinct image positions and 1 "
+        "distinct ground",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CORRUPT_ITEM))
+def test_corrupt_item_is_exit_1_naming_the_asset(
+    case: str,
+    tiny_catalog: tuple[Path, str, object],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    catalog, item_id, _ = tiny_catalog
+    root = tmp_path / "cat"
+    shutil.copytree(catalog.parent, root)
+    pattern, edit, message = CORRUPT_ITEM[case]
+    _corrupt(root, pattern, edit)
+    args = ["--quiet", "segment", "--items", item_id, "--catalog", str(root / "catalog.json")]
+    code = main([*args, "--no-figure", "-o", str(tmp_path / "out")])
+    err = capsys.readouterr().err
+    assert code == EXIT_ERROR, err
+    assert re.search(message, err), err
+    assert "internal error" not in err
+    assert not (tmp_path / "out").exists()
+
+
+def _scene_zarr(tiny: tuple[Path, str, object], tmp_path: Path) -> Path:
+    path = tmp_path / "scene.zarr"
+    tiny[2].dataset.to_zarr(path)  # type: ignore[attr-defined]
+    return path
+
+
+def _config(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "train.yaml"
+    path.write_text(text)
+    return path
+
+
+PROBES = {
+    "garbage --input": (
+        lambda t, tiny: ["segment", "--input", str(_garbage(t)), "-o", str(t / "o")],
+        r"--input '.*garbage\.nc' cannot be opened as a netCDF file",
+    ),
+    "-o is a file": (
+        lambda t, tiny: ["segment", "--input", str(_scene_zarr(tiny, t)), "-o", str(_file(t))],
+        r"output '.*afile' is a file",
+    ),
+    "existing product set": (
+        lambda t, tiny: ["segment", "--input", str(_scene_zarr(tiny, t)), "-o", str(_set(t))],
+        r"already holds a product set \(xseaice_ice\.tif\); pass .*--overwrite",
+    ),
+    "chart in the wrong CRS": (
+        lambda t, tiny: [
+            "segment",
+            "--input",
+            str(_scene_zarr(tiny, t)),
+            "--chart",
+            str(_wrong_crs_chart(t, tiny)),
+            "--no-figure",
+            "-o",
+            str(t / "o"),
+        ],
+        r"no polygon of the chart .* overlaps the map .* Check the chart's CRS",
+    ),
+    "lr: .nan": (
+        lambda t, tiny: ["train", str(_config(t, "optim:\n  lr: .nan\n"))],
+        r"optim\.lr must be a finite number; got nan",
+    ),
+    "threads: -2": (
+        lambda t, tiny: ["train", str(_config(t, "threads: -2\n"))],
+        r"threads must be a positive integer; got -2",
+    ),
+    "bad export.path": (
+        lambda t, tiny: [
+            "train",
+            str(_config(t, f"export:\n  path: {_file(t)}/w.safetensors\n")),
+        ],
+        r"export\.path '.*afile/w\.safetensors': '.*afile' is a file",
+    ),
+}
+
+
+def _garbage(tmp_path: Path) -> Path:
+    path = tmp_path / "garbage.nc"
+    path.write_bytes(b"not a netCDF file\n" * 20)
+    return path
+
+
+def _file(tmp_path: Path) -> Path:
+    path = tmp_path / "afile"
+    path.write_text("x")
+    return path
+
+
+def _set(tmp_path: Path) -> Path:
+    out = tmp_path / "old"
+    out.mkdir()
+    (out / "xseaice_ice.tif").write_bytes(b"an earlier run")
+    return out
+
+
+def _wrong_crs_chart(tmp_path: Path, tiny: tuple[Path, str, object]) -> Path:
+    chart = tiny[2].chart  # type: ignore[attr-defined]
+    path = tmp_path / "chart.gpkg"
+    chart[["CT", "geometry"]].set_crs("EPSG:4326", allow_override=True).to_file(path)
+    return path
+
+
+@pytest.mark.parametrize("case", sorted(PROBES))
+def test_bad_input_is_exit_1_naming_the_culprit(
+    case: str,
+    tiny_catalog: tuple[Path, str, object],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    argv, message = PROBES[case]
+    code = main(["--quiet", *argv(tmp_path, tiny_catalog)])  # type: ignore[operator]
+    err = capsys.readouterr().err
+    assert code == EXIT_ERROR, err
+    assert re.search(message, err), err
+    assert "internal error" not in err
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no staging left
+
+
+def test_truncated_amsr2_file_names_the_file(
+    tiny_catalog: tuple[Path, str, object], tmp_path: Path
+) -> None:
+    from xseaice.exceptions import LoadError
+    from xseaice.io.amsr2 import read_amsr2
+
+    (he5,) = tiny_catalog[0].parent.glob("amsr2-l3/*/*.he5")
+    cut = tmp_path / he5.name
+    data = he5.read_bytes()
+    cut.write_bytes(data[: len(data) // 2])
+    with pytest.raises(LoadError, match=rf"{cut.name}.*truncated or corrupt"):
+        read_amsr2(cut)
+
+
+def test_misspelled_open_scene_keyword_is_named() -> None:
+    from xseaice.exceptions import InvalidArgumentError
+    from xseaice.stac.loading import open_scene
+
+    info = embedded_sample()
+    with pytest.raises(InvalidArgumentError, match="'resolutoin': did you mean 'resolution'"):
+        open_scene(info["bbox"], info["datetime"], catalog="embedded", resolutoin=40)
+
+
+def test_missing_variables_message_names_a_real_fix() -> None:
+    from xseaice.exceptions import MissingVariablesError
+    from xseaice.inference import segment
+
+    ds = xr.Dataset({"hh": (("y", "x"), np.zeros((8, 8), "float32"))})
+    with pytest.raises(MissingVariablesError) as info:
+        segment(ds, model="default")
+    text = str(info.value)
+    assert "variables=..." not in text and "amsr2=True" in text

@@ -146,11 +146,18 @@ def _check_variables(ds: xr.Dataset, spec: WeightsSpec) -> list[xr.DataArray]:
         extra = [v for v in names if v not in spec.variables]
         lower = {v.lower(): v for v in names}
         renames = {lower[m.lower()]: m for m in missing if m.lower() in lower}
+        amsr2 = [m for m in missing if m.startswith("tb")]
+        how = (
+            " AMSR-2 brightness temperatures come with xseaice.load(result) when the search "
+            "found AMSR-2 items (sensors including 'amsr2'; amsr2=True, the default)."
+            if amsr2
+            else ""
+        )
         fix = (
             f" Rename them: ds.rename({renames})."
             if renames
-            else " Load them with xseaice.load(..., variables=...) or pick a model whose variables "
-            "the dataset has (xseaice.models.list_weights())."
+            else f"{how} Otherwise pick a model whose variables the dataset has "
+            "(xseaice.models.list_weights())."
         )
         raise MissingVariablesError(
             f"model {spec.name!r} needs variables {list(spec.variables)}; the dataset lacks "

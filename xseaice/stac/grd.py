@@ -122,8 +122,7 @@ def read_s1_meta(spec: S1Spec, pols: tuple[str, ...]) -> _S1Meta:
         raise asset_error(spec.item_id, spec.product_key, spec.product, str(exc)) from None
     except CalibrationError as exc:
         raise CalibrationError(
-            f"asset {spec.product_key!r} of item {spec.item_id!r} is not a product "
-            f"annotation with a geolocation grid: {exc}"
+            f"asset {spec.product_key!r} of item {spec.item_id!r}: {exc}"
         ) from None
     return _S1Meta(cal=cal, noise=noise, geo=geo)
 
