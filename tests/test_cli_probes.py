@@ -247,3 +247,51 @@ def test_missing_variables_message_names_a_real_fix() -> None:
         segment(ds, model="default")
     text = str(info.value)
     assert "variables=..." not in text and "amsr2=True" in text
+
+
+# ---------------------------------------------------------------------------------------
+# inputs the model cannot use: units and coverage
+# ---------------------------------------------------------------------------------------
+
+
+def test_sigma0_in_linear_units_is_refused(tiny_catalog: tuple[Path, str, object]) -> None:
+    from xseaice.exceptions import ModelError
+    from xseaice.inference import segment
+
+    ds = tiny_catalog[2].dataset.copy()  # type: ignore[attr-defined]
+    ds["hh"] = (10.0 ** (ds.hh / 10.0)).assign_attrs(units="1")
+    with pytest.raises(ModelError, match=r"variable 'hh' has units '1'; the model expects 'dB'"):
+        segment(ds, model="default")
+
+
+def test_all_nan_amsr2_channel_is_refused(tiny_catalog: tuple[Path, str, object]) -> None:
+    from xseaice.exceptions import ModelError
+    from xseaice.inference import segment
+
+    ds = tiny_catalog[2].dataset.copy()  # type: ignore[attr-defined]
+    ds["tb18h"] = ds.tb18h * np.nan
+    with pytest.raises(ModelError, match=r"'tb18h' is NaN everywhere"):
+        segment(ds, model="default")
+
+
+def test_scene_without_coordinates_warns_that_pixel_size_is_unchecked(
+    tiny_catalog: tuple[Path, str, object],
+) -> None:
+    from xseaice.exceptions import XSeaIceWarning
+    from xseaice.inference import segment
+
+    ds = tiny_catalog[2].dataset  # type: ignore[attr-defined]
+    bare = ds.drop_vars([c for c in ("x", "y", "spatial_ref") if c in ds.coords])
+    with pytest.warns(XSeaIceWarning, match="no x/y coordinates.*40 m"):
+        segment(bare.isel(y=slice(0, 64), x=slice(0, 64)), model="default")
+
+
+def test_load_beside_the_item_is_an_error(tiny_catalog: tuple[Path, str, object]) -> None:
+    from xseaice.exceptions import LoadError
+    from xseaice.stac.loading import load
+
+    result = search(None, None, catalog=str(tiny_catalog[0]), ids=[tiny_catalog[1]])
+    _w, s, e, n = result.sentinel1[0].bbox
+    beside = (e + 1.0, s, e + 2.0, n)  # a degree east of the scene
+    with pytest.raises(LoadError, match="does not meet the footprint of any Sentinel-1 item"):
+        load(result, bbox=beside)

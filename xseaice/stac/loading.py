@@ -49,7 +49,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
-from xseaice.exceptions import EmptySearchError, InvalidArgumentError
+from xseaice.exceptions import EmptySearchError, InvalidArgumentError, LoadError
 from xseaice.io.http import DEFAULT_TIMEOUT
 from xseaice.stac.amsr2_graph import amsr2_stack
 from xseaice.stac.grd import S1Options, pol_attrs, s1_stack
@@ -247,6 +247,7 @@ def load(
         items=inputs.s1,
         resolution=resolution,
     )
+    _check_coverage(geobox, inputs.s1)
     layout = ChunkLayout.of(geobox, chunks)
     groups = group_items(inputs.s1, groupby)
     options = S1Options(resampling, denoise, nodata_check, retries, timeout)
@@ -412,4 +413,25 @@ def _check_keywords(kwargs: dict[str, Any]) -> None:
             f"open_scene() got unknown keyword(s) {unknown}"
             + (f" ({did})" if did else "")
             + f"; valid keywords: {sorted(valid)}."
+        )
+
+
+def _check_coverage(geobox: Any, items: list[Any]) -> None:
+    """Raise when the grid meets no Sentinel-1 footprint (a bbox beside the items)."""
+    from xseaice.stac.items import item_footprint
+
+    feet = [f for f in (item_footprint(it) for it in items) if f is not None]
+    if not feet:
+        return
+    try:
+        area = geobox.extent.to_crs("EPSG:4326").geom
+    except Exception:  # a grid that cannot be shown in lon/lat: nothing to compare
+        return
+    if not any(area.intersects(f) for f in feet):
+        b = tuple(round(v, 3) for v in area.bounds)
+        ids = ", ".join(it.id for it in items[:3])
+        raise LoadError(
+            f"the requested grid (lon/lat bounds {b}) does not meet the footprint of any "
+            f"Sentinel-1 item ({ids}{' ...' if len(items) > 3 else ''}); every SAR pixel "
+            "would be NaN. Pass a bbox/geobox over the items, or search that place."
         )
