@@ -147,10 +147,16 @@ def _check_variables(ds: xr.Dataset, spec: WeightsSpec) -> list[xr.DataArray]:
         lower = {v.lower(): v for v in names}
         renames = {lower[m.lower()]: m for m in missing if m.lower() in lower}
         amsr2 = [m for m in missing if m.startswith("tb")]
+        sar = [m for m in missing if m in ("hh", "hv")]
         how = (
             " AMSR-2 brightness temperatures come with xseaice.load(result) when the search "
             "found AMSR-2 items (sensors including 'amsr2'; amsr2=True, the default)."
             if amsr2
+            else ""
+        ) + (
+            f" xseaice.load(result, polarizations={tuple(m.upper() for m in sar)}) loads "
+            "those polarisations from items that carry them."
+            if sar
             else ""
         )
         fix = (
@@ -174,7 +180,9 @@ def _check_variables(ds: xr.Dataset, spec: WeightsSpec) -> list[xr.DataArray]:
                 "calibrated data with xseaice.load(), or convert with ds[v].astype('float32')"
             )
         _check_units(v, a)
-        if isinstance(a.data, np.ndarray) and a.size and np.isnan(a.data).all():
+        eager = isinstance(a.data, np.ndarray) and a.size
+        # NaN SAR marks no data (the output is NaN there); other inputs are mean-filled
+        if v not in SAR_VARIABLES and eager and np.isnan(a.data).all():
             raise ModelError(
                 f"variable {v!r} is NaN everywhere; the model would read its training mean "
                 "instead and give a map that looks valid. Load a scene where it has data (for "
