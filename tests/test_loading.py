@@ -425,3 +425,12 @@ def test_thermal_noise_above_the_signal_names_the_noise_asset(
         load([item], **kw).hh.compute()
     kept = load([item], denoise=False, **kw).hh.values  # the documented way out
     assert np.nanmin(kept) > -40.0
+
+
+def test_stac_api_search_by_item_id(stac_api: str) -> None:
+    """``ids=`` goes to the API's /search; AMSR-2 follows the found item's day."""
+    by_place = xseaice.search(BBOX, "2023-01-05", catalog=stac_api)
+    wanted = by_place.sentinel1[0].id
+    res = xseaice.search(None, None, catalog=stac_api, ids=[wanted])
+    assert [i.id for i in res.sentinel1] == [wanted]
+    assert [i.id for i in res.amsr2] == [i.id for i in by_place.amsr2]

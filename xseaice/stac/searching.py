@@ -246,9 +246,10 @@ def _api_items(
         )
     kwargs: dict[str, Any] = {
         "collections": list(collections),
-        "datetime": f"{iso(q.start)}/{iso(q.end)}",
         "limit": min(max(max_items, 10), 250),
     }
+    if q.start is not None or q.end is not None:  # APIs refuse "../.."
+        kwargs["datetime"] = f"{iso(q.start)}/{iso(q.end)}"
     if q.ids:
         kwargs["ids"] = sorted(q.ids)
     if len(q.boxes) == 1:
