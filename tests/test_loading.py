@@ -558,3 +558,40 @@ def test_coarse_load_multilooks_in_linear_power(world: Any) -> None:
     item_enl = res.sentinel1[0].properties["sar:looks_equivalent_number"]
     assert coarse.hh.attrs["equivalent_number_of_looks"] == pytest.approx(25 * item_enl)
     assert fine.hh.attrs["equivalent_number_of_looks"] == pytest.approx(item_enl)
+
+
+def test_thermal_noise_above_the_signal_names_the_noise_asset(
+    world: Any, file_server: Any, served_root: Path
+) -> None:
+    """A noise LUT of 1e12 floors every pixel at -40 dB: an error, not a flat map."""
+    import re
+
+    from xseaice.exceptions import CalibrationError
+
+    res = xseaice.search(BBOX, "2023-01-05", catalog=str(world.http_catalog), sensors="sentinel-1")
+    item = res.sentinel1[0].clone()
+    asset = item.assets["schema-noise-hh"]
+    src = served_root / Path(asset.href.split("/world/", 1)[1]).name
+    text = (world.root / "http" / asset.href.split("/world/http/", 1)[1]).read_text()
+
+    def huge(m: re.Match[str]) -> str:
+        return m.group(1) + " ".join("1e12" for _ in m.group(2).split()) + m.group(3)
+
+    bad, n = re.subn(r"(<noiseRangeLut[^>]*>)([^<]*)(</noiseRangeLut>)", huge, text)
+    assert n > 0
+    src.write_text(bad)
+    asset.href = file_server.href(src)
+    kw = {"geobox": world.scenes[2].geobox, "chunks": 128, "amsr2": False}
+    with pytest.raises(CalibrationError, match=r"'schema-noise-hh'.*exceeds the signal in 100%"):
+        load([item], **kw).hh.compute()
+    kept = load([item], denoise=False, **kw).hh.values  # the documented way out
+    assert np.nanmin(kept) > -40.0
+
+
+def test_stac_api_search_by_item_id(stac_api: str) -> None:
+    """``ids=`` goes to the API's /search; AMSR-2 follows the found item's day."""
+    by_place = xseaice.search(BBOX, "2023-01-05", catalog=stac_api)
+    wanted = by_place.sentinel1[0].id
+    res = xseaice.search(None, None, catalog=stac_api, ids=[wanted])
+    assert [i.id for i in res.sentinel1] == [wanted]
+    assert [i.id for i in res.amsr2] == [i.id for i in by_place.amsr2]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -328,3 +329,22 @@ def test_save_refuses_inconsistent_metadata(tmp_path: Path, clean_registry: Path
     with pytest.raises(exceptions.WeightsError, match="only models built by build_model"):
         save_weights(torch.nn.Conv2d(3, 1, 1), tmp_path / "z.pt", variables=VARS, **kw)
     assert not list(tmp_path.glob("z*"))
+
+
+def test_in_place_edit_with_restored_mtime_is_refused(tmp_path: Path, clean_registry: Path) -> None:
+    """The digest is taken from the bytes loaded, every call: no (path, size, mtime) cache."""
+    model = build_model("unet", in_channels=len(VARS), **BaseModelTest.small)
+    path = tmp_path / "w.safetensors"
+    save_weights(
+        model, path, name="m", variables=VARS, normalisation=NORM, pixel_size=80.0, licence="-"
+    )
+    load_model(path)  # first use: accepted (and, before the fix, cached)
+    st = os.stat(path)
+    data = bytearray(path.read_bytes())
+    data[-1] ^= 0x01  # same size
+    with open(path, "r+b") as f:  # in place: same inode
+        f.write(bytes(data))
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert os.stat(path).st_size == st.st_size and os.stat(path).st_mtime_ns == st.st_mtime_ns
+    with pytest.raises(exceptions.WeightsError, match="sha256"):
+        load_model(path)

@@ -3,6 +3,8 @@ statistics, and the one ``preserve`` vocabulary of the workflow."""
 
 from __future__ import annotations
 
+import contextlib
+
 import geopandas as gpd
 import numpy as np
 import pandas as pd
@@ -11,7 +13,7 @@ import rioxarray  # noqa: F401  (registers .rio)
 import shapely
 import xarray as xr
 
-from xseaice.exceptions import IceChartError, InvalidArgumentError
+from xseaice.exceptions import IceChartError, IceChartWarning, InvalidArgumentError
 from xseaice.products.als import scale_logits
 from xseaice.products.regions import chart_concentration
 from xseaice.products.zonal import concentration
@@ -88,3 +90,64 @@ def test_preserve_is_resolved_in_one_place() -> None:
         resolve_preserve("chart")
     with pytest.raises(InvalidArgumentError, match="preserve must be one of"):
         resolve_preserve("regions", chart)
+
+
+def _misses(z: xr.DataArray) -> dict[str, gpd.GeoDataFrame]:
+    box = shapely.box(0, 0, 10, 20)
+    return {
+        # metres labelled as degrees: reprojected, they land far from the map
+        "wrong CRS": gpd.GeoDataFrame({"CT": ["20"]}, geometry=[box], crs="EPSG:4326"),
+        "points and lines": gpd.GeoDataFrame(
+            {"CT": ["20", "30"]},
+            geometry=[shapely.Point(5, 5), shapely.LineString([(0, 0), (20, 20)])],
+            crs="EPSG:3413",
+        ),
+        "empty": gpd.GeoDataFrame({"CT": []}, geometry=[], crs="EPSG:3413"),
+        "outside": gpd.GeoDataFrame(
+            {"CT": ["20"]}, geometry=[shapely.box(500, 500, 520, 520)], crs="EPSG:3413"
+        ),
+    }
+
+
+@pytest.mark.parametrize("case", ["wrong CRS", "points and lines", "empty", "outside"])
+def test_a_chart_that_misses_the_map_is_an_error(case: str) -> None:
+    z, _ = _two_halves()
+    chart = _misses(z)[case]
+    warns = pytest.warns(IceChartWarning, match="not polygons")
+    with warns if case == "points and lines" else contextlib.nullcontext():
+        with pytest.raises(IceChartError, match=r"no polygon of the chart.*overlaps the map.*CRS"):
+            scale_logits(z, preserve=chart, method="exact")
+    with warns if case == "points and lines" else contextlib.nullcontext():
+        with pytest.raises(IceChartError, match="overlaps the map"):
+            concentration((z > 0).astype("float32"), chart)
+
+
+def test_a_chart_covering_little_of_the_map_warns() -> None:
+    z, _ = _two_halves()
+    corner = gpd.GeoDataFrame({"CT": ["50"]}, geometry=[shapely.box(0, 0, 4, 2)], crs="EPSG:3413")
+    with pytest.warns(IceChartWarning, match=r"cover only 2\.0 % of the map"):
+        table = concentration((z > 0).astype("float32"), corner)
+    assert table["count"].iloc[0] == pytest.approx(8.0)
+
+
+def test_overlapping_polygons_are_refused_for_preserve() -> None:
+    z, _ = _two_halves()
+    polys = [shapely.box(0, 0, 12, 20), shapely.box(8, 0, 20, 20)]  # share a 4 m strip
+    chart = gpd.GeoDataFrame({"CT": ["20", "80"]}, geometry=polys, crs="EPSG:3413")
+    with pytest.raises(IceChartError, match=r"chart polygons overlap \(rows \[\(0, 1\)\]"):
+        scale_logits(z, preserve=chart, method="exact")
+    # zonal statistics treat each polygon on its own: both counts hold the shared strip
+    table = concentration((z > 0).astype("float32"), chart)
+    np.testing.assert_allclose(table["count"], [240.0, 240.0])
+
+
+def test_self_intersecting_polygons_are_repaired_with_a_warning() -> None:
+    z, _ = _two_halves()
+    bowtie = shapely.Polygon([(0, 0), (10, 20), (10, 0), (0, 20)])  # two triangles
+    assert not bowtie.is_valid
+    chart = gpd.GeoDataFrame({"CT": ["50"]}, geometry=[bowtie], crs="EPSG:3413")
+    with pytest.warns(IceChartWarning, match="repaired with shapely.make_valid"):
+        table = concentration((z > 0).astype("float32"), chart)
+    # the two 10 x 10 / 2 triangles: 100 pixels of 1 m2
+    assert shapely.make_valid(bowtie).area == pytest.approx(100.0)
+    assert table["count"].iloc[0] == pytest.approx(100.0)

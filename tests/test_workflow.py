@@ -114,9 +114,43 @@ def test_failed_write_leaves_no_partial_product(
             chart=bad_chart.set_crs(None, allow_override=True),
             progress=False,
         )
-    leftovers = [p.name for p in (tmp_path / "o").iterdir() if p.name.startswith(".")]
-    assert leftovers == []
-    assert not (tmp_path / "o" / "xseaice_concentration.gpkg").exists()
+    assert [p.name for p in tmp_path.iterdir()] == []  # no output, no staging folder
+
+
+def test_a_rerun_replaces_the_whole_set_or_nothing(
+    scene: object, random_model: str, tmp_path: Path
+) -> None:
+    """A failure mid-write leaves the earlier product set whole; replacing needs overwrite."""
+    from xseaice.exceptions import InvalidArgumentError, XSeaIceError
+
+    ds, chart = scene.dataset, scene.chart  # type: ignore[attr-defined]
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "notes.txt").write_text("mine")  # not a product: kept across runs
+    first = write_products(ds, out, model=random_model, chart=chart, figure=False, progress=False)
+    before = {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()}
+    with pytest.raises(InvalidArgumentError, match=r"already holds a product set.*--overwrite"):
+        write_products(ds, out, model=random_model, figure=False, progress=False)
+    # a chart in the wrong CRS fails after the Zarr store and the GeoTIFFs are written
+    bad = chart.set_crs("EPSG:4326", allow_override=True)
+    with pytest.raises(XSeaIceError, match="no polygon of the chart"):
+        write_products(
+            ds, out, model=random_model, chart=bad, figure=False, progress=False, overwrite=True
+        )
+    assert {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()} == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]  # no hidden folders
+    assert not [p for p in out.iterdir() if p.name.startswith(".")]
+    # a successful overwrite swaps in the new set and keeps the user's file
+    again = write_products(
+        ds, out, model=random_model, figure=False, progress=False, overwrite=True
+    )
+    assert (out / "notes.txt").read_text() == "mine"
+    assert "table_gpkg" in first.files and "table_gpkg" not in again.files
+    assert not (out / "xseaice_concentration.gpkg").exists()  # the old set is gone whole
+    assert all(p.exists() and p.parent == out for p in again.files.values())
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+    with pytest.raises(InvalidArgumentError, match="is a file"):
+        write_products(ds, out / "notes.txt", model=random_model, progress=False)
 
 
 def test_segment_command_preserves_the_chart_or_the_scene_mean(

@@ -26,7 +26,12 @@ logger = logging.getLogger("xseaice.cli")
 def _cmd_demo(args: argparse.Namespace) -> int:
     from xseaice.demo import run_demo
 
-    run_demo(output=Path(args.output), figure=not args.no_figure, progress=not args.quiet)
+    run_demo(
+        output=Path(args.output),
+        figure=not args.no_figure,
+        progress=not args.quiet,
+        overwrite=args.overwrite,
+    )
     return EXIT_OK
 
 
@@ -70,6 +75,7 @@ def _cmd_segment(args: argparse.Namespace) -> int:
         precision=args.precision,
         figure=not args.no_figure,
         progress=not args.quiet,
+        overwrite=args.overwrite,
     )
     return EXIT_OK
 
@@ -133,6 +139,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     demo.add_argument("-o", "--output", default="xseaice-demo", help="output folder")
     demo.add_argument("--no-figure", action="store_true", help="skip the PNG figure")
+    demo.add_argument("--overwrite", action="store_true", help="replace an existing product set")
     demo.set_defaults(func=_cmd_demo)
 
     search = sub.add_parser(
@@ -201,6 +208,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     seg.add_argument("-o", "--output", required=True, help="output folder")
     seg.add_argument("--no-figure", action="store_true", help="skip the PNG figure")
+    seg.add_argument("--overwrite", action="store_true", help="replace an existing product set")
     seg.set_defaults(func=_cmd_segment)
 
     tr = sub.add_parser(

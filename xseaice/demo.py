@@ -33,7 +33,11 @@ def _step(msg: str, progress: bool) -> float:
 
 
 def run_demo(
-    output: str | Path = "xseaice-demo", *, figure: bool = True, progress: bool = True
+    output: str | Path = "xseaice-demo",
+    *,
+    figure: bool = True,
+    progress: bool = True,
+    overwrite: bool = False,
 ) -> Any:
     """Run the demo and write its products to ``output``.
 
@@ -45,6 +49,8 @@ def run_demo(
         Write the PNG overview figure.
     progress : bool, default True
         Print the steps and show progress bars.
+    overwrite : bool, default False
+        Replace the products of an earlier run in ``output``.
 
     Returns
     -------
@@ -84,6 +90,7 @@ def run_demo(
         preserve=chart,
         figure=figure,
         progress=progress,
+        overwrite=overwrite,
     )
     if info.get("truth"):
         with rasterio.open(info["truth"]) as src:

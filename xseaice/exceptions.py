@@ -16,6 +16,7 @@ __all__ = [
     "DegenerateSceneWarning",
     "EmptySearchError",
     "IceChartError",
+    "IceChartWarning",
     "InvalidArgumentError",
     "LoadError",
     "MissingSensorWarning",
@@ -102,3 +103,7 @@ class MissingSensorWarning(XSeaIceWarning):
 
 class DegenerateSceneWarning(XSeaIceWarning):
     """A scene is degenerate (constant or all-NaN) and a fallback result was returned."""
+
+
+class IceChartWarning(XSeaIceWarning):
+    """An ice chart was repaired, or covers only a small part of the map."""

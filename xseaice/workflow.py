@@ -11,9 +11,9 @@ segment`` command.
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -21,8 +21,8 @@ from typing import Any, Literal
 import numpy as np
 import xarray as xr
 
-from xseaice.exceptions import EmptySearchError, InvalidArgumentError
-from xseaice.io.atomic import atomic_path
+from xseaice.exceptions import EmptySearchError, InvalidArgumentError, LoadError
+from xseaice.io.atomic import atomic_path, check_output, staged_folder
 from xseaice.products.als import Preserve
 from xseaice.products.writers import (
     cf_dataset,
@@ -215,9 +215,14 @@ def write_products(
     progress: bool = True,
     prefix: str = "xseaice",
     segment_kwargs: dict[str, Any] | None = None,
+    overwrite: bool = False,
     **options: Any,
 ) -> Products:
     """Map the ice of a scene and write every product to ``output``.
+
+    The products are written into a hidden staging folder beside ``output`` and swapped
+    in whole when all are written ([`xseaice.io.atomic.staged_folder`][]): a failed or
+    interrupted run leaves the previous product set as it was, never a mix.
 
     The model runs once: its logits are written to the Zarr store first and every other
     product is derived from the stored logits, so memory stays bounded by dask chunks.
@@ -244,6 +249,9 @@ def write_products(
         File-name prefix.
     segment_kwargs : dict, optional
         Options of `xseaice.inference.segment`.
+    overwrite : bool, default False
+        Replace a product set (files named ``<prefix>_*``) already in ``output``; other
+        files in ``output`` are kept.
     **options
         ``q``, ``threshold``, ``lead_max_width`` of
         `products_from_logits`.
@@ -254,11 +262,37 @@ def write_products(
         File paths and a summary (ice fraction, lead fraction, floe count, ALS
         parameters, regional concentration error).  GeoTIFFs hold the first time step.
     """
+    mode = resolve_preserve(preserve, chart)
+    final = Path(output)
+    with staged_folder(final, owned=_owned(prefix), overwrite=overwrite) as stage:
+        result = _write_set(
+            scene, stage, model, chart, mode, figure, progress, prefix, segment_kwargs, options
+        )
+    result.folder = final
+    result.files = {k: final / p.relative_to(stage) for k, p in result.files.items()}
+    return result
+
+
+def _owned(prefix: str) -> Callable[[str], bool]:
+    """The names of a product set's entries: ``<prefix>_*``."""
+    return lambda name: name.startswith(f"{prefix}_")
+
+
+def _write_set(
+    scene: xr.Dataset,
+    folder: Path,
+    model: Any,
+    chart: Any,
+    mode: Any,
+    figure: bool,
+    progress: bool,
+    prefix: str,
+    segment_kwargs: dict[str, Any] | None,
+    options: dict[str, Any],
+) -> Products:
+    """Write the product set into ``folder`` (the staging folder of a run)."""
     from xseaice.products.zonal import concentration
 
-    mode = resolve_preserve(preserve, chart)
-    folder = Path(output)
-    folder.mkdir(parents=True, exist_ok=True)
     result = Products(folder=folder)
     logits = _logits(scene, model, segment_kwargs)
 
@@ -329,6 +363,20 @@ def _summary(first: xr.Dataset, table: Any) -> dict[str, Any]:
     return out
 
 
+def _open_input(path: Path) -> xr.Dataset:
+    """Open a local scene (Zarr store or netCDF file); an unreadable one is a LoadError."""
+    zarr = path.suffix == ".zarr" or path.is_dir()
+    try:
+        return xr.open_zarr(path) if zarr else xr.open_dataset(path, chunks={})
+    except (OSError, ValueError, KeyError, TypeError) as err:
+        kind = "a Zarr store" if zarr else "a netCDF file"
+        raise LoadError(
+            f"--input {str(path)!r} cannot be opened as {kind} ({type(err).__name__}: "
+            f"{str(err).splitlines()[0][:200]}); expected a scene written by "
+            "xseaice (ds.to_zarr / ds.to_netcdf) following the Dataset contract"
+        ) from err
+
+
 def segment_to_files(
     *,
     output: Path,
@@ -344,6 +392,7 @@ def segment_to_files(
     precision: Literal["auto", "fp32", "bf16"] = "auto",
     figure: bool = True,
     progress: bool = True,
+    overwrite: bool = False,
 ) -> Products:
     """Load a scene, map its ice and write the products (the ``xseaice segment`` command).
 
@@ -376,6 +425,9 @@ def segment_to_files(
         Model precision (`xseaice.inference.segment`).
     figure, progress : bool
         Write the PNG figure; show progress bars.
+    overwrite : bool
+        Replace a product set already in ``output`` (see
+        [`write_products`][xseaice.workflow.write_products]).
 
     Returns
     -------
@@ -386,31 +438,26 @@ def segment_to_files(
 
     chart_gdf = read_icechart(chart) if chart else None
     resolve_preserve(preserve, chart_gdf)  # fail before loading anything
+    check_output(output, owned=_owned("xseaice"), overwrite=overwrite)
     if source is not None:
         path = Path(source)
         if not path.exists():
             raise InvalidArgumentError(f"--input {source!r} does not exist")
-        scene = (
-            xr.open_zarr(path)
-            if path.suffix == ".zarr" or path.is_dir()
-            else (xr.open_dataset(path, chunks={}))
-        )
+        scene = _open_input(path)
     else:
         from xseaice.stac.loading import load
         from xseaice.stac.searching import search
 
         if bbox is not None and datetime is None:
             raise InvalidArgumentError("--bbox needs --datetime (a date or an interval a/b)")
-        result = search(bbox, datetime, catalog=catalog)
+        result = search(bbox, datetime, catalog=catalog, ids=items or None)
         if items:
-            wanted = set(items)
-            kept = [item for item in result.sentinel1 if item.id in wanted]
-            if not kept:
+            absent = sorted(set(items) - {item.id for item in result.sentinel1})
+            if absent:
                 raise EmptySearchError(
-                    f"none of the item ids {sorted(wanted)} was found in {catalog!r} for "
-                    f"datetime {datetime!r}; check the ids with `xseaice search`"
+                    f"--items: {absent} not found in {catalog!r} (datetime {datetime!r}); "
+                    "check the ids with `xseaice search`"
                 )
-            result = dataclasses.replace(result, sentinel1=kept)
         scene = load(result, resolution=resolution)
     written = write_products(
         scene,
@@ -421,6 +468,7 @@ def segment_to_files(
         figure=figure,
         progress=progress,
         segment_kwargs={"precision": precision},
+        overwrite=overwrite,
     )
     logger.info("%s", written)
     return written

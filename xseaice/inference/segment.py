@@ -148,11 +148,24 @@ def _check_variables(ds: xr.Dataset, spec: WeightsSpec) -> list[xr.DataArray]:
         extra = [v for v in names if v not in spec.variables]
         lower = {v.lower(): v for v in names}
         renames = {lower[m.lower()]: m for m in missing if m.lower() in lower}
+        amsr2 = [m for m in missing if m.startswith("tb")]
+        sar = [m for m in missing if m in ("hh", "hv")]
+        how = (
+            " AMSR-2 brightness temperatures come with xseaice.load(result) when the search "
+            "found AMSR-2 items (sensors including 'amsr2'; amsr2=True, the default)."
+            if amsr2
+            else ""
+        ) + (
+            f" xseaice.load(result, polarizations={tuple(m.upper() for m in sar)}) loads "
+            "those polarisations from items that carry them."
+            if sar
+            else ""
+        )
         fix = (
             f" Rename them: ds.rename({renames})."
             if renames
-            else " Load them with xseaice.load(..., variables=...) or pick a model whose variables "
-            "the dataset has (xseaice.models.list_weights())."
+            else f"{how} Otherwise pick a model whose variables the dataset has "
+            "(xseaice.models.list_weights())."
         )
         raise MissingVariablesError(
             f"model {spec.name!r} needs variables {list(spec.variables)}; the dataset lacks "
@@ -167,6 +180,16 @@ def _check_variables(ds: xr.Dataset, spec: WeightsSpec) -> list[xr.DataArray]:
                 f"variable {v!r} has dtype {a.dtype}; the model expects floating-point physical "
                 "values (sigma0 in dB, angles in degrees, TB in K) with NaN for no data. Load "
                 "calibrated data with xseaice.load(), or convert with ds[v].astype('float32')"
+            )
+        _check_units(v, a)
+        eager = isinstance(a.data, np.ndarray) and a.size
+        # NaN SAR marks no data (the output is NaN there); other inputs are mean-filled
+        if v not in SAR_VARIABLES and eager and np.isnan(a.data).all():
+            raise ModelError(
+                f"variable {v!r} is NaN everywhere; the model would read its training mean "
+                "instead and give a map that looks valid. Load a scene where it has data (for "
+                "AMSR-2: a day and place the search found AMSR-2 for), or use a model without "
+                f"{v!r} (xseaice.models.list_weights())."
             )
         dims = tuple(str(d) for d in a.dims)
         if dims not in (("y", "x"), ("time", "y", "x")):
@@ -189,8 +212,39 @@ def _check_variables(ds: xr.Dataset, spec: WeightsSpec) -> list[xr.DataArray]:
     return arrays
 
 
+#: Spellings accepted for each expected unit (CF / udunits variants).
+_UNIT_ALIASES = {"dB": {"db", "decibel", "decibels"}, "K": {"k", "kelvin"}}
+_UNIT_ALIASES["degree"] = {"degree", "degrees", "deg", "degree_north", "degrees_east"}
+
+
+def _check_units(name: str, a: xr.DataArray) -> None:
+    """Refuse a variable whose ``units`` attribute says it is not what the model reads."""
+    from xseaice.variables import ATTRS
+
+    want = ATTRS.get(name, {}).get("units")
+    units = a.attrs.get("units")
+    if want is None or units is None:
+        return
+    if str(units).strip().lower() in _UNIT_ALIASES.get(want, {want.lower()}):
+        return
+    fix = (
+        f" Convert linear sigma0 to dB: ds[{name!r}] = xseaice.variables.sigma0_to_db("
+        f"ds[{name!r}]).assign_attrs(units='dB')."
+        if want == "dB"
+        else f" Convert it to {want} and set attrs['units'] = {want!r}."
+    )
+    raise ModelError(f"variable {name!r} has units {units!r}; the model expects {want!r}.{fix}")
+
+
 def _check_pixel_size(ds: xr.Dataset, spec: WeightsSpec) -> float | None:
     if "x" not in ds.coords or ds.sizes.get("x", 0) < 2:
+        warnings.warn(
+            f"the scene has no x/y coordinates, so its pixel size cannot be checked against "
+            f"the {spec.pixel_size:g} m model {spec.name!r} was trained at; load scenes with "
+            "xseaice.load() (or assign x/y coordinates in metres) to have it checked.",
+            XSeaIceWarning,
+            stacklevel=3,
+        )
         return None
     ref = ds.coords.get("spatial_ref")
     wkt = str(ref.attrs.get("crs_wkt", "")) if ref is not None else ""

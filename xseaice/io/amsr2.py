@@ -567,8 +567,8 @@ def read_amsr2(
         raise InvalidArgumentError("channels is empty; pass e.g. ('18H', '36V').")
     src = _safe_name(path_or_url)
     with _local_file(path_or_url) as path:
-        kind = _sniff(path)
         try:
+            kind = _sniff(path)
             if kind == "hdfeos5":
                 data, gbox, extra = _read_hdfeos5(path, parsed, pass_)
             elif kind == "netcdf":
@@ -576,5 +576,8 @@ def read_amsr2(
             else:
                 data, gbox, extra = _read_geotiff(path, parsed, pass_, src)
         except (OSError, KeyError) as exc:
-            raise LoadError(f"could not read AMSR-2 from {src}: {exc}") from exc
+            raise LoadError(
+                f"could not read AMSR-2 from {src}: {exc}; the file may be truncated or "
+                "corrupt: download it again"
+            ) from exc
     return _finish(data, gbox, source=src, pass_=pass_, extra_attrs={"format": kind, **extra})

@@ -88,10 +88,25 @@ def _parse_xml(source: Any, what: str) -> ET.Element:
         ) from None
 
 
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
 def _floats(elem: ET.Element | None, what: str) -> np.ndarray:
     if elem is None or elem.text is None:
         raise CalibrationError(f"missing <{what}> values in the annotation.")
-    values = np.array(elem.text.split(), dtype="float64")
+    try:
+        values = np.array(elem.text.split(), dtype="float64")
+    except ValueError:
+        bad = next((t for t in elem.text.split() if not _is_number(t)), "?")
+        raise CalibrationError(
+            f"<{what}> holds a non-numeric value {bad[:40]!r}; expected numbers. The "
+            "annotation file is corrupt: download it again."
+        ) from None
     count = elem.get("count")
     if count is not None and int(count) != values.size:
         raise CalibrationError(
@@ -198,6 +213,14 @@ def read_calibration(source: Any) -> Calibration:
     luts = {name: np.stack([_floats(v.find(name), name) for v in vectors]) for name in _LUTS}
     if np.any(np.diff(lines) <= 0):
         raise CalibrationError("calibration vector lines are not increasing.")
+    for name in ("sigmaNought", "betaNought", "gamma"):
+        lut = luts[name]
+        if not (np.isfinite(lut) & (lut > 0)).all():
+            raise CalibrationError(
+                f"the {name} calibration LUT holds {int((~(lut > 0)).sum())} zero, negative "
+                f"or non-finite value(s) of {lut.size}; expected positive gains (sigma0 = "
+                f"DN**2 / {name}**2). The calibration annotation is corrupt: download it again."
+            )
     constant = _text(root, "calibrationInformation/absoluteCalibrationConstant", "1")
     return Calibration(
         line=lines,
@@ -394,6 +417,24 @@ class GeolocationGrid:
         return lines, pixels, order.reshape(lines.size, pixels.size)
 
 
+def _check_gcps(cols: dict[str, np.ndarray]) -> None:
+    """Raise CalibrationError for a geolocation grid that cannot map image to ground."""
+    for tag in ("line", "pixel", "latitude", "longitude"):
+        if not np.isfinite(cols[tag]).all():
+            raise CalibrationError(
+                f"the geolocation grid has missing or non-numeric <{tag}> values; the product "
+                "annotation is corrupt: download it again."
+            )
+    image = {(a, b) for a, b in zip(cols["line"], cols["pixel"], strict=True)}
+    ground = {(a, b) for a, b in zip(cols["latitude"], cols["longitude"], strict=True)}
+    if len(image) < 4 or len(ground) < 4:
+        raise CalibrationError(
+            f"the geolocation grid has {len(image)} distinct image positions and {len(ground)} "
+            f"distinct ground positions among {cols['line'].size} points (GCPs); expected a grid "
+            "of distinct points. The product annotation is corrupt: download it again."
+        )
+
+
 def read_geolocation(source: Any) -> GeolocationGrid:
     """Parse the geolocation grid and image size of a product annotation (``annotation/*.xml``).
 
@@ -430,6 +471,7 @@ def read_geolocation(source: Any) -> GeolocationGrid:
         raise CalibrationError(
             "imageInformation lacks numberOfLines / numberOfSamples; the annotation is incomplete."
         ) from None
+    _check_gcps(cols)
     return GeolocationGrid(
         line=cols["line"],
         pixel=cols["pixel"],

@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import hashlib
+import io
 import json
 import logging
 import math
@@ -279,23 +280,13 @@ def get_weights(name: str) -> WeightsSpec:
     )
 
 
-_HASH_CACHE: dict[tuple[str, int, int], str] = {}
-
-
 def file_sha256(path: Path) -> str:
-    """sha256 hex digest of a file (cached per path, size and modification time)."""
-    st = path.stat()
-    key = (str(path), st.st_size, st.st_mtime_ns)
-    cached = _HASH_CACHE.get(key)
-    if cached is not None:
-        return cached
+    """sha256 hex digest of a file, computed from its bytes on every call (never cached)."""
     h = hashlib.sha256()
     with open(path, "rb") as f:
         for chunk in iter(lambda: f.read(1 << 20), b""):
             h.update(chunk)
-    digest = h.hexdigest()
-    _HASH_CACHE[key] = digest
-    return digest
+    return h.hexdigest()
 
 
 def _read_sidecar(sidecar: Path) -> WeightsSpec:
@@ -354,13 +345,14 @@ def resolve_weights(weights: str | os.PathLike[str] | WeightsSpec) -> WeightsSpe
     return spec
 
 
-def _read_state(path: Path) -> dict[str, torch.Tensor]:
+def _read_state(data: bytes, path: Path) -> dict[str, torch.Tensor]:
+    """Deserialise a state dict from the bytes that were hashed (``path`` names it)."""
     try:
         if path.suffix == ".safetensors":
-            from safetensors.torch import load_file
+            from safetensors.torch import load as load_bytes
 
-            return load_file(str(path))
-        obj = torch.load(path, map_location="cpu", weights_only=True)
+            return load_bytes(data)
+        obj = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
     except Exception as err:  # corrupt file: safetensors / pickle errors vary
         raise WeightsError(f"cannot read weights file {path}: {err}") from err
     if isinstance(obj, Mapping) and "state_dict" in obj:
@@ -402,14 +394,20 @@ def load_model(
     path = spec.path
     if not path.exists():
         raise WeightsError(f"weights {spec.name!r}: file {path} does not exist")
-    digest = file_sha256(path)
+    # Read once, hash exactly these bytes and deserialise them: a file swapped between
+    # the check and the load (or modified with its mtime restored) cannot slip through.
+    try:
+        data = path.read_bytes()
+    except OSError as err:
+        raise WeightsError(f"weights {spec.name!r}: cannot read {path}: {err}") from err
+    digest = hashlib.sha256(data).hexdigest()
     if digest != spec.sha256:
         raise WeightsError(
             f"weights {spec.name!r}: sha256 of {path} is {digest}, but the spec declares "
             f"{spec.sha256}; the file is corrupt or was replaced. Re-download it, or re-save "
             "it with save_weights() to write a matching sidecar"
         )
-    state = _read_state(path)
+    state = _read_state(data, path)
     try:
         model = build_model(spec.architecture, **spec.arch_kwargs)
     except (ModelError, InvalidArgumentError) as err:

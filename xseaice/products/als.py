@@ -550,10 +550,12 @@ def scale_logits(
         rid = da.ones(z.shape[1:], chunks=_spatial_chunks_like(z), dtype="int32")
     elif hasattr(preserve, "geometry") and hasattr(preserve, "crs"):
         from xseaice.io.icechart import rasterize_chart
+        from xseaice.products.regions import chart_on_map
 
         fractions = _region_fractions(preserve, column, float(tolerance))
         like = logits.isel(time=0) if has_time else logits
-        ids = rasterize_chart(preserve, like).data
+        regions = chart_on_map(preserve, like, overlaps="refuse")
+        ids = rasterize_chart(regions, like).data
         rid = (
             ids.rechunk(_spatial_chunks_like(z))
             if isinstance(ids, da.Array)

@@ -186,7 +186,6 @@ def concentration(
     import geopandas as gpd
     import odc.geo.xr  # noqa: F401  (registers .odc)
     import shapely
-    from odc.geo import CRS
 
     wanted = _normalise_stats(stats)
     if not isinstance(da, xr.DataArray):
@@ -225,9 +224,9 @@ def concentration(
         )
     chart = _chart_values(polygons, column)
 
-    target = polygons.geometry
-    if CRS(polygons.crs) != gbox.crs:
-        target = target.to_crs(gbox.crs.to_wkt())
+    from xseaice.products.regions import chart_on_map
+
+    target = chart_on_map(polygons, gbox).geometry
     geoms = np.asarray(target.values, dtype=object)
     ok = np.array([g is not None and not g.is_empty for g in geoms], dtype=bool)
     valid_idx = np.flatnonzero(ok)

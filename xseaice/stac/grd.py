@@ -35,10 +35,10 @@ import numpy as np
 
 from xseaice.exceptions import AssetReadError, CalibrationError, LoadError, MostlyNodataError
 from xseaice.io.http import DEFAULT_TIMEOUT, gdal_options, read_bytes, retry_call
-from xseaice.io.urls import install_log_redaction
+from xseaice.io.urls import install_log_redaction, redact_url
 from xseaice.stac.grid import ChunkLayout, nan_chunk, project
 from xseaice.stac.items import asset_error, asset_href, item_footprint
-from xseaice.variables import sigma0_to_db
+from xseaice.variables import SIGMA0_FLOOR_DB, sigma0_to_db
 
 __all__ = [
     "S1Options",
@@ -62,6 +62,10 @@ FOOTPRINT_MARGIN_CELLS = 3
 FOOTPRINT_MARGIN_M = 3000.0
 #: Fewest footprint cells in a chunk for the no-data check to judge it.
 MIN_CHECK_CELLS = 1024
+#: Above this fraction of an item's pixels in a chunk with thermal noise >= signal (sigma0
+#: floored at SIGMA0_FLOOR_DB), the noise annotation is taken as broken.  Speckle keeps
+#: about half of the pixels of a pure-noise (calm water HV) area above the floor.
+NOISE_FLOORED_MAX = 0.95
 
 
 @dataclass(frozen=True)
@@ -169,8 +173,7 @@ def read_s1_meta(spec: S1Spec, pols: tuple[str, ...]) -> _S1Meta:
         raise asset_error(spec.item_id, spec.product_key, spec.product, str(exc)) from None
     except CalibrationError as exc:
         raise CalibrationError(
-            f"asset {spec.product_key!r} of item {spec.item_id!r} is not a product "
-            f"annotation with a geolocation grid: {exc}"
+            f"asset {spec.product_key!r} of item {spec.item_id!r}: {exc}"
         ) from None
     return _S1Meta(cal=cal, noise=noise, geo=geo)
 
@@ -365,6 +368,8 @@ def _s1_chunk(
             v = sampler(_box_mean(sig, options.looks) if options.looks > 1 else sig)
             valid &= np.isfinite(v)
             values.append(v)
+        if denoise:
+            _check_noise(values, valid, pols, spec)
         inc = incidence[inside]
         idx = np.flatnonzero(inside.ravel())[valid]
         for k, v in enumerate(values):
@@ -376,6 +381,27 @@ def _s1_chunk(
     if nodata_check is not None and footprints:
         _check_nodata(filled, footprints, specs, gbox, nodata_check)
     return out[None]
+
+
+def _check_noise(
+    values: Sequence[np.ndarray], valid: np.ndarray, pols: tuple[str, ...], spec: S1Spec
+) -> None:
+    """Raise CalibrationError when the noise removal floors nearly every pixel of an item."""
+    n = int(valid.sum())
+    if n < MIN_CHECK_CELLS // 4:
+        return
+    floor = 10.0 ** (SIGMA0_FLOOR_DB / 10.0)
+    for pol, v in zip(pols, values, strict=True):
+        frac = float((v[valid] <= floor).mean())
+        if frac > NOISE_FLOORED_MAX:
+            asset = f"schema-noise-{pol.lower()}"
+            raise CalibrationError(
+                f"item {spec.item_id}: the thermal noise of asset {asset!r} "
+                f"({redact_url(spec.noise.get(pol, '?'))}) exceeds the signal in {frac:.0%} "
+                f"of {n} {pol} pixels (floored at {SIGMA0_FLOOR_DB:g} dB); expected at most "
+                f"{NOISE_FLOORED_MAX:.0%}. The noise annotation is broken or scaled wrongly: "
+                "check that asset, or load with denoise=False."
+            )
 
 
 def _check_nodata(

@@ -51,7 +51,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
-from xseaice.exceptions import EmptySearchError, InvalidArgumentError
+from xseaice.exceptions import EmptySearchError, InvalidArgumentError, LoadError
 from xseaice.io.http import DEFAULT_TIMEOUT
 from xseaice.stac.amsr2_graph import amsr2_stack
 from xseaice.stac.grd import (
@@ -263,6 +263,7 @@ def load(
     )
     if crop:  # a rotated swath fills a fraction of the searched lon/lat box
         geobox = crop_to_footprints(geobox, inputs.s1, margin=FOOTPRINT_MARGIN_M)
+    _check_coverage(geobox, inputs.s1)
     layout = ChunkLayout.of(geobox, chunks)
     groups = group_items(inputs.s1, groupby)
     looks = multilook_factor(inputs.s1, abs(float(geobox.resolution.x)))
@@ -408,6 +409,7 @@ def open_scene(bbox: Any, datetime: Any, **kwargs: Any) -> xr.Dataset:
     >>> bbox = xseaice.stac.catalogs.embedded_sample()["bbox"]  # doctest: +SKIP
     >>> ds = xseaice.open_scene(bbox, "2023-01-04", catalog="embedded")  # doctest: +SKIP
     """
+    _check_keywords(kwargs)
     search_kw = {k: kwargs.pop(k) for k in _SEARCH_KEYS if k in kwargs}
     for shared in ("polarizations", "timeout"):
         if shared in kwargs:
@@ -415,3 +417,44 @@ def open_scene(bbox: Any, datetime: Any, **kwargs: Any) -> xr.Dataset:
     result = search(bbox, datetime, **search_kw)
     kwargs.setdefault("bbox", bbox)
     return load(result, **kwargs)
+
+
+def _check_keywords(kwargs: dict[str, Any]) -> None:
+    """Name a misspelled keyword of [`open_scene`][xseaice.stac.loading.open_scene] before anything
+    is searched."""
+    import difflib
+    import inspect
+
+    valid = set(_SEARCH_KEYS) | {"timeout"}
+    params = inspect.signature(load).parameters.values()
+    valid |= {p.name for p in params if p.kind is p.KEYWORD_ONLY}
+    unknown = sorted(set(kwargs) - valid)
+    if unknown:
+        hints = {k: difflib.get_close_matches(k, sorted(valid), n=1) for k in unknown}
+        did = "; ".join(f"{k!r}: did you mean {m[0]!r}?" for k, m in hints.items() if m)
+        raise InvalidArgumentError(
+            f"open_scene() got unknown keyword(s) {unknown}"
+            + (f" ({did})" if did else "")
+            + f"; valid keywords: {sorted(valid)}."
+        )
+
+
+def _check_coverage(geobox: Any, items: list[Any]) -> None:
+    """Raise when the grid meets no Sentinel-1 footprint (a bbox beside the items)."""
+    from xseaice.stac.items import item_footprint
+
+    feet = [f for f in (item_footprint(it) for it in items) if f is not None]
+    if not feet:
+        return
+    try:
+        area = geobox.extent.to_crs("EPSG:4326").geom
+    except Exception:  # a grid that cannot be shown in lon/lat: nothing to compare
+        return
+    if not any(area.intersects(f) for f in feet):
+        b = tuple(round(v, 3) for v in area.bounds)
+        ids = ", ".join(it.id for it in items[:3])
+        raise LoadError(
+            f"the requested grid (lon/lat bounds {b}) does not meet the footprint of any "
+            f"Sentinel-1 item ({ids}{' ...' if len(items) > 3 else ''}); every SAR pixel "
+            "would be NaN. Pass a bbox/geobox over the items, or search that place."
+        )

@@ -175,10 +175,13 @@ class _Query:
     end: _dt.datetime | None
     mode: str | None = None
     polarizations: tuple[str, ...] = ()
+    ids: frozenset[str] = frozenset()
 
 
 def _matches(item: Any, sensor: str, q: _Query, catalog: Catalog) -> bool:
     if sensor_of(item, catalog) != sensor:
+        return False
+    if q.ids and item.id not in q.ids:
         return False
     if not in_time(item, q.start, q.end) or not in_space(item, q.boxes):
         return False
@@ -244,9 +247,12 @@ def _api_items(
         )
     kwargs: dict[str, Any] = {
         "collections": list(collections),
-        "datetime": f"{iso(q.start)}/{iso(q.end)}",
         "limit": min(max(max_items, 10), 250),
     }
+    if q.start is not None or q.end is not None:  # APIs refuse "../.."
+        kwargs["datetime"] = f"{iso(q.start)}/{iso(q.end)}"
+    if q.ids:
+        kwargs["ids"] = sorted(q.ids)
     if len(q.boxes) == 1:
         kwargs["bbox"] = list(q.boxes[0])
     else:
@@ -344,6 +350,7 @@ def search(
     max_items: int = 100,
     collections: Mapping[str, Sequence[str]] | None = None,
     timeout: float | None = None,
+    ids: Sequence[str] | str | None = None,
 ) -> SearchResult:
     """Search a STAC catalog for Sentinel-1 GRD scenes and the AMSR-2 files of their days.
 
@@ -376,6 +383,10 @@ def search(
         Seconds allowed to connect, and for each wait for bytes, per catalog request;
         default the catalog's (`xseaice.io.http.DEFAULT_TIMEOUT`).  A catalog that
         does not answer in time raises [`CatalogError`][xseaice.exceptions.CatalogError].
+    ids : sequence of str, optional
+        Sentinel-1 item ids to find.  With ids, ``bbox`` and ``datetime`` may be None
+        (anywhere, any time); AMSR-2 is then searched over the found items' footprints
+        and days.
 
     Returns
     -------
@@ -399,8 +410,9 @@ def search(
     >>> result  # doctest: +SKIP
     SearchResult: 2 Sentinel-1 EW HH+HV item(s), 1 AMSR-2 item(s) from ...
     """
-    boxes = parse_bbox(bbox)
-    start, end = parse_datetime(datetime)
+    wanted = _parse_ids(ids)
+    boxes = parse_bbox(bbox) if bbox is not None or not wanted else [_WORLD]
+    start, end = parse_datetime(datetime) if datetime is not None or not wanted else (None, None)
     mode_u = norm_list(mode, "mode", MODES)
     if len(mode_u) != 1:
         raise InvalidArgumentError(f"mode={mode!r}; expected one of {MODES}.")
@@ -424,14 +436,14 @@ def search(
             s: (None if c is None else replace(c, timeout=float(timeout)))
             for s, c in per_sensor.items()
         }
-    q = _Query(boxes, start, end, mode=mode_u[0], polarizations=pols)
+    q = _Query(boxes, start, end, mode=mode_u[0], polarizations=pols, ids=wanted)
     result = SearchResult(
-        bbox=tuple(float(v) for v in bbox),  # type: ignore[arg-type]
+        bbox=None if bbox is None else tuple(float(v) for v in bbox),  # type: ignore[arg-type]
         datetime=(start, end),
         mode=mode_u[0],
         polarizations=pols,
     )
-    for sensor in sensor_list:
+    for sensor in sorted(sensor_list, key=lambda s: s != "sentinel-1"):  # S1 first
         cat = per_sensor[sensor]
         if cat is None:
             continue
@@ -439,8 +451,7 @@ def search(
         if sensor == "sentinel-1":
             result.sentinel1 = _find(cat, sensor, q, max_items)
         else:
-            day_lo, day_hi = whole_days(start, end)
-            aq = _Query(boxes, day_lo, day_hi)
+            aq = _amsr2_query(q, result.sentinel1 if wanted else [])
             try:
                 result.amsr2 = _find(cat, sensor, aq, max_items)
             except CatalogError as exc:
@@ -457,6 +468,30 @@ def search(
         "found %d Sentinel-1 and %d AMSR-2 item(s)", len(result.sentinel1), len(result.amsr2)
     )
     return result
+
+
+_WORLD: BBox = (-180.0, -90.0, 180.0, 90.0)
+
+
+def _parse_ids(ids: Sequence[str] | str | None) -> frozenset[str]:
+    if ids is None:
+        return frozenset()
+    values = (ids,) if isinstance(ids, str) else tuple(ids)
+    if not values or not all(isinstance(v, str) and v.strip() for v in values):
+        raise InvalidArgumentError(
+            f"ids={ids!r}; expected one or more non-empty item id strings, e.g. "
+            "['S1A_EW_GRDM_1SDH_20230104T...']."
+        )
+    return frozenset(v.strip() for v in values)
+
+
+def _amsr2_query(q: _Query, s1_items: Sequence[Any]) -> _Query:
+    """AMSR-2 days and boxes: the query's, or (searching by ids) the found items'."""
+    if not s1_items:
+        return _Query(q.boxes, *whole_days(q.start, q.end))
+    times = [item_time(it) for it in s1_items]
+    boxes = [tuple(float(v) for v in it.bbox[:4]) for it in s1_items if it.bbox]
+    return _Query(boxes or q.boxes, *whole_days(min(times), max(times)))  # type: ignore[arg-type]
 
 
 def _catalogs_per_sensor(
@@ -518,6 +553,12 @@ def _check_not_empty(
             raise EmptySearchError(
                 "the catalog has no Sentinel-1 collection; pass catalog='planetary-computer' "
                 "or a catalog that holds sentinel-1-grd."
+            )
+        if q.ids:
+            raise EmptySearchError(
+                f"none of the Sentinel-1 {result.mode} item ids {sorted(q.ids)} is in catalog "
+                f"{redact_url(name)!r} for {where}, datetime={when}; check the ids (and mode) "
+                "with `xseaice search`."
             )
         why = _explain_empty(cat, q, result.mode, result.polarizations)
         raise EmptySearchError(

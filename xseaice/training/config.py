@@ -34,6 +34,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import math
 import os
 import types
 import typing
@@ -359,7 +360,7 @@ class TrainConfig:
         _positive("data.steps_per_epoch", self.data.steps_per_epoch)
         _positive("optim.epochs", self.optim.epochs)
         _positive("checkpoint_every", self.checkpoint_every)
-        if self.optim.lr <= 0:
+        if not self.optim.lr > 0:
             raise ConfigError(f"optim.lr must be positive; got {self.optim.lr}")
         if not 0.0 <= self.loss.tolerance <= 1.0:
             raise ConfigError(f"loss.tolerance must be in [0, 1]; got {self.loss.tolerance}")
@@ -368,6 +369,9 @@ class TrainConfig:
                 "data.db_offset_std and data.incidence_slope_std must be >= 0; got "
                 f"{self.data.db_offset_std} and {self.data.incidence_slope_std}"
             )
+        if self.threads is not None:
+            _positive("threads", self.threads)
+        _check_export_path(self.export.path)
         if not 0.0 <= self.data.min_valid_fraction <= 1.0:
             raise ConfigError(
                 f"data.min_valid_fraction must be in [0, 1]; got {self.data.min_valid_fraction}"
@@ -424,6 +428,25 @@ class TrainConfig:
                 "data.synthetic: validation seeds overlap the training seeds "
                 f"({sorted(train_seeds & val_seeds)[:5]}...); move val_seed"
             )
+
+
+def _check_export_path(path: str | None) -> None:
+    """Reject an export path that cannot be written, before training starts."""
+    if path is None:
+        return
+    p = Path(path)
+    if p.suffix not in (".safetensors", ".pt"):
+        raise ConfigError(
+            f"export.path {path!r} must end in .safetensors or .pt (the weights file; its "
+            "sidecar <file>.json is written beside it)"
+        )
+    if p.is_dir():
+        raise ConfigError(f"export.path {path!r} is a folder; give a file name ending in .pt")
+    parent = next((q for q in p.absolute().parents if q.exists()), None)
+    if parent is not None and not parent.is_dir():
+        raise ConfigError(f"export.path {path!r}: {str(parent)!r} is a file, not a folder")
+    if parent is not None and not os.access(parent, os.W_OK):
+        raise ConfigError(f"export.path {path!r}: folder {str(parent)!r} is not writable")
 
 
 def _range(name: str, value: list[float], low: float, high: float) -> None:
@@ -492,6 +515,8 @@ def _convert(value: Any, tp: Any, where: str) -> Any:
     if tp is float:
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise ConfigError(f"{where} must be a number; got {value!r}")
+        if not math.isfinite(value):
+            raise ConfigError(f"{where} must be a finite number; got {value!r}")
         return float(value)
     if tp is str:
         if isinstance(value, os.PathLike):
