@@ -172,7 +172,10 @@ def test_segment_command_preserves_the_chart_or_the_scene_mean(
     table = gpd.read_parquet(tmp_path / "a" / "xseaice_concentration.parquet")
     assert len(table) == len(scene.chart)  # type: ignore[attr-defined]
     assert table["chart_concentration"].notna().all()
-    assert (table["difference"].abs() <= 0.1).all(), table["difference"]
+    # the chart is evidence within a tenth (scale_logits' default tolerance): a polygon
+    # outside [CT - 0.1, CT + 0.1] is moved to the nearest bound, counted on the pixels whose
+    # centres it holds; the table weights boundary pixels by their exact coverage (+0.005)
+    assert (table["difference"].abs() <= 0.1 + 0.005).all(), table["difference"]
 
     assert main([*common, "-o", str(tmp_path / "b")]) == EXIT_OK
     stored = xr.open_zarr(tmp_path / "b" / "xseaice_products.zarr").isel(time=0)
