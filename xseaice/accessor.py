@@ -52,7 +52,7 @@ class SeaIceDatasetAccessor:
         return warp(self._obj, drift, to_time, **kwargs)
 
     def densify(self, points: Any, value: str = "freeboard", **kwargs: Any) -> xr.DataArray:
-        """Altimeter values mapped over the scene; see [`xseaice.altimetry.densify`][]."""
+        """Altimeter values mapped over the scene; see `xseaice.altimetry.densify`."""
         from xseaice.altimetry.densify import densify
 
         return densify(self._obj, points, value, **kwargs)

@@ -2,7 +2,7 @@
 
 Modules: [`colocate`][xseaice.altimetry.colocate] (points onto a scene grid, time window, drift),
 [`features`][xseaice.altimetry.features] (SAR evidence and the regression basis),
-[`densify`][xseaice.altimetry.densify] ([`densify`][xseaice.altimetry.densify]),
+`densify` (`densify`),
 [`baselines`][xseaice.altimetry.baselines] (nearest track, inverse distance, ordinary kriging) and
 [`multipass`][xseaice.altimetry.multipass].
 """

@@ -1,7 +1,7 @@
 """Multi-pass elevation maps: several SAR scenes and altimeter passes linked by ice drift.
 
 Two ways to combine, both using *all* the altimeter passes, moved to the reference
-scene's time by the drift field ([`xseaice.altimetry.densify`][] with ``drift=``):
+scene's time by the drift field (`xseaice.altimetry.densify` with ``drift=``):
 
 * ``"evidence"`` (default): the SAR looks are moved onto the reference scene (DRIFT's
   [`xseaice.sar.warp.warp`][]) and averaged in linear power, which averages out speckle
@@ -37,7 +37,7 @@ def combine_maps(maps: Sequence[xr.DataArray], *, correlation: float = 0.5) -> x
     Parameters
     ----------
     maps : sequence of xarray.DataArray
-        Outputs of [`densify`][xseaice.altimetry.densify] (each with its ``uncertainty``
+        Outputs of `densify` (each with its ``uncertainty``
         coordinate), already on the same grid.
     correlation : float
         Assumed correlation of the maps' errors (they share altimeter points and ice):

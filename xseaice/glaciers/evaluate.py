@@ -111,7 +111,7 @@ def evaluate_caffe(
     Returns
     -------
     dict
-        As [`evaluate_zone_model`][xseaice.glaciers.evaluate.evaluate_zone_model], plus ``root`` and
+        As `evaluate_zone_model`, plus ``root`` and
         ``split``.
     """
     from xseaice.io.caffe import iter_caffe
@@ -124,7 +124,7 @@ def evaluate_caffe(
 
 def format_result(result: dict[str, Any]) -> str:
     """A printable summary of [`evaluate_caffe`][xseaice.glaciers.evaluate.evaluate_caffe] /
-    [`evaluate_zone_model`][xseaice.glaciers.evaluate.evaluate_zone_model]."""
+    `evaluate_zone_model`."""
     lines = [
         f"images                     {result['n_images']}",
         f"mean distance error (MDE)  {result['mde_m']:.1f} m  (pooled over "

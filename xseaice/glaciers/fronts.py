@@ -207,7 +207,7 @@ def calving_front(
         Metres per pixel; default the ``pixel_size`` attribute or the x spacing.
     postprocess : bool, default True
         Apply CaFFe's zone clean-up
-        ([`postprocess_zones`][xseaice.glaciers.fronts.postprocess_zones]) first.
+        (`postprocess_zones`) first.
 
     Returns
     -------

@@ -1,7 +1,7 @@
 """Zone segmentation of glacier scenes through the package's one tiling engine.
 
 [`segment_zones`][xseaice.glaciers.segment.segment_zones] is the only place where the glacier code
-calls the tiling engine ([`xseaice.inference.segment`][]): seam-free tiles with the model's halo,
+calls the tiling engine (`xseaice.inference.segment`): seam-free tiles with the model's halo,
 bounded memory, bfloat16 where the hardware has it.  Glacier models are trained on several sensors,
 so a model may declare the range of pixel sizes it accepts (``training["pixel_size_range"]``);
 the scene's own pixel size is then used instead of the single training pixel size.
@@ -80,7 +80,7 @@ def segment_zones(
     model : str, path, WeightsSpec or (nn.Module, WeightsSpec), default "glacier-zones"
         A zone model (output ``zones`` with 4 classes).
     tile, device, precision, batch_size
-        Passed to [`xseaice.inference.segment`][].
+        Passed to `xseaice.inference.segment`.
 
     Returns
     -------

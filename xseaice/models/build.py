@@ -32,7 +32,7 @@ def build_model(architecture: str, **kwargs: Any) -> nn.Module:
     Parameters
     ----------
     architecture : str
-        One of [`ARCHITECTURES`][xseaice.models.build.ARCHITECTURES] (``"unet"``,
+        One of `ARCHITECTURES` (``"unet"``,
         ``"multitask_aspp"``, ``"zone_unet"``, ``"swin_zones"``).
     **kwargs
         Arguments of the model class (``in_channels``, ``widths``, ...).

@@ -9,7 +9,7 @@ with residual convolution blocks fed by the encoder's skips.
 Attention is confined to windows on a grid anchored at the image origin, so the receptive
 field is finite and known (`SwinZoneNet.receptive_reach`) and tiles that start on
 multiples of `SwinZoneNet.size_multiple` are computed exactly as the whole scene:
-the model runs seam-free through [`xseaice.inference.segment`][].
+the model runs seam-free through `xseaice.inference.segment`.
 """
 
 from __future__ import annotations
@@ -138,7 +138,7 @@ class SwinBlock(nn.Module):
 
 
 def hybrid_reach(depths: Sequence[int], windows: Sequence[int]) -> int:
-    """Receptive-field reach in pixels of [`SwinZoneNet`][xseaice.models.hybrid.SwinZoneNet] (one
+    """Receptive-field reach in pixels of `SwinZoneNet` (one
     side, an upper bound).
 
     Stem and half-resolution block: 3 + 1 + 4 px; each attention block at scale ``s`` with

@@ -1,6 +1,6 @@
 """Glacier zone segmentation with the U-Net: four classes (NA, rock, glacier, ocean).
 
-[`ZoneUNet`][xseaice.models.zones.ZoneUNet] is the project's [`UNet`][xseaice.models.unet.UNet] with
+`ZoneUNet` is the project's [`UNet`][xseaice.models.unet.UNet] with
 a four-class head named ``zones``, so the tiling engine returns ``zones_logit`` and the argmax
 ``zones`` with CF flag attributes.  Input: one channel, the SAR grey value (CaFFe PNG convention).
 """

@@ -103,10 +103,10 @@ def make_fjord(
     date : datetime.date
         Acquisition date: sets the front position (season and trend) and the surface state.
     sensor : str
-        One of [`xseaice.synthetic.fjord_sar.SENSORS`][] (sets pixel size, looks,
+        One of `xseaice.synthetic.fjord_sar.SENSORS` (sets pixel size, looks,
         scaling, blur).
     shape : (int, int), optional
-        Rows and columns; default [`default_shape`][xseaice.synthetic.fjord.default_shape] of the
+        Rows and columns; default `default_shape` of the
         sensor's pixel size.
     offset : (float, float), optional
         Shift of the scene centre from the front centre, as fractions of the scene extent

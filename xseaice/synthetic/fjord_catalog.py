@@ -89,7 +89,7 @@ def dated_series(
         Sensor per date, cycled if shorter.
     shape : (int, int), optional
         Scene shape; default the sensor's
-        ([`default_shape`][xseaice.synthetic.fjord.default_shape]).
+        (`default_shape`).
 
     Returns
     -------

@@ -77,7 +77,7 @@ SENSORS: dict[str, SensorSpec] = {
 
 def sensor_spec(sensor: str) -> SensorSpec:
     """The [`SensorSpec`][xseaice.synthetic.fjord_sar.SensorSpec] called ``sensor`` (one of
-    [`SENSORS`][xseaice.synthetic.fjord_sar.SENSORS])."""
+    `SENSORS`)."""
     try:
         return SENSORS[sensor]
     except (KeyError, TypeError):

@@ -1,5 +1,5 @@
 """Physical parameters of the synthetic world: [`SceneParams`][xseaice.synthetic.params.SceneParams]
-and [`sample_params`][xseaice.synthetic.params.sample_params].
+and `sample_params`.
 
 Every knob of the simulator lives in one frozen dataclass with SI-like units.  Fields whose
 typical value depends on the season default to a sentinel (NaN or an empty tuple) and are

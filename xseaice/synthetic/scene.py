@@ -190,7 +190,7 @@ def make_scene(
     params : SceneParams, optional
         The physics; default ``SceneParams(season=season)``.
     randomize : bool
-        Draw the physics with [`sample_params`][xseaice.synthetic.params.sample_params] from the
+        Draw the physics with `sample_params` from the
         seed (ignored when ``params`` is given).
     crs : str
         Projected CRS of the grid.
@@ -205,7 +205,7 @@ def make_scene(
         per-floe offsets + Gamma speckle.  ``"B"`` (held-out world, never for training):
         floes from a multi-scale crack network, curvilinear level-set leads, log-normal
         fractal texture and complex multi-look speckle through a 90 m impulse response
-        ([`xseaice.synthetic.world_b`][]).  Physics tables (``params`` / ``randomize``)
+        (`xseaice.synthetic.world_b`).  Physics tables (``params`` / ``randomize``)
         are shared.
 
     Returns

@@ -17,7 +17,7 @@ point drawn in its central part), sampled like the instrument:
 
 The points have the columns of [`xseaice.io.altimetry.read_altimetry`][] (EPSG:4326)
 plus ``track``, ``x``/``y`` (scene CRS) and ``footprint_along_m``/``footprint_across_m``
-(the footprint [`xseaice.altimetry.densify`][] averages over; 0 for a point sample).
+(the footprint `xseaice.altimetry.densify` averages over; 0 for a point sample).
 """
 
 from __future__ import annotations

@@ -100,11 +100,11 @@ def pretrain_mim(
     ----------
     model : torch.nn.Module
         A zone model with ``forward_features`` and ``feature_channels``
-        ([`ZoneUNet`][xseaice.models.zones.ZoneUNet],
-        [`SwinZoneNet`][xseaice.models.hybrid.SwinZoneNet]).
+        (`ZoneUNet`,
+        `SwinZoneNet`).
     data : torch.utils.data.Dataset
         Items whose first element is a normalised input patch (labels are ignored), e.g.
-        [`ZonePatches`][xseaice.training.zones.ZonePatches] with ``labels=False``.
+        `ZonePatches` with ``labels=False``.
     steps, batch_size, lr
         AdamW with a cosine schedule.
     block, ratio

@@ -48,7 +48,7 @@ def synthetic_scene(
         Input variables in channel order.
     keep_dataset : bool
         Keep the scene Dataset in ``meta["dataset"]`` (e.g. to run
-        [`xseaice.inference.segment`][] on it).
+        `xseaice.inference.segment` on it).
     ranges : mapping, optional
         ``SceneParams`` field -> ``(low, high)``: after the randomised draw, these fields
         are drawn uniformly from the ranges (e.g. ``ice_concentration_mean``,

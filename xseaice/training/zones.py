@@ -1,6 +1,6 @@
 """Training glacier zone models: patch datasets (synthetic fjords or CaFFe) and the loop.
 
-[`ZonePatches`][xseaice.training.zones.ZonePatches] cuts random, augmented patches from in-memory
+`ZonePatches` cuts random, augmented patches from in-memory
 scenes (Datasets with ``sar`` and ``zones``); [`CaffePatches`][xseaice.training.zones.CaffePatches]
 does the same from the CaFFe PNG folders, reading one image per item.
 [`train_zones`][xseaice.training.zones.train_zones] fine-tunes any zone model (``forward`` returning
@@ -151,7 +151,7 @@ class CaffePatches(ZonePatches):
     normalisation : (float, float)
         Mean and std of the grey values.
     patch, length, seed
-        As for [`ZonePatches`][xseaice.training.zones.ZonePatches].
+        As for `ZonePatches`.
     """
 
     def __init__(
@@ -241,7 +241,7 @@ def train_zones(
         Returns ``{"zones": logits (B, 4, H, W)}``; trained in place on the CPU.
     data : torch.utils.data.Dataset
         Items ``(x (1, P, P) float, zones (P, P) long)``, e.g.
-        [`ZonePatches`][xseaice.training.zones.ZonePatches].
+        `ZonePatches`.
     steps, batch_size, lr, weight_decay
         Optimisation: AdamW, linear warm-up (5 %) and cosine decay to 5 % of ``lr``.
     precision : {"auto", "fp32", "bf16"}, default "auto"
