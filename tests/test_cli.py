@@ -174,3 +174,24 @@ def test_demo_writes_products_and_beats_chance(
     ice = xr.open_zarr(out / "xseaice_products.zarr")["ice"].isel(time=0).values
     frac = float(text.split("ice_fraction")[1].split()[0])
     assert frac == pytest.approx(float((ice == 1).mean()), abs=1e-3)
+
+
+def test_search_sign_json_hrefs_are_signed(
+    stac_api: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+
+    from xseaice.stac.catalogs import CATALOGS, register_catalog
+
+    register_catalog("cli-signing-test", stac_api, sign=lambda h: h + "?sig=TOKEN")
+    args = ["search", "--bbox", "-6", "79.8", "-4", "80.2", "--datetime", "2023-01-05"]
+    try:
+        assert main([*args, "--catalog", "cli-signing-test", "--json", "--sign"]) == EXIT_OK
+        signed = json.loads(capsys.readouterr().out)
+        assert main([*args, "--catalog", "cli-signing-test", "--json"]) == EXIT_OK
+        plain = json.loads(capsys.readouterr().out)
+    finally:
+        del CATALOGS["cli-signing-test"]
+    hrefs = [a["href"] for f in signed["features"] for a in f["assets"].values()]
+    assert len(hrefs) >= 3 and all(h.endswith("?sig=TOKEN") for h in hrefs)
+    assert not any("TOKEN" in a["href"] for f in plain["features"] for a in f["assets"].values())

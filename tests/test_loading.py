@@ -595,3 +595,38 @@ def test_stac_api_search_by_item_id(stac_api: str) -> None:
     res = xseaice.search(None, None, catalog=stac_api, ids=[wanted])
     assert [i.id for i in res.sentinel1] == [wanted]
     assert [i.id for i in res.amsr2] == [i.id for i in by_place.amsr2]
+
+
+def test_search_sign_returns_signed_hrefs_that_load(
+    stac_api: str, world: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    calls: list[str] = []
+
+    def fake_sign(href: str) -> str:
+        calls.append(href)
+        return href + "?se=2099&sig=SECRET-TOKEN"
+
+    caplog.set_level("DEBUG")
+    xseaice.stac.catalogs.register_catalog("signing-test", stac_api, sign=fake_sign)
+    try:
+        plain = xseaice.search(BBOX, "2023-01-05", catalog="signing-test")
+        res = xseaice.search(BBOX, "2023-01-05", catalog="signing-test", sign=True)
+    finally:
+        del xseaice.stac.catalogs.CATALOGS["signing-test"]
+    hrefs = [a.href for it in res.items for a in it.assets.values() if "://" in a.href]
+    assert res.signed and not plain.signed and len(hrefs) >= 3 and len(calls) == len(hrefs)
+    assert all(h.endswith("?se=2099&sig=SECRET-TOKEN") for h in hrefs)
+    assert not any("SECRET" in a.href for it in plain.items for a in it.assets.values())
+    # the signed items read as they are (not signed twice), like odc-stac would read them
+    scene = world.scenes[2]
+    hh = load(res, geobox=scene.geobox, chunks=256, amsr2=False).hh.isel(time=0).values
+    assert len(calls) == len(hrefs)
+    assert np.median(np.abs(hh - scene.dataset.hh.isel(time=0).values)) < 0.02
+    # a signed href that fails is reported without its token
+    broken = res.sentinel1[0].clone()
+    broken.assets["hh"].href = broken.assets["hh"].href.replace(".tif", "-gone.tif")
+    ds = load([broken], geobox=scene.geobox, chunks=256, amsr2=False)
+    with pytest.raises(AssetReadError) as err:
+        ds.hh.compute()
+    assert "SECRET" not in str(err.value) and "SECRET" not in repr(res) + str(res)
+    assert "SECRET" not in caplog.text

@@ -45,6 +45,7 @@ def _cmd_search(args: argparse.Namespace) -> int:
         mode=args.mode,
         polarizations=tuple(p.upper() for p in args.polarizations),
         sensors=tuple(args.sensors),
+        sign=args.sign,
     )
     print(json.dumps(_item_collection(result), indent=2) if args.json else result)
     return EXIT_OK
@@ -169,6 +170,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     search.add_argument(
         "--json", action="store_true", help="print a STAC ItemCollection instead of a table"
+    )
+    search.add_argument(
+        "--sign",
+        action="store_true",
+        help="sign the asset hrefs (Planetary Computer SAS tokens, valid about an hour) so "
+        "the --json items can be read by odc-stac or stackstac directly",
     )
     search.set_defaults(func=_cmd_search)
 

@@ -625,5 +625,17 @@ def overview_figure(
         _plot_chart_agreement(axes[1][3], table)
     else:
         axes[1][3].set_visible(False)
-    fig.tight_layout()
+    _annotate_maps(fig, [*axes[0], axes[1][0], axes[1][1]], products, scene, table)
     return fig
+
+
+def _annotate_maps(fig: Any, maps: list[Any], products: xr.Dataset, scene: Any, table: Any) -> None:
+    """Date, scene id and CRS above; lat/lon lines on the maps; chart polygons on ice/leads."""
+    from xseaice.plot_annotations import chart_outlines, figure_title, latlon_lines
+
+    for ax in maps:
+        if ax.get_visible():
+            latlon_lines(ax, products)
+    chart_outlines(maps[-1], table, products)
+    fig.suptitle(figure_title(products, scene), fontsize=13)
+    fig.tight_layout()

@@ -97,7 +97,10 @@ def _collect(
         inputs.amsr2 = list(result_or_items.amsr2)
         for sensor in ("sentinel-1", "amsr2"):
             cat = result_or_items.catalog_for(sensor)
-            inputs.sign[sensor] = cat.sign_href if cat is not None and cat.sign else None
+            if cat is None or cat.sign is None or result_or_items.signed:
+                inputs.sign[sensor] = None  # signed already (search(sign=True)) or not needed
+            else:
+                inputs.sign[sensor] = cat.sign_href
         inputs.bbox = result_or_items.bbox
         inputs.polarizations = result_or_items.polarizations
     else:

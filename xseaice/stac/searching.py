@@ -80,6 +80,9 @@ class SearchResult:
     catalogs : dict
         Sensor -> the `Catalog` it was found in (used by
         [`xseaice.load`][xseaice.stac.loading.load] to sign asset URLs when they are read).
+    signed : bool
+        True when the items' asset hrefs are already signed (``search(..., sign=True)``);
+        [`xseaice.load`][xseaice.stac.loading.load] then reads them as they are.
     """
 
     sentinel1: list[Any] = field(default_factory=list)
@@ -89,6 +92,7 @@ class SearchResult:
     mode: str = "EW"
     polarizations: tuple[str, ...] = ("HH", "HV")
     catalogs: dict[str, Catalog] = field(default_factory=dict)
+    signed: bool = False
 
     def __len__(self) -> int:
         return len(self.sentinel1) + len(self.amsr2)
@@ -351,6 +355,7 @@ def search(
     collections: Mapping[str, Sequence[str]] | None = None,
     timeout: float | None = None,
     ids: Sequence[str] | str | None = None,
+    sign: bool = False,
 ) -> SearchResult:
     """Search a STAC catalog for Sentinel-1 GRD scenes and the AMSR-2 files of their days.
 
@@ -387,6 +392,13 @@ def search(
         Sentinel-1 item ids to find.  With ids, ``bbox`` and ``datetime`` may be None
         (anywhere, any time); AMSR-2 is then searched over the found items' footprints
         and days.
+    sign : bool
+        Return items whose asset hrefs are signed with their catalog's signing function
+        (Planetary Computer's ``sign_inplace`` convention), so that ``result.items`` feed
+        odc-stac or stackstac directly.  Signatures expire (about an hour on the Planetary
+        Computer): search again for fresh ones.  Hrefs of catalogs that need no signing
+        are returned as they are.  Default: unsigned hrefs, signed when
+        [`xseaice.load`][xseaice.stac.loading.load] reads them.
 
     Returns
     -------
@@ -464,6 +476,10 @@ def search(
                     stacklevel=2,
                 )
     _check_not_empty(result, sensor_list, per_sensor, q)
+    if sign:
+        result.sentinel1 = _signed(result.sentinel1, result.catalogs.get("sentinel-1"))
+        result.amsr2 = _signed(result.amsr2, result.catalogs.get("amsr2"))
+        result.signed = True
     logger.info(
         "found %d Sentinel-1 and %d AMSR-2 item(s)", len(result.sentinel1), len(result.amsr2)
     )
@@ -471,6 +487,19 @@ def search(
 
 
 _WORLD: BBox = (-180.0, -90.0, 180.0, 90.0)
+
+
+def _signed(items: list[Any], catalog: Catalog | None) -> list[Any]:
+    """Copies of ``items`` whose asset hrefs are signed by ``catalog`` (``sign_inplace``)."""
+    if catalog is None or catalog.sign is None:
+        return items
+    out = []
+    for it in items:
+        copy = it.clone()
+        for asset in copy.assets.values():
+            asset.href = catalog.sign_href(asset.href)
+        out.append(copy)
+    return out
 
 
 def _parse_ids(ids: Sequence[str] | str | None) -> frozenset[str]:
