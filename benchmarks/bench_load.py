@@ -230,10 +230,25 @@ def _serve(root: Path) -> tuple[Any, str]:
     return proc, f"http://127.0.0.1:{int(proc.stdout.readline().strip())}"
 
 
+def odc_gcp_load(items: list[Any], *, geobox: Any, chunk: int) -> Any:
+    """odc-stac's own GCP load of the GRD ``hh`` and ``hv`` assets (DN, lazy).
+
+    ``odc.stac.load`` geolocates a GCP-only TIFF through ``odc.geo``'s ``GCPGeoBox`` and
+    GDAL's warp (bilinear), onto ``geobox`` in ``chunk`` x ``chunk`` blocks; float32, 0 is
+    nodata.  Shared with ``bench_scene.py --ratios``.
+    """
+    import odc.stac
+
+    odc.stac.configure_rio(cloud_defaults=True)
+    return odc.stac.load(
+        items, bands=["hh", "hv"], geobox=geobox, chunks={"x": chunk, "y": chunk},
+        resampling="bilinear", dtype="float32", nodata=0,
+    )  # fmt: skip
+
+
 def gcp_http_rows(size: int, chunk: int, repeat: int) -> tuple[list[dict[str, Any]], dict]:
     """xseaice's GCP GRD path against odc-stac's GCP support, same files over HTTP."""
     import dask
-    import odc.stac
     import pystac
 
     from xseaice import synthetic
@@ -242,7 +257,6 @@ def gcp_http_rows(size: int, chunk: int, repeat: int) -> tuple[list[dict[str, An
     scene = synthetic.make_scene(7, shape=(size, size), time="2023-01-04T07:10:00")
     truth = scene.dataset.hh.isel(time=0).values
     gbox = scene.geobox
-    odc.stac.configure_rio(cloud_defaults=True)
     rows: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory() as tmp:
         proc, url = _serve(Path(tmp))
@@ -260,10 +274,7 @@ def gcp_http_rows(size: int, chunk: int, repeat: int) -> tuple[list[dict[str, An
                     return ds[["hh", "hv"]].compute().hh.isel(time=0).values
 
             def run_odc() -> np.ndarray:
-                ds = odc.stac.load(
-                    [item], bands=["hh", "hv"], geobox=gbox, chunks={"x": chunk, "y": chunk},
-                    resampling="bilinear", dtype="float32", nodata=0,
-                )  # fmt: skip
+                ds = odc_gcp_load([item], geobox=gbox, chunk=chunk)
                 with dask.config.set(scheduler="threads"):
                     return ds.compute().hh.isel(time=0).values
 

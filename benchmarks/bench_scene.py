@@ -1,6 +1,8 @@
 """A full Sentinel-1 EW scene through the whole chain: wall time, CPU time, peak RSS, stages.
 
-Run: ``python benchmarks/bench_scene.py [--size full|2048|0.25] [--keep] [--cores 2]``.
+Run: ``python benchmarks/bench_scene.py [--size full|2048|0.25] [--keep] [--cores 2]``;
+``--ratios --size 2048`` measures only the ratios of ``load`` to a raw odc-stac DN load and
+of ``segment`` to a bare forward of the prepared module (``benchmarks/scene_ratios.py``).
 
 **The product.**  A Sentinel-1 EW GRDM 1SDH product on the *real* annotation of
 ``S1A_EW_GRDM_1SDH_20221130T014342_..._BB15`` (``../shared/data/real``: 10487 samples x
@@ -458,6 +460,40 @@ def _crop(info: dict[str, Any], size: str) -> tuple[list[float], list[float] | N
     return [min(lon), min(lat), max(lon), max(lat)], box
 
 
+def _cpu_model() -> str:
+    with open("/proc/cpuinfo") as f:
+        names = [ln.split(":", 1)[1].strip() for ln in f if ln.startswith("model name")]
+    return names[0] if names else platform.processor()
+
+
+def _run_ratios(args: argparse.Namespace, info: dict[str, Any], crop: list[float]) -> int:
+    """``--ratios``: serve the files, measure both ratios in this process, report."""
+    from _servers import file_server
+    from odc.geo.geobox import GeoBox
+    from scene_ratios import print_table, ratios
+
+    geobox = GeoBox.from_bbox(tuple(crop), "EPSG:3413", resolution=40)
+    try:
+        with file_server(args.cache) as fs:
+            res = ratios(_served(info["s1_item"], fs), _served(info["amsr2_item"], fs), geobox,
+                         cores=args.cores, repeat=args.repeat)  # fmt: skip
+    finally:
+        if not args.keep:
+            shutil.rmtree(args.cache, ignore_errors=True)
+    print_table(res)
+    out = {"benchmark": "scene-ratios", "size": args.size, "crop_epsg3413": crop, **res,
+           "command": "python benchmarks/bench_scene.py " + " ".join(sys.argv[1:]),
+           "machine": {"cpu": _cpu_model(), "platform": platform.platform(),
+                       "cpus": os.cpu_count(), "loadavg_end": os.getloadavg()}}  # fmt: skip
+    path = HERE / "results" / f"bench_scene_ratios_{args.size}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(out, indent=1, default=str) + "\n")
+    os.replace(tmp, path)
+    print(f"wrote {path}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -468,13 +504,24 @@ def main(argv: list[str] | None = None) -> int:
                         default=Path(tempfile.gettempdir()) / "xseaice-bench-scene")  # fmt: skip
     parser.add_argument("--keep", action="store_true", help="keep the built product")
     parser.add_argument("--max-rss-gb", type=float, default=14.0)
+    parser.add_argument(
+        "--ratios",
+        action="store_true",
+        help="only the two ratios (load vs odc-stac, segment vs bare forward) on a crop; "
+        "writes bench_scene_ratios_<size>.json (see benchmarks/scene_ratios.py)",
+    )
+    parser.add_argument("--repeat", type=int, default=3, help="--ratios: best of N runs")
     parser.add_argument("--chain", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.chain:
         chain(args.chain)
         return 0
+    if args.ratios and args.size == "full":
+        parser.error("--ratios needs a crop: --size N (e.g. 2048) or a side fraction")
     info = build(args.cache)
     bbox, crop = _crop(info, args.size)
+    if args.ratios:
+        return _run_ratios(args, info, crop)
     from _servers import file_server, stac_api
 
     try:
