@@ -276,6 +276,21 @@ def serve_directory(root: Path) -> Iterator[FileServer]:
             proc.wait()
 
 
+@contextlib.contextmanager
+def serve_handler(handler: Any) -> Iterator[str]:
+    """Serve a ``BaseHTTPRequestHandler`` class (or factory) on a free loopback port in a
+    thread for the block; yields the base URL."""
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+        thread.join(5)
+
+
 @pytest.fixture(scope="session")
 def served_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The directory both file servers serve (synthetic scenes are written here)."""

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import http.server
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,6 +13,7 @@ import rasterio
 import rioxarray  # noqa: F401  (registers .rio)
 import xarray as xr
 from affine import Affine
+from conftest import serve_handler
 from odc.geo.geobox import GeoBox
 from pyproj import Transformer
 
@@ -219,15 +219,8 @@ class _Files(http.server.SimpleHTTPRequestHandler):
 @pytest.fixture
 def served(he5: Path) -> Iterator[str]:
     handler = lambda *a, **k: _Files(*a, directory=str(he5.parent), **k)  # noqa: E731
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
-        thread.join(5)
+    with serve_handler(handler) as url:
+        yield url
 
 
 def test_read_over_http(served: str, he5: Path, north: xr.Dataset) -> None:

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from conftest import serve_handler
 
 from xseaice.exceptions import AssetReadError, InvalidArgumentError
 from xseaice.io.http import HTTPStatusError, gdal_options, get_bytes, read_bytes, retry_call
@@ -49,15 +50,8 @@ class _Redirects(http.server.BaseHTTPRequestHandler):
 
 @pytest.fixture(scope="module")
 def redirects() -> Iterator[str]:
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Redirects)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
-        thread.join(5)
+    with serve_handler(_Redirects) as url:
+        yield url
 
 
 @pytest.fixture

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import http.server
-import threading
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import serve_handler
 
 from xseaice.exceptions import AssetReadError, CalibrationError, InvalidArgumentError
 from xseaice.io.http import read_bytes
@@ -324,15 +324,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[str]:
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
-        thread.join(5)
+    with serve_handler(_Handler) as url:
+        yield url
 
 
 def test_read_from_url_bytes_and_fileobj(server: str, cal_hv) -> None:
