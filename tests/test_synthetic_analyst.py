@@ -133,3 +133,19 @@ def test_bad_arguments_are_refused(scene: object) -> None:
         analyst_chart(scene, 0, range_code_rate=1.5)
     with pytest.raises(InvalidArgumentError, match="drift_km"):
         analyst_chart(scene, 0, drift_km=(-1.0, 2.0))
+
+
+@pytest.mark.parametrize("size", [256, 384])
+def test_analyst_polygons_form_a_coverage_without_overlaps(size: int) -> None:
+    """Neighbouring polygons share their simplified edges: no two overlap (a chart whose
+    polygons overlap cannot be used with ``preserve=chart``)."""
+    from itertools import combinations
+
+    for seed, season in ((500, "winter"), (501, "summer")):
+        sc = make_scene(seed, shape=(size, size), season=season, randomize=True)
+        chart = analyst_chart(sc, np.random.default_rng(seed + 7919))
+        geoms = list(chart.geometry)
+        assert all(g.is_valid for g in geoms)
+        pixel_area = 40.0 * 40.0
+        for a, b in combinations(geoms, 2):
+            assert a.intersection(b).area < 1e-6 * pixel_area

@@ -26,6 +26,7 @@ import math
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import shapely
 from scipy import ndimage
 
 from xseaice.exceptions import InvalidArgumentError
@@ -226,10 +227,14 @@ def analyst_chart(
         geoms.setdefault(int(val), []).append(shp(geom))
     from shapely.ops import unary_union
 
+    pids = sorted(geoms)
+    # simplify the polygons together, as one coverage: shared edges stay shared (a
+    # per-polygon simplify makes neighbours overlap, which no chart does)
+    shapes = shapely.coverage_simplify([unary_union(geoms[pid]) for pid in pids], ps)
     recs = []
-    for pid in sorted(geoms):
+    for pid, geom in zip(pids, shapes, strict=True):
         rec = _attributes(rng, rows[pid], (r1, r2), range_code_rate, blank_partial_rate)
-        rec["geometry"] = unary_union(geoms[pid]).simplify(ps, preserve_topology=True)
+        rec["geometry"] = geom
         recs.append(rec)
     out = gpd.GeoDataFrame(recs, geometry="geometry", crs=scene.chart.crs)
     out.attrs = {
