@@ -276,3 +276,25 @@ def test_multitask_passes_the_interval_targets() -> None:
         {"ice_logit": z}, {"region_ids": ids, "concentration": conc}, region_kind="interval"
     )
     assert float(total2) == pytest.approx(_interval_expected(0.5, 0.9, 0.9, 0.1), rel=1e-5)
+
+
+def test_truth_term_is_the_mean_bce_over_known_valid_pixels() -> None:
+    """``truth_weight`` adds the pixel BCE against the simulator's truth, by hand."""
+    p = [[0.2, 0.7, 0.9], [0.6, 0.3, 0.5]]
+    truth = torch.tensor([[[0, 1, 255], [1, 0, 1]]])
+    valid = torch.tensor([[[True, True, True], [True, True, False]]])
+    logits = torch.tensor([[[[_logit(v) for v in row] for row in p]]], requires_grad=True)
+    ids = torch.zeros((1, 2, 3), dtype=torch.long)  # no region: only the truth term is left
+    conc = torch.full((1, 2, 3), float("nan"))
+    targets = {"region_ids": ids, "concentration": conc, "valid": valid, "truth_ice": truth}
+    total, parts = multitask_loss({"ice_logit": logits}, targets, truth_weight=2.0)
+    # known and valid: (0.2, 0), (0.7, 1), (0.6, 1), (0.3, 0)
+    expected = (_bce(0.2, 0) + _bce(0.7, 1) + _bce(0.6, 1) + _bce(0.3, 0)) / 4
+    assert parts["truth"] == pytest.approx(expected, rel=1e-5)
+    assert float(total.detach()) == pytest.approx(parts["ice"] + 2.0 * expected, rel=1e-5)
+    total.backward()
+    grad = logits.grad[0, 0]
+    assert grad[0, 2] == 0 and grad[1, 2] == 0  # unknown truth / invalid pixel: no gradient
+    assert grad[0, 0] > 0 and grad[0, 1] < 0  # water pushed down, ice pushed up
+    _, off = multitask_loss({"ice_logit": logits}, targets)
+    assert "truth" not in off  # weight 0 (the default): no truth term

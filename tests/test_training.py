@@ -518,3 +518,24 @@ def test_fine_tuning_starts_from_the_given_weights(tmp_path: Path, toys: list[An
     bad = small_config(tmp_path / "bad", model={"widths": [8, 16], "init_weights": str(path)})
     with pytest.raises(ConfigError, match="widths"):
         train(bad, scenes=other, progress=False, export=False)
+
+
+def test_truth_weight_needs_the_synthetic_world_and_reaches_the_batches(
+    tmp_path: Path, toys: list[Any]
+) -> None:
+    with pytest.raises(ConfigError, match=r"truth_weight > 0 needs pixel truth.*'scenes'"):
+        load_config(small_config(tmp_path, loss={"truth_weight": 1.0}))
+    with pytest.raises(ConfigError, match="truth_weight must be >= 0"):
+        load_config(small_config(tmp_path, data={"source": "synthetic"}, loss={"truth_weight": -1}))
+    ds, chart, ice = toy_scene(0)
+    scene = scene_from_dataset(ds, chart, variables=VARS, truth={"ice": ice.astype("uint8")})
+    bare = scene_from_dataset(ds, chart, variables=VARS)
+    norm = compute_normalisation([scene])
+    kw = dict(normalisation=norm, patch_size=scene.shape[0], batch_size=1, seed=3)
+    b = PatchSampler([scene], **kw).batch(0, 0)
+    # whole-scene patch, rotated / flipped like the inputs: the truth follows the pixels
+    x_hh = b["x"][0, VARS.index("hh")]
+    t = b["truth_ice"][0]
+    assert set(np.unique(t)) <= {0, 1}
+    assert x_hh[t == 1].mean() > x_hh[t == 0].mean() + 1.0  # ice is brighter in the toy
+    assert (PatchSampler([bare], **kw).batch(0, 0)["truth_ice"] == 255).all()

@@ -243,6 +243,10 @@ class LossConfig:
     entropy_weight : float
         Weight of the mean pixel entropy in labelled regions (0: off); pushes the model to
         meet each region's concentration with confident pixels.
+    truth_weight : float
+        Weight of a pixel BCE against the scene's pixel truth (0: off).  Only the
+        synthetic world has one (``data.source: synthetic``): the simulator is then the
+        teacher of *which* pixels are ice, the chart regions of *how much*.
     task_weights : dict
         Weights of ``ice``, ``sic``, ``sod``, ``floe`` (multi-task models).
     """
@@ -251,6 +255,7 @@ class LossConfig:
     tolerance: float = 0.1
     pure_weight: float = 0.0
     entropy_weight: float = 0.0
+    truth_weight: float = 0.0
     task_weights: dict[str, float] = field(
         default_factory=lambda: {"ice": 1.0, "sic": 1.0, "sod": 1.0, "floe": 1.0}
     )
@@ -364,6 +369,13 @@ class TrainConfig:
             raise ConfigError(f"optim.lr must be positive; got {self.optim.lr}")
         if not 0.0 <= self.loss.tolerance <= 1.0:
             raise ConfigError(f"loss.tolerance must be in [0, 1]; got {self.loss.tolerance}")
+        if not self.loss.truth_weight >= 0:
+            raise ConfigError(f"loss.truth_weight must be >= 0; got {self.loss.truth_weight}")
+        if self.loss.truth_weight > 0 and self.data.source != "synthetic":
+            raise ConfigError(
+                f"loss.truth_weight > 0 needs pixel truth, which only data.source: synthetic "
+                f"has (got {self.data.source!r}); set loss.truth_weight: 0"
+            )
         if self.data.db_offset_std < 0 or self.data.incidence_slope_std < 0:
             raise ConfigError(
                 "data.db_offset_std and data.incidence_slope_std must be >= 0; got "

@@ -10,7 +10,7 @@ concentrations and AutoICE classes, and a validity mask):
 * [`xseaice.training.synthetic_scenes.synthetic_scene`][]: the synthetic world, with
   the physics of each scene drawn widely
   ([`xseaice.synthetic.sample_params`][xseaice.synthetic.sampling.sample_params]); the pixel truth
-  is kept for evaluation only and never reaches the loss;
+  is kept for evaluation and reaches the loss only through ``loss.truth_weight``;
 * [`xseaice.training.sources.read_ai4arctic`][]: an AI4Arctic ready-to-train netCDF
   scene (the AutoICE data); [`xseaice.training.sources.build_scenes`][] gives the scenes
   of a run configuration.
@@ -93,8 +93,8 @@ class TrainScene:
         Optional per-pixel uint8 ``sic``, ``sod``, ``floe`` ``[H, W]`` (AI4Arctic files
         carry them); otherwise derived from the regions on demand.
     truth : dict
-        Pixel truth (synthetic world only): ``ice``, ``lead`` ``[H, W]``.  Never used by
-        the loss.
+        Pixel truth (synthetic world only): ``ice``, ``lead`` ``[H, W]``.  Used by the
+        loss only with ``loss.truth_weight > 0``.
     chart : GeoDataFrame, optional
         The decoded chart the regions come from (row ``k - 1`` is region ``k``).
     like : Any
@@ -279,7 +279,7 @@ def scene_from_dataset(
     undefined_ct : {"error", "ignore"}
         What to do with ice / water regions on the scene that lack a total concentration.
     truth : mapping, optional
-        Pixel truth arrays (evaluation only).
+        Pixel truth arrays (evaluation; training only with ``loss.truth_weight``).
 
     Returns
     -------
@@ -512,12 +512,17 @@ class PatchSampler:
             self._low.append(np.pad(low, pad, constant_values=np.nan))
             self._high.append(np.pad(high, pad, constant_values=np.nan))
             self._valid.append(np.pad(s.valid, pad))
-            self._labels.append(
-                {
-                    t: np.pad(s.label_map(t), pad, constant_values=_UNDEF)
-                    for t in ("sic", "sod", "floe")
-                }
+            labels = {
+                t: np.pad(s.label_map(t), pad, constant_values=_UNDEF)
+                for t in ("sic", "sod", "floe")
+            }
+            truth = s.truth.get("ice")
+            labels["truth_ice"] = np.pad(
+                np.full(s.shape, _UNDEF, "uint8") if truth is None else truth.astype("uint8"),
+                pad,
+                constant_values=_UNDEF,
             )
+            self._labels.append(labels)
         weight = np.array([max(1, int(s.labelled().sum())) for s in scenes], dtype="float64")
         self._scene_p = weight / weight.sum()
 
@@ -540,8 +545,9 @@ class PatchSampler:
         -------
         dict
             ``x`` float32 ``[B, C, P, P]`` (normalised), ``region_ids`` int64, ``concentration``,
-            ``ct_low``, ``ct_high`` float32, ``valid`` bool, ``sic``/``sod``/``floe`` int64
-            (255 undefined), all ``[B, P, P]``.
+            ``ct_low``, ``ct_high`` float32, ``valid`` bool, ``sic``/``sod``/``floe`` and
+            ``truth_ice`` (the scene's pixel truth, synthetic world only) int64 (255
+            undefined), all ``[B, P, P]``.
         """
         rng = np.random.default_rng([self.seed, int(epoch), int(step)])
         p = self.patch_size
@@ -557,6 +563,7 @@ class PatchSampler:
                 "sic",
                 "sod",
                 "floe",
+                "truth_ice",
             )
         }
         for item in range(self.batch_size):
@@ -583,7 +590,7 @@ class PatchSampler:
                 "ct_low": self._low[i][sl],
                 "ct_high": self._high[i][sl],
                 "valid": self._valid[i][sl],
-                **{t: self._labels[i][t][sl] for t in ("sic", "sod", "floe")},
+                **{t: self._labels[i][t][sl] for t in ("sic", "sod", "floe", "truth_ice")},
             }
             if self.augment:
                 k = int(rng.integers(0, 4))
@@ -613,6 +620,7 @@ class PatchSampler:
             "sic": np.stack(out["sic"]).astype("int64"),
             "sod": np.stack(out["sod"]).astype("int64"),
             "floe": np.stack(out["floe"]).astype("int64"),
+            "truth_ice": np.stack(out["truth_ice"]).astype("int64"),
         }
 
 

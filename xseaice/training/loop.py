@@ -319,7 +319,14 @@ def train(
                     outputs = {"ice_logit": outputs}
                 targets = {k: v for k, v in batch.items() if k != "x"}
                 if not multitask:
-                    keep = ("region_ids", "concentration", "ct_low", "ct_high", "valid")
+                    keep = (
+                        "region_ids",
+                        "concentration",
+                        "ct_low",
+                        "ct_high",
+                        "valid",
+                        "truth_ice",
+                    )
                     targets = {k: targets[k] for k in keep}
                 loss, parts = multitask_loss(
                     outputs,
@@ -330,6 +337,7 @@ def train(
                     tolerance=cfg.loss.tolerance,
                     pure_weight=cfg.loss.pure_weight,
                     entropy_weight=cfg.loss.entropy_weight,
+                    truth_weight=cfg.loss.truth_weight,
                 )
                 if not torch.isfinite(loss):
                     raise TrainingError(
@@ -460,7 +468,10 @@ def export_weights(
     path = Path(path or cfg.export.path or Path(cfg.output_dir) / "model.safetensors")
     last = result.history[-1] if result.history else {}
     training: dict[str, Any] = {
-        "method": "weak supervision from ice-chart regions (region-based loss)",
+        "method": (
+            "weak supervision from ice-chart regions (region-based loss)"
+            + (" + the simulator's pixel truth" if cfg.loss.truth_weight > 0 else "")
+        ),
         "data": _describe_data(cfg, scenes),
         "steps": result.steps,
         "epochs": cfg.optim.epochs,
@@ -474,6 +485,7 @@ def export_weights(
             "tolerance": cfg.loss.tolerance,
             "pure_weight": cfg.loss.pure_weight,
             "entropy_weight": cfg.loss.entropy_weight,
+            "truth_weight": cfg.loss.truth_weight,
         },
         "final_epoch": {k: v for k, v in last.items() if isinstance(v, int | float)},
         "config": cfg.to_dict(),

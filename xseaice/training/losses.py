@@ -47,6 +47,15 @@ regional concentration everywhere (which the AMSR-2 inputs alone make easy).  Th
 ``L_region + pure_weight * L_pure + entropy_weight * L_ent``.  Pixels outside every region,
 in regions without a concentration (NaN), or masked (``valid`` False) are ignored.
 
+Pixel truth (synthetic world)
+-----------------------------
+A simulated scene knows which pixels are ice.  With ``truth_weight > 0``
+[`multitask_loss`][xseaice.training.losses.multitask_loss] adds the pixel-wise binary
+cross-entropy of the ice logit against that truth (``truth_ice``: 0 water, 1 ice, 255
+unknown), the mean over the known valid pixels.  Real charts have no such labels: this
+term is for training on the simulator, where it teaches the network the pixel contrast
+(leads, floe edges) that a region mean alone teaches slowly.
+
 Multi-task loss
 ---------------
 [`multitask_loss`][xseaice.training.losses.multitask_loss] adds the AutoICE heads: cross-entropy
@@ -253,6 +262,17 @@ def _masked_ce(logits: Tensor, target: Tensor, valid: Tensor | None) -> Tensor:
     return F.cross_entropy(logits.float(), t, ignore_index=IGNORE_INDEX, reduction="sum") / n
 
 
+def _truth_bce(logits: Tensor, truth: Tensor, valid: Tensor | None) -> Tensor:
+    """Mean BCE of the ice logit over the pixels with a known truth (not 255) and valid."""
+    z = _squeeze_logits(logits).float()
+    known = truth != IGNORE_INDEX
+    if valid is not None:
+        known = known & valid.bool()
+    if not bool(known.any()):
+        return z.sum() * 0.0
+    return F.binary_cross_entropy_with_logits(z[known], truth[known].float())
+
+
 def _masked_regression(out: Tensor, target: Tensor, valid: Tensor | None) -> Tensor:
     t = target.long()
     keep = t != IGNORE_INDEX
@@ -274,6 +294,7 @@ def multitask_loss(
     tolerance: float = 0.1,
     pure_weight: float = 0.0,
     entropy_weight: float = 0.0,
+    truth_weight: float = 0.0,
 ) -> tuple[Tensor, dict[str, float]]:
     """Weighted sum of the region loss (binary head) and the AutoICE task losses.
 
@@ -299,6 +320,9 @@ def multitask_loss(
         Pixel BCE weight on pure regions (see [`region_loss`][xseaice.training.losses.region_loss]).
     entropy_weight : float
         Pixel entropy weight (see [`region_loss`][xseaice.training.losses.region_loss]).
+    truth_weight : float
+        Weight of the pixel BCE against ``targets["truth_ice"]`` (module documentation);
+        0 or an absent target skips it.
 
     Returns
     -------
@@ -330,6 +354,9 @@ def multitask_loss(
             pure_weight=pure_weight,
             entropy_weight=entropy_weight,
         )
+    if truth_weight > 0 and "ice_logit" in outputs and "truth_ice" in targets:
+        parts["truth"] = _truth_bce(outputs["ice_logit"], targets["truth_ice"], valid)
+        weights["truth"] = float(truth_weight)
     for task in ("sic", "sod", "floe"):
         if not weights[task] or task not in outputs or task not in targets:
             continue
