@@ -29,12 +29,15 @@ def _crs(ds: xr.Dataset) -> Any:
 def figure_title(products: xr.Dataset, scene: xr.Dataset | None = None) -> str:
     """``"<date> | <Sentinel-1 scene id> | <CRS>"`` for a mapped scene (parts that are known).
 
+    A scene of ``xseaice.synthetic.make_scene`` is named by its seed.
+
     Parameters
     ----------
     products : xarray.Dataset
         One time step of the products (a scalar ``time`` coordinate gives the date).
     scene : xarray.Dataset, optional
-        The input scene; its ``sentinel1_items`` attribute gives the scene id.
+        The input scene; its ``sentinel1_items`` attribute gives the scene id (a synthetic
+        scene's ``source`` and ``seed`` name it otherwise).
 
     Returns
     -------
@@ -50,6 +53,8 @@ def figure_title(products: xr.Dataset, scene: xr.Dataset | None = None) -> str:
     ids = str(attrs.get("sentinel1_items", "")).split()
     if ids:
         parts.append(ids[0] + (f" (+{len(ids) - 1})" if len(ids) > 1 else ""))
+    elif "synthetic" in str(attrs.get("source", "")) and "seed" in attrs:
+        parts.append(f"synthetic scene, seed {attrs['seed']}")
     crs = _crs(products)
     if crs is not None:
         parts.append(f"EPSG:{crs.epsg}" if crs.epsg else str(crs))

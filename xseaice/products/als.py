@@ -513,7 +513,7 @@ def _scale(
 ) -> tuple[xr.DataArray, xr.Dataset | None]:
     """[`scale_logits`][xseaice.products.als.scale_logits], and for ``preserve=chart`` the
     parameters applied per polygon
-    ([`polygon_parameters`][xseaice.products.als_regions.polygon_parameters])."""
+    (``polygon_parameters``)."""
     import dask
     import dask.array as da
 

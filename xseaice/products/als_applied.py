@@ -17,7 +17,7 @@ polygon by polygon, how the probability was made:
     fraction at the scene bias when kept.
 ``als_status``
     ``kept``, ``raised``, ``lowered``, ``no_pixels``, ``no_concentration`` or
-    ``no_contrast`` ([`STATUS_MEANINGS`][xseaice.products.als_regions.STATUS_MEANINGS]).
+    ``no_contrast`` (``xseaice.products.als_regions.STATUS_MEANINGS``).
 """
 
 from __future__ import annotations

@@ -163,7 +163,7 @@ def _solve_regions(
     delta: float,
 ) -> np.ndarray:
     """``(3, regions + 1)``: the bias, the wanted ice fraction and the status code
-    ([`STATUS_MEANINGS`][xseaice.products.als_regions.STATUS_MEANINGS]) of every region of
+    (``xseaice.products.als_regions.STATUS_MEANINGS``) of every region of
     one time step (index 0 = outside every region)."""
     nreg1, nb2 = rhist_t.shape
     fr = step["targets"]
@@ -284,7 +284,7 @@ def polygon_parameters(
     chart's interval widened by the tolerance), ``als_target`` (the ice fraction the polygon
     was scaled to: the interval's nearest bound when moved, its own fraction at the scene
     bias when kept; NaN without pixels or a concentration) and ``als_status`` (codes of
-    [`STATUS_MEANINGS`][xseaice.products.als_regions.STATUS_MEANINGS]).  The fractions count
+    ``xseaice.products.als_regions.STATUS_MEANINGS``).  The fractions count
     the valid pixels whose centres lie in the polygon.
     """
     import dask.array as da
