@@ -19,7 +19,7 @@ __all__ = ["chart_outlines", "figure_title", "latlon_lines"]
 logger = logging.getLogger(__name__)
 
 
-def _crs(ds: xr.Dataset) -> Any:
+def _crs(ds: xr.Dataset | xr.DataArray) -> Any:
     try:
         return ds.odc.crs
     except Exception:  # no spatial_ref: plain coordinates
@@ -61,14 +61,14 @@ def figure_title(products: xr.Dataset, scene: xr.Dataset | None = None) -> str:
     return " | ".join(parts)
 
 
-def latlon_lines(ax: Any, ds: xr.Dataset, *, n: int = 48) -> int:
+def latlon_lines(ax: Any, ds: xr.Dataset | xr.DataArray, *, n: int = 48) -> int:
     """Draw labelled latitude and longitude lines on plain axes in projected km.
 
     Parameters
     ----------
     ax : matplotlib.axes.Axes
         Axes whose x/y are the dataset's ``x``/``y`` in km.
-    ds : xarray.Dataset
+    ds : xarray.Dataset or xarray.DataArray
         Data with a projected CRS (``ds.odc.crs``) and ``x``/``y`` in metres.
     n : int
         Grid points per side on which latitude and longitude are computed.
@@ -121,7 +121,7 @@ def _nice_levels(lo: float, hi: float) -> list[float]:
     return []
 
 
-def chart_outlines(ax: Any, table: Any, ds: xr.Dataset) -> int:
+def chart_outlines(ax: Any, table: Any, ds: xr.Dataset | xr.DataArray) -> int:
     """Outline the chart polygons on plain axes in projected km, labelled ``CT <tenths>``.
 
     Parameters
@@ -131,7 +131,7 @@ def chart_outlines(ax: Any, table: Any, ds: xr.Dataset) -> int:
     table : geopandas.GeoDataFrame
         Chart polygons with ``chart_concentration`` (0-1), e.g. from
         [`xseaice.products.zonal.concentration`][].
-    ds : xarray.Dataset
+    ds : xarray.Dataset or xarray.DataArray
         The mapped data, for their CRS.
 
     Returns
