@@ -97,7 +97,7 @@ def test_parameters_per_polygon_are_what_was_applied(lazy: bool) -> None:
     z = _logits()
     chart = _chart(z)
     out = scale_to_chart(z.chunk({"y": 32, "x": 32}) if lazy else z, chart, method="exact")
-    assert out["als_bias"].dims == ("time", "polygon") and out.sizes["polygon"] == len(chart)
+    assert out["als_bias"].dims == ("polygon", "time") and out.sizes["polygon"] == len(chart)
     out = out.compute().isel(time=0)
     prob = out["ice_probability"]
     rows = {name: out[name].values for name in ALS_COLUMNS}

@@ -640,7 +640,8 @@ def _scale(
         for name in names:
             result.attrs[name] = float(result.coords[name])
     if polygons is not None:
-        result.attrs["als_region_bias"] = polygons["als_bias"].values.tolist()
-        status = polygons["als_status"].values
+        last = polygons.transpose(..., "polygon")  # (time, polygon) as before
+        result.attrs["als_region_bias"] = last["als_bias"].values.tolist()
+        status = last["als_status"].values
         result.attrs["als_region_moved"] = ((status == 1) | (status == 2)).tolist()
     return result, polygons

@@ -278,7 +278,7 @@ def polygon_parameters(
 ) -> Any:
     """What ``preserve=chart`` applied to each chart polygon, as a lazy xarray.Dataset.
 
-    One entry per chart row (dim ``polygon``, in the chart's order; plus ``time`` when the
+    One entry per chart row (dim ``polygon``, in the chart's order; then ``time`` when the
     logits have one): ``als_bias`` (the bias ``b`` of ``sigmoid((z - b) / T)`` in the
     polygon), ``als_temperature`` (``T``, the scene's), ``als_low`` / ``als_high`` (the
     chart's interval widened by the tolerance), ``als_target`` (the ice fraction the polygon
@@ -308,10 +308,10 @@ def polygon_parameters(
         "als_high": (bounds[1], "highest ice fraction accepted (chart range + tolerance)"),
         "als_status": (cols[:, 2].astype("int8"), status_attrs),
     }
-    dims = ("time", "polygon") if has_time else ("polygon",)
+    dims = ("polygon", "time") if has_time else ("polygon",)  # CF: other dims left of T
     out = {}
     for name, (values, attrs) in variables.items():
         attrs = attrs if isinstance(attrs, dict) else {"long_name": attrs, "units": "1"}
-        out[name] = (dims, values if has_time else values[0], attrs)
+        out[name] = (dims, values.T if has_time else values[0], attrs)
     coords = {"time": like["time"].reset_coords(drop=True)} if has_time else {}
     return xr.Dataset(out, coords=coords)
