@@ -14,7 +14,8 @@ polygon by polygon, how the probability was made:
 ``als_target``
     The ice fraction (valid pixels with ``p >= 0.5`` among those whose centres lie in the
     polygon) the polygon was scaled to: the nearest bound when it was moved, its own
-    fraction at the scene bias when kept.
+    fraction at the scene bias when kept (for a single-value interval, ``tolerance=0``:
+    that value, reached as ``floor(f n + 0.5)`` of ``n`` pixels).
 ``als_status``
     ``kept``, ``raised``, ``lowered``, ``no_pixels``, ``no_concentration`` or
     ``no_contrast`` (``xseaice.products.als_regions.STATUS_MEANINGS``).

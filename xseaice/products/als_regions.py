@@ -283,7 +283,8 @@ def polygon_parameters(
     polygon), ``als_temperature`` (``T``, the scene's), ``als_low`` / ``als_high`` (the
     chart's interval widened by the tolerance), ``als_target`` (the ice fraction the polygon
     was scaled to: the interval's nearest bound when moved, its own fraction at the scene
-    bias when kept; NaN without pixels or a concentration) and ``als_status`` (codes of
+    bias when kept, the value itself for a single-value interval (``tolerance=0``); NaN
+    without pixels or a concentration) and ``als_status`` (codes of
     ``xseaice.products.als_regions.STATUS_MEANINGS``).  The fractions count
     the valid pixels whose centres lie in the polygon.
     """
