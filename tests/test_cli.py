@@ -168,6 +168,13 @@ def test_demo_writes_products_and_beats_chance(
     # the demo keeps each chart polygon's concentration (ALS with preserve=chart)
     mae = float(text.split("concentration_mae_vs_chart")[1].split()[0])
     assert mae <= 0.1
+    # ... and its table says what was applied to each polygon, within the chart's interval
+    import geopandas as gpd
+
+    table = gpd.read_parquet(out / "xseaice_concentration.parquet")
+    assert table["als_status"].isin(["kept", "raised", "lowered"]).all()
+    assert (table["als_low"] <= table["als_target"]).all()
+    assert (table["als_target"] <= table["als_high"]).all()
     # the summary's ice fraction is the written map's
     import xarray as xr
 

@@ -19,7 +19,7 @@ __all__ = ["chart_outlines", "figure_title", "latlon_lines"]
 logger = logging.getLogger(__name__)
 
 
-def _crs(ds: xr.Dataset) -> Any:
+def _crs(ds: xr.Dataset | xr.DataArray) -> Any:
     try:
         return ds.odc.crs
     except Exception:  # no spatial_ref: plain coordinates
@@ -29,12 +29,15 @@ def _crs(ds: xr.Dataset) -> Any:
 def figure_title(products: xr.Dataset, scene: xr.Dataset | None = None) -> str:
     """``"<date> | <Sentinel-1 scene id> | <CRS>"`` for a mapped scene (parts that are known).
 
+    A scene of ``xseaice.synthetic.make_scene`` is named by its seed.
+
     Parameters
     ----------
     products : xarray.Dataset
         One time step of the products (a scalar ``time`` coordinate gives the date).
     scene : xarray.Dataset, optional
-        The input scene; its ``sentinel1_items`` attribute gives the scene id.
+        The input scene; its ``sentinel1_items`` attribute gives the scene id (a synthetic
+        scene's ``source`` and ``seed`` name it otherwise).
 
     Returns
     -------
@@ -50,20 +53,22 @@ def figure_title(products: xr.Dataset, scene: xr.Dataset | None = None) -> str:
     ids = str(attrs.get("sentinel1_items", "")).split()
     if ids:
         parts.append(ids[0] + (f" (+{len(ids) - 1})" if len(ids) > 1 else ""))
+    elif "synthetic" in str(attrs.get("source", "")) and "seed" in attrs:
+        parts.append(f"synthetic scene, seed {attrs['seed']}")
     crs = _crs(products)
     if crs is not None:
         parts.append(f"EPSG:{crs.epsg}" if crs.epsg else str(crs))
     return " | ".join(parts)
 
 
-def latlon_lines(ax: Any, ds: xr.Dataset, *, n: int = 48) -> int:
+def latlon_lines(ax: Any, ds: xr.Dataset | xr.DataArray, *, n: int = 48) -> int:
     """Draw labelled latitude and longitude lines on plain axes in projected km.
 
     Parameters
     ----------
     ax : matplotlib.axes.Axes
         Axes whose x/y are the dataset's ``x``/``y`` in km.
-    ds : xarray.Dataset
+    ds : xarray.Dataset or xarray.DataArray
         Data with a projected CRS (``ds.odc.crs``) and ``x``/``y`` in metres.
     n : int
         Grid points per side on which latitude and longitude are computed.
@@ -116,7 +121,7 @@ def _nice_levels(lo: float, hi: float) -> list[float]:
     return []
 
 
-def chart_outlines(ax: Any, table: Any, ds: xr.Dataset) -> int:
+def chart_outlines(ax: Any, table: Any, ds: xr.Dataset | xr.DataArray) -> int:
     """Outline the chart polygons on plain axes in projected km, labelled ``CT <tenths>``.
 
     Parameters
@@ -126,7 +131,7 @@ def chart_outlines(ax: Any, table: Any, ds: xr.Dataset) -> int:
     table : geopandas.GeoDataFrame
         Chart polygons with ``chart_concentration`` (0-1), e.g. from
         [`xseaice.products.zonal.concentration`][].
-    ds : xarray.Dataset
+    ds : xarray.Dataset or xarray.DataArray
         The mapped data, for their CRS.
 
     Returns

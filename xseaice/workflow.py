@@ -117,20 +117,22 @@ def products_from_logits(
     -------
     xarray.Dataset
         Lazy ``ice_logit``, ``ice_probability``, ``ice``, ``floe_id``, ``lead`` and the
-        summaries of [`xseaice.products.topology.topology`][].
+        summaries of [`xseaice.products.topology.topology`][]; with a chart as ``preserve``
+        also the ALS parameters applied to each of its polygons (``als_bias``,
+        ``als_target``, ... on a ``polygon`` dim, see [`xseaice.products.als_applied`][]).
     """
     from xseaice.products.als import scale_logits
+    from xseaice.products.als_applied import scale_to_chart
     from xseaice.products.topology import binarize, topology
 
-    prob = scale_logits(logits, q=q, preserve=preserve)
+    if preserve is None or isinstance(preserve, str):
+        scaled = scale_logits(logits, q=q, preserve=preserve).to_dataset(name="ice_probability")
+    else:  # a chart: also what was applied to each of its polygons
+        scaled = scale_to_chart(logits, preserve, q=q)
+    prob = scaled["ice_probability"]
     ice = binarize(prob, threshold=threshold)
     topo = topology(ice, lead_max_width=lead_max_width)
-    parts = [
-        logits.to_dataset(name="ice_logit"),
-        prob.to_dataset(name="ice_probability"),
-        ice.to_dataset(name="ice"),
-        topo,
-    ]
+    parts = [logits.to_dataset(name="ice_logit"), scaled, ice.to_dataset(name="ice"), topo]
     return xr.merge(parts, compat="no_conflicts", join="exact", combine_attrs="drop_conflicts")
 
 
@@ -237,7 +239,9 @@ def write_products(
         Weights for `xseaice.inference.segment`.
     chart : GeoDataFrame, optional
         Ice-chart polygons: concentration per polygon is written as GeoPackage and
-        GeoParquet (with the chart's concentration and the difference).
+        GeoParquet (with the chart's concentration and the difference; when the
+        probability was scaled to this chart, also the ALS parameters applied to each
+        polygon, the ``als_*`` columns of [`xseaice.products.als_applied`][]).
     preserve : None, "auto", "none", "scene", "chart" or GeoDataFrame
         ALS bias option, resolved by [`resolve_preserve`][xseaice.workflow.resolve_preserve]
         (``"chart"`` and ``"auto"`` use ``chart``).
@@ -291,6 +295,7 @@ def _write_set(
     options: dict[str, Any],
 ) -> Products:
     """Write the product set into ``folder`` (the staging folder of a run)."""
+    from xseaice.products.als_applied import als_columns
     from xseaice.products.zonal import concentration
 
     result = Products(folder=folder)
@@ -321,6 +326,8 @@ def _write_set(
     table = None
     if chart is not None:
         table = concentration(first["ice"].where(first["ice"] != 255), chart)
+        if mode is chart:  # the probability was scaled to this chart: how, per polygon
+            table = als_columns(table, first)
         result.files.update(write_table(table, folder, prefix))
 
     result.summary = _summary(first, table)

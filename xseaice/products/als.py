@@ -52,13 +52,14 @@ from xseaice.products.als_regions import (
     _REGION_HIST_CELLS,
     _TEMP,
     _bias_raster,
-    _interval_target,
-    _region_bias,
+    _no_contrast,
     _region_fractions,
     _region_hist_graph,
     _region_ranks,
     _scene_bias,
+    _solve_regions,
     _targets,
+    polygon_parameters,
 )
 from xseaice.products.percentiles import (
     _MAX,
@@ -73,7 +74,6 @@ from xseaice.products.percentiles import (
     _hist_graph,
     _merge_extracts,
     _plan_refine,
-    _pool,
     _scene_percentiles,
     _stats_graph,
     check_method,
@@ -158,7 +158,7 @@ def _solve(
 ) -> np.ndarray:
     """Per time step: p_lo, p_hi, bias, temperature, error, mode, n; then region biases."""
     ntime = stats.shape[0]
-    nreg1 = 0 if rhist is None or cfg["scene"] else rhist.shape[1]
+    nreg1 = 0 if rhist is None or cfg["scene"] else 3 * rhist.shape[1]
     out = np.full((ntime, _NPARAMS + nreg1), np.nan)
     lower, upper = cfg["pcts"]
     big_l = cfg["L"]
@@ -176,6 +176,7 @@ def _solve(
                 stacklevel=2,
             )
             row[_MODE] = _MODE_EMPTY
+            _no_contrast(row, np.nan)
             continue
         lo, hi = float(st[_MIN]), float(st[_MAX])
         if not hi > lo:
@@ -187,7 +188,7 @@ def _solve(
             )
             row[[_P_LO, _P_HI, _BIAS]] = lo
             row[_TEMP], row[_ERR], row[_MODE] = np.inf, 0.0, _MODE_CONSTANT
-            row[_NPARAMS:] = lo
+            _no_contrast(row, lo)
             continue
         merged = _merge_extracts(extracts[t]) if extracts is not None else None
         (p_lo, p_hi), err = _scene_percentiles(t, st, hist, exact, plan, merged, cfg=cfg)
@@ -212,30 +213,13 @@ def _solve(
             continue
         assert plan is not None and merged is not None
         delta = temp * big_l if temp > 0 else 1.0
-        fr = plan[t]["targets"]
-        bounds = cfg.get("fractions")
-        nb2 = rhist.shape[2]
-        marked = plan[t]["lut_region"].reshape(-1, nb2)
-        biases = np.full(rhist.shape[1], bias)
-        for r in range(1, rhist.shape[1]):
-            n_r = int(rhist[t, r].sum())
-            interval = bounds is not None and np.isfinite(bounds[r, 0])
-            if n_r == 0 or not (np.isfinite(fr[r]) or interval):
-                continue
-            pool = _pool(rhist[t, r], marked[r], merged, r)
-            target = float(fr[r])
-            if not np.isfinite(target):
-                assert bounds is not None
-                target = _interval_target(
-                    pool, marked[r], bounds[r], plan[t]["b_scene"], float(st[_MIN]), float(st[_MAX])
-                )
-                if not np.isfinite(target):
-                    continue
-            biases[r] = _region_bias(pool, n_r, target, bias, delta)
+        regions = _solve_regions(
+            rhist[t], plan[t], merged, cfg.get("fractions"), st=st, bias=bias, delta=delta
+        )
         if cfg["scene"]:
-            row[_BIAS] = biases[1]
+            row[_BIAS] = regions[0, 1]
         else:
-            row[_NPARAMS:] = biases
+            row[_NPARAMS:] = regions.ravel()
     return out
 
 
@@ -338,7 +322,7 @@ def _parameters_graph(
     if method == "refine" or rid is not None:
         plan = dask.delayed(_plan, pure=True)(stats, hist, exact, rhist, cfg=cfg)
         extracts = extraction_graph(z, rid, plan)
-    ncols = _NPARAMS + (0 if rid is None or scene else nregions + 1)
+    ncols = _NPARAMS + (0 if rid is None or scene else 3 * (nregions + 1))
     solved = dask.delayed(_solve, pure=True)(stats, hist, exact, rhist, plan, extracts, cfg=cfg)
     arr = da.from_delayed(solved, shape=(z.shape[0], ncols), dtype="float64")
     return arr.rechunk((1, ncols))
@@ -347,10 +331,6 @@ def _parameters_graph(
 # ---------------------------------------------------------------------------------------
 # public API
 # ---------------------------------------------------------------------------------------
-
-
-def _spatial_chunks_like(z: dask.array.Array) -> tuple[tuple[int, ...], ...]:
-    return tuple(z.chunks[1:])
 
 
 BiasMode = Literal["model", "midpoint"]
@@ -512,6 +492,28 @@ def scale_logits(
     >>> round(float(p.attrs["p_hi"]), 3), round(float(p.isel(y=0, x=98)), 2)
     (0.96, 0.98)
     """
+    # every parameter, by name (nothing else is bound yet)
+    return _scale(**locals())[0]
+
+
+def _scale(
+    logits: xr.DataArray,
+    *,
+    lower: float,
+    upper: float,
+    q: float,
+    bias: BiasMode,
+    preserve: Preserve,
+    column: str | None,
+    tolerance: float,
+    mask: Any,
+    smooth: float,
+    method: PercentileMethod,
+    bins: int,
+) -> tuple[xr.DataArray, xr.Dataset | None]:
+    """[`scale_logits`][xseaice.products.als.scale_logits], and for ``preserve=chart`` the
+    parameters applied per polygon
+    (``polygon_parameters``)."""
     import dask
     import dask.array as da
 
@@ -547,7 +549,7 @@ def scale_logits(
     if preserve is None:
         pass
     elif scene:
-        rid = da.ones(z.shape[1:], chunks=_spatial_chunks_like(z), dtype="int32")
+        rid = da.ones(z.shape[1:], chunks=z.chunks[1:], dtype="int32")
     elif hasattr(preserve, "geometry") and hasattr(preserve, "crs"):
         from xseaice.io.icechart import rasterize_chart
         from xseaice.products.regions import chart_on_map
@@ -557,9 +559,9 @@ def scale_logits(
         regions = chart_on_map(preserve, like, overlaps="refuse")
         ids = rasterize_chart(regions, like).data
         rid = (
-            ids.rechunk(_spatial_chunks_like(z))
+            ids.rechunk(z.chunks[1:])
             if isinstance(ids, da.Array)
-            else da.from_array(np.asarray(ids), chunks=_spatial_chunks_like(z))
+            else da.from_array(np.asarray(ids), chunks=z.chunks[1:])
         )
     else:
         raise InvalidArgumentError(
@@ -627,19 +629,19 @@ def scale_logits(
     if fractions is not None:
         result.attrs["als_region_low"] = fractions[1:, 0].tolist()
         result.attrs["als_region_high"] = fractions[1:, 1].tolist()
+    polygons = None
+    if fractions is not None:
+        polygons = polygon_parameters(params, fractions, has_time=has_time, like=result)
     if lazy:
-        return result
+        return result, polygons
     with dask.config.set(scheduler="sync"):
-        if fractions is not None:
-            result, region_bias = dask.compute(result, params[:, _NPARAMS:])
-        else:
-            result, region_bias = result.compute(), None
+        result, polygons = dask.compute(result, polygons)
     if not has_time:
         for name in names:
             result.attrs[name] = float(result.coords[name])
-    if fractions is not None and region_bias is not None:
-        bias_used = np.asarray(result.coords["bias"].values, dtype="float64")
-        rb = region_bias if has_time else region_bias[0]
-        result.attrs["als_region_bias"] = rb[..., 1:].tolist()
-        result.attrs["als_region_moved"] = (np.abs(rb[..., 1:] - bias_used[..., None]) > 0).tolist()
-    return result
+    if polygons is not None:
+        last = polygons.transpose(..., "polygon")  # (time, polygon) as before
+        result.attrs["als_region_bias"] = last["als_bias"].values.tolist()
+        status = last["als_status"].values
+        result.attrs["als_region_moved"] = ((status == 1) | (status == 2)).tolist()
+    return result, polygons

@@ -17,6 +17,7 @@ from xseaice.products.percentiles import (
     _SUMSIG,
     _bin_index,
     _Pool,
+    _pool,
     _scene_percentiles,
     _slabs,
 )
@@ -34,6 +35,20 @@ _MODE_OK, _MODE_STEP, _MODE_CONSTANT, _MODE_EMPTY = 0, 1, 2, 3
 _BELOW_HALF = np.nextafter(np.float32(0.5), np.float32(0.0))
 # cap on (regions + 1) * region bins of one block's region histogram
 _REGION_HIST_CELLS = 2**22
+#: What ``preserve=chart`` did to each region (the ``als_status`` codes, in this order):
+#: ``kept`` the scene bias (its fraction was inside the chart's interval), ``raised`` or
+#: ``lowered`` its ice fraction to the interval, or left it at the scene bias because the
+#: region had ``no_pixels`` (no valid pixel centre), ``no_concentration`` (the chart gives
+#: none) or the scene ``no_contrast`` (every logit equal, or none valid).
+STATUS_MEANINGS: tuple[str, ...] = (
+    "kept",
+    "raised",
+    "lowered",
+    "no_pixels",
+    "no_concentration",
+    "no_contrast",
+)
+_KEPT, _RAISED, _LOWERED, _NO_PIXELS, _NO_CONC, _NO_CONTRAST = range(6)
 
 
 # ---------------------------------------------------------------------------------------
@@ -105,16 +120,17 @@ def _count_at_least(pool: _Pool, marked: np.ndarray, b: float, lo: float, hi: fl
 
 def _interval_target(
     pool: _Pool, marked: np.ndarray, bounds: np.ndarray, b: float, lo: float, hi: float
-) -> float:
-    """The bound a region must move to (NaN: its fraction at ``b`` is inside ``bounds``)."""
+) -> tuple[float, bool]:
+    """(fraction, moved): the bound a region must move to, or its own fraction at ``b``
+    when that is inside ``bounds`` (then ``moved`` is False)."""
     low, high = bounds
     n_r = int(pool.counts.sum())
     f = _count_at_least(pool, marked, b, lo, hi) / n_r
     if f < low:
-        return float(low)
+        return float(low), True
     if f > high:
-        return float(high)
-    return np.nan
+        return float(high), True
+    return f, False
 
 
 def _region_bias(pool: _Pool, n_r: int, frac: float, b_scene: float, delta: float) -> float:
@@ -134,6 +150,50 @@ def _region_bias(pool: _Pool, n_r: int, frac: float, b_scene: float, delta: floa
     if not np.isfinite(v_lo):
         return v_hi - delta
     return 0.5 * (v_lo + v_hi)
+
+
+def _solve_regions(
+    rhist_t: np.ndarray,
+    step: dict[str, Any],
+    merged: Any,
+    bounds: np.ndarray | None,
+    *,
+    st: np.ndarray,
+    bias: float,
+    delta: float,
+) -> np.ndarray:
+    """``(3, regions + 1)``: the bias, the wanted ice fraction and the status code
+    (``xseaice.products.als_regions.STATUS_MEANINGS``) of every region of
+    one time step (index 0 = outside every region)."""
+    nreg1, nb2 = rhist_t.shape
+    fr = step["targets"]
+    marked = step["lut_region"].reshape(-1, nb2)
+    out = np.stack([np.full(nreg1, bias), np.full(nreg1, np.nan), np.full(nreg1, _NO_CONC)])
+    for r in range(1, nreg1):
+        n_r = int(rhist_t[r].sum())
+        interval = bounds is not None and np.isfinite(bounds[r, 0])
+        if not (np.isfinite(fr[r]) or interval):
+            continue
+        if n_r == 0:
+            out[2, r] = _NO_PIXELS
+            continue
+        pool = _pool(rhist_t[r], marked[r], merged, r)
+        target, moved = float(fr[r]), True
+        if not np.isfinite(target):
+            assert bounds is not None
+            target, moved = _interval_target(
+                pool, marked[r], bounds[r], step["b_scene"], float(st[_MIN]), float(st[_MAX])
+            )
+        b_r = _region_bias(pool, n_r, target, bias, delta) if moved else bias
+        status = _KEPT if b_r == bias else (_RAISED if b_r < bias else _LOWERED)
+        out[:, r] = b_r, target, status
+    return out
+
+
+def _no_contrast(row: np.ndarray, bias: float) -> None:
+    """Region columns of a time step without contrast: the one bias, no target."""
+    region = row[_NPARAMS:].reshape(3, -1) if row.size > _NPARAMS else np.empty((3, 0))
+    region[0], region[1], region[2] = bias, np.nan, _NO_CONTRAST
 
 
 def _region_hist_graph(
@@ -211,3 +271,48 @@ def _bias_raster(
     )
     attrs = {"long_name": "ALS bias applied at the pixel (logit mapped to probability 0.5)"}
     return {"applied_bias": (dims, raster if has_time else raster[0], attrs)}
+
+
+def polygon_parameters(
+    params: dask.array.Array, fractions: np.ndarray, *, has_time: bool, like: Any
+) -> Any:
+    """What ``preserve=chart`` applied to each chart polygon, as a lazy xarray.Dataset.
+
+    One entry per chart row (dim ``polygon``, in the chart's order; then ``time`` when the
+    logits have one): ``als_bias`` (the bias ``b`` of ``sigmoid((z - b) / T)`` in the
+    polygon), ``als_temperature`` (``T``, the scene's), ``als_low`` / ``als_high`` (the
+    chart's interval widened by the tolerance), ``als_target`` (the ice fraction the polygon
+    was scaled to: the interval's nearest bound when moved, its own fraction at the scene
+    bias when kept, the value itself for a single-value interval (``tolerance=0``); NaN
+    without pixels or a concentration) and ``als_status`` (codes of
+    ``xseaice.products.als_regions.STATUS_MEANINGS``).  The fractions count
+    the valid pixels whose centres lie in the polygon.
+    """
+    import dask.array as da
+    import xarray as xr
+
+    nreg1 = fractions.shape[0]
+    cols = params[:, _NPARAMS:].reshape(params.shape[0], 3, nreg1)[:, :, 1:]
+    ntime, npoly = params.shape[0], nreg1 - 1
+    bounds = np.broadcast_to(fractions[1:].T[:, None, :], (2, ntime, npoly))
+    temp = da.broadcast_to(params[:, _TEMP][:, None], (ntime, npoly))
+    status_attrs = {
+        "long_name": "what ALS preserve=chart did in the polygon",
+        "flag_values": np.arange(len(STATUS_MEANINGS), dtype="int8"),
+        "flag_meanings": " ".join(STATUS_MEANINGS),
+    }
+    variables = {
+        "als_bias": (cols[:, 0], "ALS bias b applied in the polygon (logit mapped to 0.5)"),
+        "als_temperature": (temp, "ALS temperature T applied in the polygon"),
+        "als_target": (cols[:, 1], "ice fraction the polygon was scaled to"),
+        "als_low": (bounds[0], "lowest ice fraction accepted (chart range - tolerance)"),
+        "als_high": (bounds[1], "highest ice fraction accepted (chart range + tolerance)"),
+        "als_status": (cols[:, 2].astype("int8"), status_attrs),
+    }
+    dims = ("polygon", "time") if has_time else ("polygon",)  # CF: other dims left of T
+    out = {}
+    for name, (values, attrs) in variables.items():
+        attrs = attrs if isinstance(attrs, dict) else {"long_name": attrs, "units": "1"}
+        out[name] = (dims, values.T if has_time else values[0], attrs)
+    coords = {"time": like["time"].reset_coords(drop=True)} if has_time else {}
+    return xr.Dataset(out, coords=coords)

@@ -270,6 +270,16 @@ def table_schema(table: Any) -> Any:
     as they are: the upper-case code columns get a ``_code`` suffix (``CT_code``,
     ``POLY_TYPE_code``) and the decoded lower-case ones keep their names, in both files;
     the geometry is the last column (as GeoPackage readers return it).
+
+    The columns: the chart's own; the statistics of
+    [`xseaice.products.zonal.concentration`][] (``mean``, ``count``, ``chart_concentration``,
+    ``difference``, ...); and, when the probability was scaled to this chart
+    (``preserve="chart"``), what Analytical Logit Scaling applied to each polygon
+    ([`xseaice.products.als_applied`][]): ``als_bias`` and ``als_temperature`` (``b``
+    and ``T`` of ``sigmoid((logit - b) / T)``), ``als_low`` / ``als_high`` (the ice
+    fractions the chart accepts, its range widened by the tolerance), ``als_target`` (the
+    ice fraction the polygon was scaled to) and ``als_status`` (``kept``, ``raised``,
+    ``lowered``, ``no_pixels``, ``no_concentration``, ``no_contrast``).
     """
     lower = {str(c) for c in table.columns if str(c) == str(c).lower()}
     clashes = {
