@@ -162,12 +162,12 @@ def test_search_of_a_stalling_catalog_ends_at_the_timeout(stalling: str) -> None
     from xseaice.exceptions import CatalogError
 
     start = time.monotonic()
-    with pytest.raises(CatalogError, match=r"timeout 0\.5 s") as info:
+    with pytest.raises(CatalogError, match=r"timeout (of )?0\.5 s") as info:
         xseaice.search(
             (-20, 78, 0, 81), "2023-01-04", catalog=f"{stalling}/api?token=SECRET", timeout=0.5
         )
     assert "SECRET" not in str(info.value) and "127.0.0.1" in str(info.value)
-    assert time.monotonic() - start < 30
+    assert time.monotonic() - start < 4 * 0.5 + 3  # the whole search, retries included
 
 
 def test_static_catalog_errors_and_logs_carry_no_token(

@@ -34,7 +34,16 @@ from typing import Any
 import numpy as np
 
 from xseaice.exceptions import AssetReadError, CalibrationError, LoadError, MostlyNodataError
-from xseaice.io.http import DEFAULT_TIMEOUT, gdal_options, read_bytes, retry_call
+from xseaice.io.http import (
+    DEFAULT_TIMEOUT,
+    current_deadline,
+    deadline,
+    gdal_options,
+    is_url,
+    probe,
+    read_bytes,
+    retry_call,
+)
 from xseaice.io.urls import install_log_redaction, redact_url
 from xseaice.stac.grid import ChunkLayout, nan_chunk, project
 from xseaice.stac.items import asset_error, asset_href, item_footprint
@@ -149,7 +158,13 @@ class _S1Meta:
 
 
 def read_s1_meta(spec: S1Spec, pols: tuple[str, ...]) -> _S1Meta:
-    """Calibration and noise of each polarisation, and the geolocation grid, of an item."""
+    """Calibration and noise of each polarisation, and the geolocation grid, of an item,
+    all read within ``spec.timeout`` seconds (one [`deadline`][xseaice.io.http.deadline])."""
+    with deadline(spec.timeout):
+        return _read_s1_meta(spec, pols)
+
+
+def _read_s1_meta(spec: S1Spec, pols: tuple[str, ...]) -> _S1Meta:
     from xseaice.io import sentinel1
 
     cal: dict[str, Any] = {}
@@ -189,8 +204,11 @@ def _gdal_path(href: str) -> str:
 def _read_window(spec: S1Spec, pol: str, window: tuple[int, int, int, int]) -> np.ndarray:
     """DN of ``window`` = (row0, row1, col0, col1) of a measurement.
 
-    GDAL retries HTTP 429/5xx answers itself ([`xseaice.io.http.gdal_options`][]); a
-    dropped connection re-opens the file, re-signed and bypassing GDAL's cache.
+    A failed GDAL open or read is retried (re-signed, bypassing GDAL's cache, which also
+    remembers a dropped connection as "does not exist"), within the spec's retries and
+    the task's deadline.  Only a file the server says is gone (a ``GET`` probe of its
+    first byte answering HTTP 404 or 410) is not retried: GDAL's messages do not tell a
+    missing file from a dropped connection.
     """
     import rasterio
     from rasterio.errors import NotGeoreferencedWarning, RasterioIOError
@@ -199,20 +217,29 @@ def _read_window(spec: S1Spec, pol: str, window: tuple[int, int, int, int]) -> n
     install_log_redaction()  # GDAL messages quote URLs; also in fresh worker processes
     href = spec.measurement[pol]
     r0, r1, c0, c1 = window
+    log: dict[str, Any] = {"attempts": 0, "probe": None}
 
     def attempt(k: int) -> np.ndarray:
+        limit = current_deadline()
+        wait = spec.timeout if limit is None else max(limit.wait(spec.timeout), 0.001)
         path = _gdal_path(spec.signed(href))
-        options = gdal_options(timeout=spec.timeout)
+        options = gdal_options(timeout=wait, retries=0)  # retried here, within the deadline
         if k:  # do not reuse what GDAL cached from the failed attempt
             options["CPL_VSIL_CURL_NON_CACHED"] = path
+        log["attempts"] += 1
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", NotGeoreferencedWarning)
             with rasterio.Env(**options), rasterio.open(path) as src:
                 return np.asarray(src.read(1, window=Window(c0, r0, c1 - c0, r1 - r0)))
 
     def missing(exc: BaseException) -> bool:
-        text = str(exc)
-        return "404" in text or "No such file" in text or "does not exist" in text
+        if not is_url(href):
+            text = str(exc)
+            return "No such file" in text or "does not exist" in text
+        if not href.startswith(("http://", "https://")):
+            return False
+        log["probe"] = probe(spec.signed(href), timeout=spec.timeout)
+        return log["probe"] in (404, 410)
 
     try:
         return retry_call(
@@ -224,7 +251,21 @@ def _read_window(spec: S1Spec, pol: str, window: tuple[int, int, int, int]) -> n
         )
     except (RasterioIOError, OSError) as exc:
         why = " ".join(str(exc).split()) or "unknown error"
-        raise asset_error(spec.item_id, pol.lower(), href, why) from None
+        raise asset_error(spec.item_id, pol.lower(), href, _tried(why, log)) from None
+
+
+def _tried(why: str, log: Mapping[str, Any]) -> str:
+    """The last GDAL error, what was tried, and whether the deadline cut it short."""
+    found = log["probe"]
+    probe_said = (
+        "" if found is None else f"; a GET of its first byte gave "
+        f"{f'HTTP {found}' if isinstance(found, int) else found}"
+    )  # fmt: skip
+    text = f"{why} ({log['attempts']} GDAL open+read attempt(s){probe_said})"
+    limit = current_deadline()
+    if limit is not None and limit.remaining() <= 0:
+        text = limit.message(text)
+    return text
 
 
 def _interp_axis(a: np.ndarray, src: np.ndarray, n: int, axis: int) -> np.ndarray:
@@ -328,7 +369,20 @@ def _s1_chunk(
     pols: tuple[str, ...],
     options: S1Options,
 ) -> np.ndarray:
-    """(1, len(pols) + 1, h, w) float32: sigma0 (dB) per polarisation, then incidence angle."""
+    """(1, len(pols) + 1, h, w) float32: sigma0 (dB) per polarisation, then incidence angle;
+    every read of the chunk within ``options.timeout`` seconds (one deadline)."""
+    with deadline(options.timeout):
+        return _s1_chunk_reads(metas, specs, footprints, gbox, pols, options)
+
+
+def _s1_chunk_reads(
+    metas: Sequence[_S1Meta],
+    specs: Sequence[S1Spec],
+    footprints: Sequence[Any],
+    gbox: Any,
+    pols: tuple[str, ...],
+    options: S1Options,
+) -> np.ndarray:
     from xseaice.io.sentinel1_sampling import calibrate
 
     resampling, denoise, nodata_check = options.resampling, options.denoise, options.nodata_check
