@@ -205,7 +205,12 @@ def load(
     retries : int
         Retries of a failing read before [`AssetReadError`][xseaice.exceptions.AssetReadError].
     timeout : float
-        Seconds allowed to connect, and for each wait for bytes, per HTTP attempt.
+        Seconds allowed for the reads of each task at compute time (an item's annotation
+        files, a chunk's measurement windows, an AMSR-2 file), retries included; each
+        connection and wait for bytes gets at most the time left.  A task that runs out
+        of it raises [`AssetReadError`][xseaice.exceptions.AssetReadError] naming the
+        host and the timeout.  (The load is lazy and a large scene legitimately takes
+        longer than any one task, so the bound is per task, not per ``compute()``.)
     bands : sequence of str, optional
         Assets of the geocoded items among ``result_or_items`` (neither Sentinel-1 nor
         AMSR-2) to load through `odc.stac.load` onto the same grid, as variables of
@@ -280,7 +285,7 @@ def load(
     if amsr2:
         amsr_stack, amsr_used = amsr2_stack(
             inputs.amsr2, groups, layout, sign=inputs.sign.get("amsr2"), pass_=amsr2_pass,
-            token=token, covered=covered,
+            token=token, covered=covered, timeout=timeout,
         )  # fmt: skip
         if amsr_stack is not None:
             data_vars.update({v: amsr_stack[:, k] for k, v in enumerate(AMSR2_VARIABLES)})

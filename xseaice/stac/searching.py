@@ -211,6 +211,9 @@ def _static_items(catalog: Catalog) -> list[Any]:
     except CatalogError:
         raise
     except Exception as exc:
+        limit = current_deadline()
+        if limit is not None and limit.remaining() <= 0:  # pystac rewords the cause
+            raise CatalogError(limit.message(f"reading {redact_url(catalog.url)}")) from None
         raise CatalogError(
             f"could not read the static catalog {redact_url(catalog.url)} "
             f"({type(exc).__name__}: {redact_text(str(exc))}); expected a STAC catalog.json "
