@@ -118,7 +118,8 @@ def amsr2_stack(
             continue
         key_name, href = _amsr2_asset(item)
         read_keys[item.id] = (read_name, k)
-        dsk[read_keys[item.id]] = (_read_amsr2, _AmsrSpec(item.id, href, key_name, sign, pass_, timeout))
+        spec = _AmsrSpec(item.id, href, key_name, sign, pass_, timeout)
+        dsk[read_keys[item.id]] = (_read_amsr2, spec)
     nvar = len(AMSR2_VARIABLES)
     for t, item in enumerate(chosen):
         for i, j, sub in layout.blocks():
