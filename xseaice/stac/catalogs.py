@@ -191,20 +191,21 @@ def _deadline_io(timeout: float) -> Any:
     from urllib3.util import Retry
 
     class _Retry(Retry):
-        def increment(self, *args: Any, **kwargs: Any) -> Retry:
+        def increment(self, *args: Any, **kwargs: Any) -> Any:
             new = super().increment(*args, **kwargs)
             limit = current_deadline()
             if limit is not None and limit.remaining() <= new.get_backoff_time():
                 url = kwargs.get("url") or (args[1] if len(args) > 1 else None)
-                raise MaxRetryError(kwargs.get("_pool"), url, kwargs.get("error"))
+                pool: Any = kwargs.get("_pool")
+                raise MaxRetryError(pool, url, kwargs.get("error"))
             return new
 
     seconds = float(timeout)
 
-    class _DeadlineIO(StacApiIO):  # type: ignore[misc]
+    class _DeadlineIO(StacApiIO):
         base_timeout = seconds  # ("timeout" names the property in this class body)
 
-        @property  # type: ignore[override]
+        @property
         def timeout(self) -> float:
             limit = current_deadline()
             if limit is None:
