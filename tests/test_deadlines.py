@@ -272,3 +272,14 @@ def test_load_passes_its_timeout_to_amsr2(world: Any, served_root: Path, file_se
         )
         msg = _ends_in_time(1.5, ds.tb18h.compute, AssetReadError)
     assert "timeout of 1.5 s" in msg
+
+
+def test_retries_stop_when_the_deadline_would_pass(
+    world: Any, flaky_server: Any, file_server: Any
+) -> None:
+    items = _items_on(flaky_server.url, world, file_server.url)
+    flaky_server.fail(items[0].assets["hh"].href, status=503)
+    ds = load(items, geobox=world.scenes[0].geobox, chunks=256, amsr2=False, timeout=2, retries=8)
+    msg = _ends_in_time(2, ds.hh.compute, AssetReadError)  # 8 retries: 0.5 + 1 + ... 64 s
+    assert "HTTP 503" in msg and "no retry fits" in msg and "timeout of 2 s" in msg
+    assert 2 <= flaky_server.served(items[0].assets["hh"].href) <= 8

@@ -9,7 +9,8 @@ not be used).  For every output chunk, inside a dask task:
    ([`xseaice.io.sentinel1_sampling.radar_coordinates`][]) on a coarse lattice (every
    16 cells) and interpolated linearly in between (the mapping is smooth at that scale);
 2. the digital numbers of the radar window covering the chunk are read with rasterio
-   (HTTP range reads through GDAL ``/vsicurl/`` for URLs; signed just before reading);
+   (HTTP range reads through GDAL ``/vsicurl/`` for URLs; signed just before reading;
+   retried unless the server says the file is gone, [`xseaice.stac.measurement`][]);
 3. they are calibrated and denoised in radar geometry (``sigma0 = (DN**2 - eta) / A**2``
    with the ``sigmaNought`` LUT and the range x azimuth noise at their own lines and
    pixels), averaged over a ``k x k`` box of radar pixels when the cells are ``k`` times
@@ -18,15 +19,16 @@ not be used).  For every output chunk, inside a dask task:
    converted to dB with `xseaice.variables.sigma0_to_db`;
 4. the incidence angle is interpolated from the geolocation grid at the same positions.
 
-Each chunk task also counts, among the cells inside the items' footprints (shrunk by
-3 km), how many got a valid value; below ``nodata_check`` it raises
-[`MostlyNodataError`][xseaice.exceptions.MostlyNodataError] naming the items.
+Every task's reads (an item's annotation, a chunk's windows) share one deadline of
+``timeout`` seconds ([`xseaice.io.http.deadline`][]).  Each chunk task also counts, among
+the cells inside the items' footprints (shrunk by 3 km), how many got a valid value;
+below ``nodata_check`` it raises [`MostlyNodataError`][xseaice.exceptions.MostlyNodataError]
+naming the items.
 """
 
 from __future__ import annotations
 
 import logging
-import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -34,19 +36,11 @@ from typing import Any
 import numpy as np
 
 from xseaice.exceptions import AssetReadError, CalibrationError, LoadError, MostlyNodataError
-from xseaice.io.http import (
-    DEFAULT_TIMEOUT,
-    current_deadline,
-    deadline,
-    gdal_options,
-    is_url,
-    probe,
-    read_bytes,
-    retry_call,
-)
-from xseaice.io.urls import install_log_redaction, redact_url
+from xseaice.io.http import DEFAULT_TIMEOUT, deadline, read_bytes
+from xseaice.io.urls import redact_url
 from xseaice.stac.grid import ChunkLayout, nan_chunk, project
 from xseaice.stac.items import asset_error, asset_href, item_footprint
+from xseaice.stac.measurement import read_window as _read_window
 from xseaice.variables import SIGMA0_FLOOR_DB, sigma0_to_db
 
 __all__ = [
@@ -191,81 +185,6 @@ def _read_s1_meta(spec: S1Spec, pols: tuple[str, ...]) -> _S1Meta:
             f"asset {spec.product_key!r} of item {spec.item_id!r}: {exc}"
         ) from None
     return _S1Meta(cal=cal, noise=noise, geo=geo)
-
-
-def _gdal_path(href: str) -> str:
-    if href.startswith(("http://", "https://")):
-        return "/vsicurl/" + href
-    if href.startswith("file://"):
-        return href[7:]
-    return href
-
-
-def _read_window(spec: S1Spec, pol: str, window: tuple[int, int, int, int]) -> np.ndarray:
-    """DN of ``window`` = (row0, row1, col0, col1) of a measurement.
-
-    A failed GDAL open or read is retried (re-signed, bypassing GDAL's cache, which also
-    remembers a dropped connection as "does not exist"), within the spec's retries and
-    the task's deadline.  Only a file the server says is gone (a ``GET`` probe of its
-    first byte answering HTTP 404 or 410) is not retried: GDAL's messages do not tell a
-    missing file from a dropped connection.
-    """
-    import rasterio
-    from rasterio.errors import NotGeoreferencedWarning, RasterioIOError
-    from rasterio.windows import Window
-
-    install_log_redaction()  # GDAL messages quote URLs; also in fresh worker processes
-    href = spec.measurement[pol]
-    r0, r1, c0, c1 = window
-    log: dict[str, Any] = {"attempts": 0, "probe": None}
-
-    def attempt(k: int) -> np.ndarray:
-        limit = current_deadline()
-        wait = spec.timeout if limit is None else max(limit.wait(spec.timeout), 0.001)
-        path = _gdal_path(spec.signed(href))
-        options = gdal_options(timeout=wait, retries=0)  # retried here, within the deadline
-        if k:  # do not reuse what GDAL cached from the failed attempt
-            options["CPL_VSIL_CURL_NON_CACHED"] = path
-        log["attempts"] += 1
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", NotGeoreferencedWarning)
-            with rasterio.Env(**options), rasterio.open(path) as src:
-                return np.asarray(src.read(1, window=Window(c0, r0, c1 - c0, r1 - r0)))
-
-    def missing(exc: BaseException) -> bool:
-        if not is_url(href):
-            text = str(exc)
-            return "No such file" in text or "does not exist" in text
-        if not href.startswith(("http://", "https://")):
-            return False
-        log["probe"] = probe(spec.signed(href), timeout=spec.timeout)
-        return log["probe"] in (404, 410)
-
-    try:
-        return retry_call(
-            attempt,
-            retries=spec.retries,
-            retry_on=(RasterioIOError, OSError),
-            fatal=missing,
-            what=href,
-        )
-    except (RasterioIOError, OSError) as exc:
-        why = " ".join(str(exc).split()) or "unknown error"
-        raise asset_error(spec.item_id, pol.lower(), href, _tried(why, log)) from None
-
-
-def _tried(why: str, log: Mapping[str, Any]) -> str:
-    """The last GDAL error, what was tried, and whether the deadline cut it short."""
-    found = log["probe"]
-    probe_said = (
-        "" if found is None else f"; a GET of its first byte gave "
-        f"{f'HTTP {found}' if isinstance(found, int) else found}"
-    )  # fmt: skip
-    text = f"{why} ({log['attempts']} GDAL open+read attempt(s){probe_said})"
-    limit = current_deadline()
-    if limit is not None and limit.remaining() <= 0:
-        text = limit.message(text)
-    return text
 
 
 def _interp_axis(a: np.ndarray, src: np.ndarray, n: int, axis: int) -> np.ndarray:
