@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from xseaice.exceptions import AssetReadError, InvalidArgumentError
-from xseaice.io.urls import install_log_redaction, redact_url
+from xseaice.io.urls import install_log_redaction, redact_text, redact_url
 
 __all__ = [
     "DEFAULT_TIMEOUT",
@@ -160,13 +160,13 @@ def _check_timeout(timeout: float) -> None:
 
 def _why(exc: BaseException, timeout: float) -> str:
     """Short cause of a urllib3 failure; timeouts name the timeout."""
-    from urllib3.exceptions import MaxRetryError, TimeoutError
+    from urllib3.exceptions import MaxRetryError, NewConnectionError, ResponseError, TimeoutError
 
     reason = exc.reason if isinstance(exc, MaxRetryError) and exc.reason else exc
-    if isinstance(reason, TimeoutError):
+    if isinstance(reason, TimeoutError) and not isinstance(reason, NewConnectionError):
         return f"no answer within the timeout of {timeout:g} s"
-    if isinstance(reason, MaxRetryError):  # too many redirects
-        return "too many redirects"
+    if isinstance(reason, ResponseError):  # e.g. "too many redirects"
+        return redact_text(str(reason))
     return type(reason).__name__
 
 
@@ -273,6 +273,8 @@ def get_bytes(
     from urllib3.exceptions import HTTPError
 
     _check_timeout(timeout)
+    if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
+        raise InvalidArgumentError(f"retries={retries!r}; expected a non-negative integer.")
     install_log_redaction()
     safe = redact_url(url)
     limit = current_deadline()
