@@ -283,3 +283,10 @@ def test_retries_stop_when_the_deadline_would_pass(
     msg = _ends_in_time(2, ds.hh.compute, AssetReadError)  # 8 retries: 0.5 + 1 + ... 64 s
     assert "HTTP 503" in msg and "no retry fits" in msg and "timeout of 2 s" in msg
     assert 2 <= flaky_server.served(items[0].assets["hh"].href) <= 8
+
+
+@pytest.mark.parametrize("timeout", [0, -3, float("nan"), "60", True])
+def test_bad_load_timeout_is_refused_when_building(world: Any, timeout: Any) -> None:
+    res = xseaice.search(BBOX, "2023-01-04", catalog=str(world.catalog), sensors="sentinel-1")
+    with pytest.raises(InvalidArgumentError, match="timeout"):
+        load(res, timeout=timeout)

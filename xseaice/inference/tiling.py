@@ -228,8 +228,9 @@ def _check_filled(xn: np.ndarray, valid: np.ndarray, plan: _BlockPlan) -> None:
             f"variable {name!r} is NaN at every one of the {int(valid.sum())} valid pixels "
             f"of a {h}x{w} block; the model would read its training mean instead and give "
             "a map that looks valid. Load a scene where it has data (for AMSR-2: a day and "
-            "place the search found AMSR-2 for, see the MissingSensorWarning of "
-            f"xseaice.load), or use a model without {name!r} (xseaice.models.list_weights())."
+            "place the search found AMSR-2 for; xseaice.load warns (MissingSensorWarning) "
+            "about time steps without it: drop them with ds.isel(time=...)), or use a model "
+            f"without {name!r} (xseaice.models.list_weights())."
         )
 
 

@@ -253,7 +253,7 @@ def load(
     >>> ds = xseaice.load(xseaice.search(bbox, "2023-01-04"))  # doctest: +SKIP
     >>> ds.hh.isel(time=0).plot()  # doctest: +SKIP
     """
-    _check_options(groupby, resampling, nodata_check, retries)
+    _check_options(groupby, resampling, nodata_check, retries, timeout)
     inputs = _collect(result_or_items, patch_url, geocoded=bands is not None)
     if not inputs.s1:
         raise EmptySearchError(
@@ -315,7 +315,9 @@ def load(
     return ds
 
 
-def _check_options(groupby: str, resampling: str, nodata_check: Any, retries: Any) -> None:
+def _check_options(
+    groupby: str, resampling: str, nodata_check: Any, retries: Any, timeout: Any
+) -> None:
     if groupby not in ("day", "pass"):
         raise InvalidArgumentError(f"groupby={groupby!r}; expected 'day' or 'pass'.")
     if resampling not in ("bilinear", "nearest"):
@@ -326,6 +328,10 @@ def _check_options(groupby: str, resampling: str, nodata_check: Any, retries: An
         )
     if not isinstance(retries, int) or retries < 0:
         raise InvalidArgumentError(f"retries={retries!r}; expected a non-negative integer.")
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout > 0:
+        raise InvalidArgumentError(
+            f"timeout={timeout!r}; expected a positive number of seconds, e.g. 60."
+        )
 
 
 def _polarizations(asked: Any, searched: tuple[str, ...] | None) -> tuple[str, ...]:
