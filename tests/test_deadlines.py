@@ -16,6 +16,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -290,3 +291,67 @@ def test_bad_load_timeout_is_refused_when_building(world: Any, timeout: Any) -> 
     res = xseaice.search(BBOX, "2023-01-04", catalog=str(world.catalog), sensors="sentinel-1")
     with pytest.raises(InvalidArgumentError, match="timeout"):
         load(res, timeout=timeout)
+
+
+class _SlowPages(http.server.BaseHTTPRequestHandler):
+    """A STAC API whose search pages each take 0.6 s and never end (items elsewhere)."""
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+    def _json(self, body: Any, status: int = 200) -> None:
+        data = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def do_GET(self) -> None:
+        base = f"http://127.0.0.1:{self.server.server_address[1]}"
+        path = self.path.split("?")[0]
+        if path in ("", "/"):
+            self._json({
+                "type": "Catalog", "id": "slow", "description": "slow pages",
+                "stac_version": "1.0.0",
+                "conformsTo": ["https://api.stacspec.org/v1.0.0/core",
+                               "https://api.stacspec.org/v1.0.0/collections",
+                               "https://api.stacspec.org/v1.0.0/item-search"],
+                "links": [{"rel": "self", "href": base}, {"rel": "root", "href": base},
+                          {"rel": "search", "href": f"{base}/search", "method": "GET"}],
+            })  # fmt: skip
+        elif path == "/collections":
+            extent = {"spatial": {"bbox": [[-180, -90, 180, 90]]},
+                      "temporal": {"interval": [[None, None]]}}  # fmt: skip
+            self._json({"links": [], "collections": [{
+                "type": "Collection", "id": "sentinel-1-grd", "stac_version": "1.0.0",
+                "description": "d", "license": "proprietary", "extent": extent, "links": [],
+            }]})  # fmt: skip
+        elif path == "/search":
+            time.sleep(0.6)
+            page = int(dict(urllib.parse.parse_qsl(self.path.partition("?")[2])).get("page", 0))
+            item = {
+                "type": "Feature", "stac_version": "1.0.0", "id": f"far-{page}",
+                "geometry": {"type": "Point", "coordinates": [100.0, 0.0]},
+                "bbox": [100.0, 0.0, 100.0, 0.0], "links": [], "assets": {},
+                "properties": {"datetime": "2023-01-04T00:00:00Z"},
+            }  # fmt: skip
+            nxt = {"rel": "next", "href": f"{base}/search?page={page + 1}", "method": "GET"}
+            self._json({"type": "FeatureCollection", "features": [item], "links": [nxt]})
+        else:
+            self._json({"code": "NotFound"}, 404)
+
+    do_POST = do_GET
+
+
+def test_a_search_that_pages_forever_ends_at_its_timeout() -> None:
+    """Every page answers within the timeout; the whole search must not outlast it."""
+    from conftest import serve_handler
+
+    with serve_handler(_SlowPages) as url:
+
+        def run() -> Any:
+            return xseaice.search(BBOX, "2023-01-04", catalog=url, sensors="sentinel-1", timeout=2)
+
+        msg = _ends_in_time(2, run, CatalogError)
+    assert "timeout of 2 s" in msg and "127.0.0.1" in msg

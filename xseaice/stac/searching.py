@@ -299,11 +299,11 @@ def _api_items(
         raise
     except Exception as exc:
         limit = current_deadline()
-        late = limit is not None and limit.remaining() <= 0
+        if limit is not None and limit.remaining() <= 0:
+            why = limit.message(f"searching {catalog.safe_url} did not finish")
+            raise CatalogError(why) from None
         raise CatalogError(
-            limit.message(f"searching {catalog.safe_url} did not finish")
-            if limit is not None and late
-            else f"searching {catalog.safe_url} failed ({type(exc).__name__}: "
+            f"searching {catalog.safe_url} failed ({type(exc).__name__}: "
             f"{_brief(exc)}; timeout {catalog.timeout:g} s); check the catalog, or retry later."
         ) from None
     return out
