@@ -162,12 +162,12 @@ def test_search_of_a_stalling_catalog_ends_at_the_timeout(stalling: str) -> None
     from xseaice.exceptions import CatalogError
 
     start = time.monotonic()
-    with pytest.raises(CatalogError, match=r"timeout 0\.5 s") as info:
+    with pytest.raises(CatalogError, match=r"timeout (of )?0\.5 s") as info:
         xseaice.search(
             (-20, 78, 0, 81), "2023-01-04", catalog=f"{stalling}/api?token=SECRET", timeout=0.5
         )
     assert "SECRET" not in str(info.value) and "127.0.0.1" in str(info.value)
-    assert time.monotonic() - start < 30
+    assert time.monotonic() - start < 4 * 0.5 + 3  # the whole search, retries included
 
 
 def test_static_catalog_errors_and_logs_carry_no_token(
@@ -187,3 +187,63 @@ def test_static_catalog_errors_and_logs_carry_no_token(
         )
     assert "/404/catalog.json" in str(info.value) and "SECRET" not in str(info.value)
     assert "SECRET" not in caplog.text
+
+
+def test_a_deadline_bounds_the_whole_call_not_each_wait(stalling: str) -> None:
+    from xseaice.io.http import current_deadline, deadline
+
+    start = time.monotonic()
+    with (
+        deadline(1.0) as limit,
+        pytest.raises(AssetReadError, match=r"the call's timeout of 1 s ran out") as info,
+    ):
+        # alone: 6 attempts x 5 s waits + 15.5 s of backoff
+        get_bytes(f"{stalling}/a.xml?sig=SECRET", timeout=5, retries=5)
+    elapsed = time.monotonic() - start
+    assert 0.9 < elapsed < 1 + 2  # one shortened wait, no retry after the deadline
+    assert "127.0.0.1" in str(info.value) and "SECRET" not in str(info.value)
+    assert limit.remaining() < 0 and current_deadline() is None  # the block has ended
+    with deadline(10) as outer, deadline(60) as inner:  # a nested block never extends
+        assert inner is outer
+
+
+def test_probe_tells_a_missing_file_from_a_dead_server(redirects: str, stalling: str) -> None:
+    from xseaice.io.http import deadline, probe
+
+    assert probe(f"{redirects}/missing?sig=SECRET") == 404
+    assert probe(f"{redirects}/file") == 200  # this server ignores Range
+    assert probe(f"{stalling}/file", timeout=0.3) == "no answer within the timeout of 0.3 s"
+    dead = f"http://127.0.0.1:{_closed_port()}/file"
+    assert probe(dead) == "NewConnectionError"
+    with deadline(0.2):
+        time.sleep(0.25)
+        assert "timeout of 0.2 s ran out" in str(probe(f"{redirects}/file"))
+
+
+def _closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_retry_call_stops_when_the_next_attempt_would_pass_the_deadline() -> None:
+    from xseaice.io.http import deadline
+
+    calls: list[int] = []
+
+    def dropped(attempt: int) -> str:
+        calls.append(attempt)
+        raise ConnectionResetError("dropped")
+
+    with deadline(0.8), pytest.raises(ConnectionResetError):
+        retry_call(dropped, retries=10, backoff=0.25)  # waits 0.25 + 0.5, then 1 > left
+    assert calls == [0, 1, 2]
+    with deadline(0.05), pytest.raises(AssetReadError, match="no attempt left"):
+        time.sleep(0.06)
+        retry_call(dropped, retries=3, what="http://h/x?sig=SECRET")
+    assert calls == [0, 1, 2]
+
+
+def test_bad_retries() -> None:
+    with pytest.raises(InvalidArgumentError, match="retries"):
+        get_bytes("http://127.0.0.1:1/x", retries=-1)

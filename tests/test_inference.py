@@ -429,3 +429,18 @@ def test_bf16_on_a_cpu_without_native_bf16_warns(monkeypatch: pytest.MonkeyPatch
         warnings.simplefilter("error")
         assert runtime.resolve_precision("bf16", cpu) is torch.bfloat16
         assert runtime.resolve_precision("auto", cpu) is torch.bfloat16
+
+
+def test_lazy_all_nan_amsr2_channel_is_refused_at_compute(multitask: Any) -> None:
+    """Issue 17: a lazy (dask) AMSR-2 channel that is NaN everywhere cannot be checked
+    when the graph is built; the block that would mean-fill it refuses at compute time."""
+    ds = _scene(150, 140, SCENE_VARIABLES).chunk({"y": 64, "x": 64})
+    ds["tb18h"] = ds.tb18h * np.nan
+    out = segment(ds, "test-multitask", tile=128)  # lazy: nothing is known yet
+    with pytest.raises(exceptions.ModelError, match=r"'tb18h' is NaN at every one of the"):
+        out.compute()
+    # with data in the channel the same lazy scene computes, equal to the eager run
+    good = _scene(150, 140, SCENE_VARIABLES)
+    lazy = segment(good.chunk({"y": 64, "x": 64}), "test-multitask", tile=128).compute()
+    eager = segment(good, "test-multitask", tile=128).compute()
+    np.testing.assert_allclose(lazy.sic_logit.values, eager.sic_logit.values, atol=1e-5)

@@ -183,7 +183,8 @@ def _check_variables(ds: xr.Dataset, spec: WeightsSpec) -> list[xr.DataArray]:
             )
         _check_units(v, a)
         eager = isinstance(a.data, np.ndarray) and a.size
-        # NaN SAR marks no data (the output is NaN there); other inputs are mean-filled
+        # NaN SAR marks no data (the output is NaN there); other inputs are mean-filled.
+        # Lazy inputs are checked per block when computed (tiling._check_filled).
         if v not in SAR_VARIABLES and eager and np.isnan(a.data).all():
             raise ModelError(
                 f"variable {v!r} is NaN everywhere; the model would read its training mean "
@@ -476,6 +477,7 @@ def segment(
         device=dev_name,
         precision=precision,
         threads=threads,
+        variables=tuple(spec.variables),
     )
     n_out = sum(n for name, n in order if name in select)
     deps: list[Any] = [stacked]

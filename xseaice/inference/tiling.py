@@ -22,7 +22,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from xseaice.exceptions import InvalidArgumentError
+from xseaice.exceptions import InvalidArgumentError, ModelError
 from xseaice.inference.cache import cached_model, prepare_model
 from xseaice.models import WeightsSpec
 from xseaice.models.runtime import (
@@ -86,6 +86,7 @@ class _BlockPlan:
     device: str
     precision: str
     threads: int | None
+    variables: tuple[str, ...] = ()  # input names, checked for all-NaN when known
 
 
 def _windows(size: int, lo: int, hi: int, tile: int, halo: int) -> list[tuple[int, int, int, int]]:
@@ -179,6 +180,7 @@ def _segment_block(
     valid: np.ndarray = np.asarray(np.isfinite(xn[..., list(plan.mask_index)]).all(axis=-1))
     if not valid[core].any():
         return out  # all-NaN block: NaN out, no model run
+    _check_filled(xn[core], valid[core], plan)
     np.nan_to_num(xn, copy=False, nan=0.0, posinf=0.0, neginf=0.0)
 
     configure_threads(plan.threads)
@@ -209,6 +211,27 @@ def _segment_block(
     out[0][:, ~valid[core]] = np.nan
     _trim_memory()
     return out
+
+
+def _check_filled(xn: np.ndarray, valid: np.ndarray, plan: _BlockPlan) -> None:
+    """Refuse a block whose non-mask input (AMSR-2...) is NaN at every valid pixel.
+
+    The model would read that input's training mean instead and give a map that looks
+    valid.  This is the compute-time form of the check `segment` makes on in-memory
+    inputs, for lazy (dask) inputs whose values are only known here.
+    """
+    for ch, name in enumerate(plan.variables):
+        if ch in plan.mask_index or np.isfinite(xn[..., ch][valid]).any():
+            continue
+        h, w = valid.shape
+        raise ModelError(
+            f"variable {name!r} is NaN at every one of the {int(valid.sum())} valid pixels "
+            f"of a {h}x{w} block; the model would read its training mean instead and give "
+            "a map that looks valid. Load a scene where it has data (for AMSR-2: a day and "
+            "place the search found AMSR-2 for; xseaice.load warns (MissingSensorWarning) "
+            "about time steps without it: drop them with ds.isel(time=...)), or use a model "
+            f"without {name!r} (xseaice.models.list_weights())."
+        )
 
 
 Window = tuple[int, int, int, int]

@@ -59,7 +59,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 
 from xseaice.exceptions import AssetReadError, CRSError, InvalidArgumentError, LoadError
-from xseaice.io.http import DEFAULT_TIMEOUT, HTTPStatusError, get_bytes
+from xseaice.io.http import DEFAULT_TIMEOUT, HTTPStatusError, deadline, get_bytes
 from xseaice.io.urls import redact_url
 from xseaice.variables import ATTRS
 
@@ -195,7 +195,7 @@ def _download(url: str, *, timeout: float = DEFAULT_TIMEOUT) -> bytes:
 
 
 @contextmanager
-def _local_file(source: Any) -> Iterator[Path]:
+def _local_file(source: Any, timeout: float = DEFAULT_TIMEOUT) -> Iterator[Path]:
     """A local path for ``source`` (path, URL, bytes or file object)."""
     if isinstance(source, (str, os.PathLike)) and "://" not in str(source)[:16]:
         path = Path(source)
@@ -207,7 +207,8 @@ def _local_file(source: Any) -> Iterator[Path]:
         yield path
         return
     if isinstance(source, str):
-        data = _download(source)
+        with deadline(timeout):  # the whole download, retries included
+            data = _download(source, timeout=timeout)
         suffix = Path(urllib.parse.urlsplit(source).path).suffix
     elif isinstance(source, (bytes, bytearray, memoryview)):
         data, suffix = bytes(source), ""
@@ -519,6 +520,7 @@ def read_amsr2(
     *,
     channels: Sequence[str] = ("18H", "18V", "36H", "36V"),
     pass_: Pass = "DAY",
+    timeout: float = DEFAULT_TIMEOUT,
 ) -> xr.Dataset:
     """Read AMSR-2 L3 brightness temperatures with their polar stereographic grid.
 
@@ -533,6 +535,11 @@ def read_amsr2(
         Channels as ``"<GHz><pol>"``: ``"18H"``, ``"36V"``, ``"89H"``...
     pass_ : {"DAY", "ASC", "DSC"}
         Daily average, ascending or descending passes (HDF-EOS5 field suffix).
+    timeout : float
+        Seconds allowed for the whole download of a URL, retries included (each
+        connection and wait for bytes gets at most the time left); a server that does
+        not deliver in time raises [`AssetReadError`][xseaice.exceptions.AssetReadError]
+        naming its host and the timeout.
 
     Returns
     -------
@@ -550,7 +557,9 @@ def read_amsr2(
     CRSError
         If the grid's CRS cannot be determined.
     AssetReadError
-        If the file cannot be read or downloaded.
+        If the file cannot be read or downloaded (within ``timeout``).
+    InvalidArgumentError
+        For an unknown ``pass_``, empty ``channels`` or a non-positive ``timeout``.
 
     Examples
     --------
@@ -565,8 +574,12 @@ def read_amsr2(
     parsed = [_parse_channel(c) for c in channels]
     if not parsed:
         raise InvalidArgumentError("channels is empty; pass e.g. ('18H', '36V').")
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout > 0:
+        raise InvalidArgumentError(
+            f"timeout={timeout!r}; expected a positive number of seconds, e.g. 60."
+        )
     src = _safe_name(path_or_url)
-    with _local_file(path_or_url) as path:
+    with _local_file(path_or_url, timeout=float(timeout)) as path:
         try:
             kind = _sniff(path)
             if kind == "hdfeos5":

@@ -3,9 +3,8 @@
 Every remote read of xseaice goes through here:
 
 * [`get_bytes`][xseaice.io.http.get_bytes] / [`read_bytes`][xseaice.io.http.read_bytes]: whole
-  files (annotation XML, AMSR-2 files) through a shared `urllib3.PoolManager` with a
-  `urllib3.util.Retry`
-  policy: dropped connections, timeouts and HTTP 408, 425, 429 and 5xx answers are
+  files (annotation XML, AMSR-2 files) through a shared `urllib3.PoolManager`:
+  dropped connections, timeouts and HTTP 408, 425, 429 and 5xx answers are
   retried with exponential backoff (``Retry-After`` honoured), other answers fail at once;
   an ``Authorization`` header is dropped when a redirect leaves the original host
   (urllib3's ``remove_headers_on_redirect``, the rule of ``requests``);
@@ -16,18 +15,25 @@ Every remote read of xseaice goes through here:
 
 A ``timeout`` (seconds) bounds every connect and every wait for bytes of every attempt,
 so a server that accepts a connection and never answers ends in an
-[`AssetReadError`][xseaice.exceptions.AssetReadError] naming the host and the timeout.  URLs in
-messages and logs are redacted ([`xseaice.io.urls.redact_url`][]).
+[`AssetReadError`][xseaice.exceptions.AssetReadError] naming the host and the timeout.  A
+[`deadline`][xseaice.io.http.deadline] block bounds a whole call (``search``, a ``load``
+task, ``read_amsr2``): inside it every wait gets at most the time left, no retry starts
+after it has passed, and a read that runs out of it fails naming the call's timeout.  URLs
+in messages and logs are redacted ([`xseaice.io.urls.redact_url`][]).
 """
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import functools
 import logging
+import math
 import os
 import time
 import urllib.parse
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -37,17 +43,22 @@ from xseaice.io.urls import install_log_redaction, redact_text, redact_url
 __all__ = [
     "DEFAULT_TIMEOUT",
     "RETRY_STATUS",
+    "Deadline",
     "HTTPStatusError",
+    "current_deadline",
+    "deadline",
     "gdal_options",
     "get_bytes",
     "is_url",
+    "probe",
     "read_bytes",
     "retry_call",
 ]
 
 logger = logging.getLogger(__name__)
 
-#: Seconds allowed for a connection, and for each wait for bytes, of one attempt.
+#: Seconds allowed for a whole call (``search``, a ``load`` task, ``read_amsr2``) and, at
+#: most, for each of its connections and waits for bytes.
 DEFAULT_TIMEOUT = 60.0
 #: HTTP answers worth another attempt.
 RETRY_STATUS = frozenset({408, 425, 429, 500, 502, 503, 504})
@@ -61,6 +72,70 @@ class HTTPStatusError(AssetReadError):
     def __init__(self, message: str, *, status: int) -> None:
         super().__init__(message)
         self.status = status
+
+
+@dataclass(frozen=True)
+class Deadline:
+    """The end (``time.monotonic()``) of a call given ``timeout`` seconds."""
+
+    end: float
+    timeout: float
+
+    def remaining(self) -> float:
+        """Seconds left (negative once passed)."""
+        return self.end - time.monotonic()
+
+    def wait(self, timeout: float) -> float:
+        """How long the next network wait may take: ``min(timeout, time left)``."""
+        return min(timeout, self.remaining())
+
+    def message(self, what: str) -> str:
+        """Why ``what`` stopped: the call's timeout ran out."""
+        return (
+            f"{what}: the call's timeout of {self.timeout:g} s ran out; pass a larger "
+            "timeout= if the server is slow but alive, or retry later."
+        )
+
+
+_DEADLINE: contextvars.ContextVar[Deadline | None] = contextvars.ContextVar(
+    "xseaice_deadline", default=None
+)
+
+
+def current_deadline() -> Deadline | None:
+    """The [`Deadline`][xseaice.io.http.Deadline] of the enclosing
+    [`deadline`][xseaice.io.http.deadline] block of this thread, if any."""
+    return _DEADLINE.get()
+
+
+@contextlib.contextmanager
+def deadline(timeout: float) -> Iterator[Deadline]:
+    """Bound every HTTP read of the block (in this thread) by one deadline.
+
+    Inside the block [`get_bytes`][xseaice.io.http.get_bytes] and
+    [`retry_call`][xseaice.io.http.retry_call] give each wait at most the time left, start
+    no retry once it has passed and then fail naming ``timeout``.  A nested block never
+    extends the deadline of the one around it.
+
+    Parameters
+    ----------
+    timeout : float
+        Seconds the whole block may take.
+
+    Yields
+    ------
+    Deadline
+    """
+    _check_timeout(timeout)
+    new = Deadline(time.monotonic() + float(timeout), float(timeout))
+    outer = _DEADLINE.get()
+    if outer is not None and outer.end <= new.end:
+        new = outer
+    token = _DEADLINE.set(new)
+    try:
+        yield new
+    finally:
+        _DEADLINE.reset(token)
 
 
 def is_url(source: Any) -> bool:
@@ -77,24 +152,82 @@ def _pool(pid: int) -> Any:
 
 
 def _check_timeout(timeout: float) -> None:
-    if not isinstance(timeout, (int, float)) or not timeout > 0:
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout > 0:
         raise InvalidArgumentError(
             f"timeout={timeout!r}; expected a positive number of seconds, e.g. 60."
         )
 
 
 def _why(exc: BaseException, timeout: float) -> str:
-    """Short cause of a urllib3 failure; timeouts name the deadline."""
-    from urllib3.exceptions import MaxRetryError, ResponseError, TimeoutError
+    """Short cause of a urllib3 failure; timeouts name the timeout."""
+    from urllib3.exceptions import MaxRetryError, NewConnectionError, ResponseError, TimeoutError
 
     reason = exc.reason if isinstance(exc, MaxRetryError) and exc.reason else exc
-    if isinstance(reason, TimeoutError):
+    if isinstance(reason, TimeoutError) and not isinstance(reason, NewConnectionError):
         return f"no answer within the timeout of {timeout:g} s"
-    if isinstance(reason, ResponseError):
-        text = str(reason)
-        code = text.rsplit(" ", 3)[-3] if "error responses" in text else ""
-        return f"HTTP {code}" if code.isdigit() else redact_text(text)
+    if isinstance(reason, ResponseError):  # e.g. "too many redirects"
+        return redact_text(str(reason))
     return type(reason).__name__
+
+
+def _retry_after(resp: Any) -> float | None:
+    """Seconds of a ``Retry-After`` header (number or HTTP date), if any."""
+    from urllib3.util import Retry
+
+    value = resp.headers.get("Retry-After")
+    if not value:
+        return None
+    try:
+        return max(float(Retry().parse_retry_after(value)), 0.0)
+    except Exception:  # an unparsable header: use the backoff
+        return None
+
+
+def _attempt(url: str, headers: Mapping[str, str], wait: float, *, preload: bool = True) -> Any:
+    """One GET (redirects followed, nothing retried); raises urllib3's HTTPError."""
+    from urllib3.util import Retry, Timeout
+
+    once = Retry(total=None, connect=0, read=0, other=0, status=0, redirect=10,
+                 raise_on_status=False, raise_on_redirect=True)  # fmt: skip
+    return _pool(os.getpid()).request(
+        "GET", url, headers=dict(headers), retries=once,
+        timeout=Timeout(connect=wait, read=wait), preload_content=preload,
+    )  # fmt: skip
+
+
+def probe(url: str, *, timeout: float = DEFAULT_TIMEOUT) -> int | str:
+    """One ``GET`` of the first byte of ``url``: its HTTP status, or why it failed.
+
+    Tells a missing file (404, 410) from a dropped connection or a stall when a reader
+    such as GDAL reports both alike.  Not retried; the wait is bounded by ``timeout`` and
+    the enclosing [`deadline`][xseaice.io.http.deadline].
+
+    Parameters
+    ----------
+    url : str
+        ``http(s)`` URL (signed query strings allowed).
+    timeout : float
+        Seconds allowed to connect and for the answer.
+
+    Returns
+    -------
+    int or str
+        The status code (206 or 200 when the file is there), or a short cause such as
+        ``"ProtocolError"`` or ``"no answer within the timeout of 60 s"``.
+    """
+    from urllib3.exceptions import HTTPError
+
+    _check_timeout(timeout)
+    limit = current_deadline()
+    if limit is not None and limit.remaining() <= 0:
+        return f"not tried: the call's timeout of {limit.timeout:g} s ran out"
+    wait = timeout if limit is None else limit.wait(timeout)
+    try:
+        resp = _attempt(url, {"Range": "bytes=0-0"}, wait, preload=False)
+    except HTTPError as exc:
+        return _why(exc, timeout if limit is None else limit.timeout)
+    resp.close()  # the body is not needed (a server that ignores Range sends it all)
+    return int(resp.status)
 
 
 def get_bytes(
@@ -115,9 +248,12 @@ def get_bytes(
         Attempts after the first one for a dropped connection, a timeout or an HTTP 408,
         425, 429 or 5xx answer.
     backoff : float
-        Seconds before the first retry, doubled after each attempt.
+        Seconds before the first retry, doubled after each attempt (an answer's
+        ``Retry-After`` replaces it).
     timeout : float
-        Seconds allowed to connect, and for each wait for bytes, per attempt.
+        Seconds allowed to connect, and for each wait for bytes, per attempt; inside a
+        [`deadline`][xseaice.io.http.deadline] block at most the time left, and no attempt
+        starts once it has passed.
     headers : mapping, optional
         Extra request headers (e.g. ``Authorization``; dropped on a redirect to another
         host).
@@ -131,43 +267,55 @@ def get_bytes(
     HTTPStatusError
         For an answer not worth retrying (its ``status`` attribute holds the code).
     AssetReadError
-        When the retries are spent; the message names the URL without its query string.
+        When the retries or the deadline are spent; the message names the URL without
+        its query string, the cause and the timeout.
     """
     from urllib3.exceptions import HTTPError
-    from urllib3.util import Retry, Timeout
 
     _check_timeout(timeout)
+    if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
+        raise InvalidArgumentError(f"retries={retries!r}; expected a non-negative integer.")
     install_log_redaction()
-    retry = Retry(
-        total=retries,
-        redirect=10,
-        backoff_factor=backoff,
-        status_forcelist=RETRY_STATUS,
-        allowed_methods=frozenset({"GET"}),
-        raise_on_status=True,
-    )
     safe = redact_url(url)
-    try:
-        resp = _pool(os.getpid()).request(
-            "GET",
-            url,
-            headers=dict(headers or {}),
-            retries=retry,
-            timeout=Timeout(connect=timeout, read=timeout),
-        )
-    except HTTPError as exc:
-        raise AssetReadError(
-            f"could not read {safe} ({_why(exc, timeout)}) after {retries + 1} attempt(s); "
-            "check that the URL is reachable and, for signed URLs, that the signature has "
-            "not expired."
-        ) from None
-    if resp.status >= 400:
-        raise HTTPStatusError(
-            f"could not read {safe} (HTTP {resp.status}) after 1 attempt(s); check the URL "
-            "and, for signed URLs, that the signature has not expired.",
-            status=resp.status,
-        )
-    return bytes(resp.data)
+    limit = current_deadline()
+    why, attempts, cut = "", 0, False
+    for attempt in range(retries + 1):
+        wait = timeout if limit is None else limit.wait(timeout)
+        if wait <= 0:
+            cut = True
+            break
+        attempts += 1
+        pause = backoff * 2**attempt
+        try:
+            resp = _attempt(url, headers or {}, wait)
+        except HTTPError as exc:
+            why = _why(exc, timeout if limit is None else limit.timeout)
+        else:
+            if resp.status < 400:
+                return bytes(resp.data)
+            if resp.status not in RETRY_STATUS:
+                raise HTTPStatusError(
+                    f"could not read {safe} (HTTP {resp.status}) after {attempts} attempt(s); "
+                    "check the URL and, for signed URLs, that the signature has not expired.",
+                    status=resp.status,
+                )
+            why = f"HTTP {resp.status}"
+            pause = _retry_after(resp) or pause
+        if attempt == retries:
+            break
+        if limit is not None and limit.remaining() <= pause:
+            cut = True
+            break
+        logger.info("retrying %s in %.1fs (%s)", safe, pause, why)
+        time.sleep(pause)
+    if limit is not None and (cut or limit.remaining() <= 0):
+        tried = f"{why}, {attempts} attempt(s)" if attempts else "no attempt left"
+        raise AssetReadError(limit.message(f"could not read {safe} ({tried})"))
+    raise AssetReadError(
+        f"could not read {safe} ({why}) after {attempts} attempt(s); "
+        "check that the URL is reachable and, for signed URLs, that the signature has "
+        "not expired."
+    )
 
 
 def read_bytes(
@@ -236,7 +384,8 @@ def gdal_options(*, timeout: float = DEFAULT_TIMEOUT, retries: int = 2) -> dict[
     Parameters
     ----------
     timeout : float
-        ``GDAL_HTTP_TIMEOUT`` and ``GDAL_HTTP_CONNECTTIMEOUT`` (seconds).
+        ``GDAL_HTTP_TIMEOUT`` (each request) and ``GDAL_HTTP_CONNECTTIMEOUT`` (seconds,
+        fractions kept to the millisecond).
     retries : int
         ``GDAL_HTTP_MAX_RETRY`` (HTTP 429, 5xx answers), ``GDAL_HTTP_RETRY_DELAY`` 0.2 s.
 
@@ -246,7 +395,7 @@ def gdal_options(*, timeout: float = DEFAULT_TIMEOUT, retries: int = 2) -> dict[
         Options for `rasterio.Env`.
     """
     _check_timeout(timeout)
-    seconds = str(max(round(timeout), 1))
+    seconds = f"{max(math.ceil(timeout * 1000) / 1000, 0.001):g}"
     return {
         "GDAL_DISABLE_READDIR_ON_OPEN": "EMPTY_DIR",
         "GDAL_HTTP_MAX_RETRY": str(retries),
@@ -269,7 +418,9 @@ def retry_call(
 
     For readers that are not plain GETs (GDAL opening a remote GeoTIFF): ``func`` gets
     the attempt number so it can re-sign a URL or bypass a cache.  A fault for which
-    ``fatal(exc)`` is true (e.g. HTTP 404) is not retried.  The last fault is re-raised.
+    ``fatal(exc)`` is true (e.g. HTTP 404) is not retried.  The last fault is re-raised,
+    also when the enclosing [`deadline`][xseaice.io.http.deadline] would pass before the
+    next attempt (check [`current_deadline`][xseaice.io.http.current_deadline] to say so).
 
     Parameters
     ----------
@@ -288,14 +439,24 @@ def retry_call(
     Returns
     -------
     The result of ``func``.
+
+    Raises
+    ------
+    AssetReadError
+        When the enclosing deadline has passed before the first attempt.
     """
+    limit = current_deadline()
+    if limit is not None and limit.remaining() <= 0:
+        raise AssetReadError(limit.message(f"could not read {redact_url(what)} (no attempt left)"))
     for attempt in range(retries + 1):
         try:
             return func(attempt)
         except retry_on as exc:
+            delay = backoff * 2**attempt
             if attempt >= retries or fatal(exc):
                 raise
-            delay = backoff * 2**attempt
+            if limit is not None and limit.remaining() <= delay:
+                raise
             logger.info("retrying %s in %.1fs", redact_url(what), delay)
             time.sleep(delay)
     raise AssertionError("unreachable")  # the loop returns or raises

@@ -23,6 +23,7 @@ from xseaice.exceptions import (
     LoadError,
     MissingSensorWarning,
 )
+from xseaice.io.http import DEFAULT_TIMEOUT
 from xseaice.stac.grid import ChunkLayout, nan_chunk
 from xseaice.stac.items import asset_error, item_time
 from xseaice.variables import AMSR2_VARIABLES
@@ -39,13 +40,15 @@ class _AmsrSpec:
     key: str
     sign: Callable[[str], str] | None = None
     pass_: str = "DAY"
+    timeout: float = DEFAULT_TIMEOUT
 
 
 def _read_amsr2(spec: _AmsrSpec) -> Any:
     from xseaice.io import amsr2
 
+    href = spec.sign(spec.href) if spec.sign else spec.href
     try:
-        return amsr2.read_amsr2(spec.sign(spec.href) if spec.sign else spec.href, pass_=spec.pass_)  # type: ignore[arg-type]
+        return amsr2.read_amsr2(href, pass_=spec.pass_, timeout=spec.timeout)  # type: ignore[arg-type]
     except AssetReadError as exc:
         raise asset_error(spec.item_id, spec.key, spec.href, str(exc)) from None
 
@@ -83,6 +86,7 @@ def amsr2_stack(
     pass_: str,
     token: str,
     covered: set[tuple[int, int, int]],
+    timeout: float = DEFAULT_TIMEOUT,
 ) -> tuple[Any, list[str]]:
     """The lazy ``(time, 4, y, x)`` AMSR-2 stack on the layout's GeoBox, or None.
 
@@ -91,7 +95,8 @@ def amsr2_stack(
     ``covered`` (the ``(t, i, j)`` chunks holding Sentinel-1 data: nothing to fuse
     AMSR-2 with), are NaN.  Warns
     ([`MissingSensorWarning`][xseaice.exceptions.MissingSensorWarning]) when some or all are
-    missing.
+    missing.  Each file is downloaded within ``timeout`` seconds
+    ([`read_amsr2`][xseaice.io.amsr2.read_amsr2]).
 
     Returns
     -------
@@ -113,7 +118,8 @@ def amsr2_stack(
             continue
         key_name, href = _amsr2_asset(item)
         read_keys[item.id] = (read_name, k)
-        dsk[read_keys[item.id]] = (_read_amsr2, _AmsrSpec(item.id, href, key_name, sign, pass_))
+        spec = _AmsrSpec(item.id, href, key_name, sign, pass_, timeout)
+        dsk[read_keys[item.id]] = (_read_amsr2, spec)
     nvar = len(AMSR2_VARIABLES)
     for t, item in enumerate(chosen):
         for i, j, sub in layout.blocks():

@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from xseaice.exceptions import CatalogError, InvalidArgumentError
-from xseaice.io.http import DEFAULT_TIMEOUT, get_bytes
+from xseaice.io.http import DEFAULT_TIMEOUT, RETRY_STATUS, current_deadline, get_bytes
 from xseaice.io.urls import install_log_redaction, redact_text, redact_url
 
 __all__ = [
@@ -97,8 +97,9 @@ class Catalog:
     description : str
         One line shown by [`xseaice.stac.catalogs`][] listings and errors.
     timeout : float
-        Seconds allowed to connect, and for each wait for bytes, per request to the
-        catalog (search pages, collections, static ``catalog.json`` files).
+        Seconds allowed for a whole [`xseaice.search`][xseaice.stac.searching.search] of
+        the catalog (search pages, collections, static ``catalog.json`` files), and at
+        most for each of its connections and waits for bytes.
     """
 
     name: str
@@ -163,14 +164,68 @@ def _open_client(url: str, timeout: float = DEFAULT_TIMEOUT) -> Any:
 
     install_log_redaction()
     try:
-        return pystac_client.Client.open(url, timeout=timeout)
+        return pystac_client.Client.open(url, stac_io=_deadline_io(timeout))
     except Exception as exc:
+        limit = current_deadline()
+        if limit is not None and limit.remaining() <= 0:
+            raise CatalogError(
+                limit.message(f"could not open the STAC API at {redact_url(url)}")
+            ) from None
         raise CatalogError(
             f"could not open the STAC API at {redact_url(url)} ({type(exc).__name__}: "
             f"{_short(exc)}; timeout {timeout:g} s); check the URL and the network, or pass "
             "catalog='embedded' "
             "to work offline with the bundled sample."
         ) from None
+
+
+def _deadline_io(timeout: float) -> Any:
+    """A `pystac_client` I/O whose requests honour the caller's deadline.
+
+    Each request waits at most ``min(timeout, time left)`` (the ``timeout`` property is
+    read per request, in the calling thread); no request, and no retry of a dropped
+    connection or HTTP 429/5xx, starts once the deadline has passed.
+    """
+    from pystac_client.stac_api_io import StacApiIO
+    from urllib3.exceptions import MaxRetryError
+    from urllib3.util import Retry
+
+    class _Retry(Retry):
+        def increment(self, *args: Any, **kwargs: Any) -> Any:
+            new = super().increment(*args, **kwargs)
+            limit = current_deadline()
+            if limit is not None and limit.remaining() <= new.get_backoff_time():
+                url = kwargs.get("url") or (args[1] if len(args) > 1 else None)
+                pool: Any = kwargs.get("_pool")
+                raise MaxRetryError(pool, url, kwargs.get("error"))
+            return new
+
+    seconds = float(timeout)
+
+    class _DeadlineIO(StacApiIO):
+        base_timeout = seconds  # ("timeout" names the property in this class body)
+
+        @property
+        def timeout(self) -> float:
+            limit = current_deadline()
+            if limit is None:
+                return self.base_timeout
+            return max(limit.wait(self.base_timeout), 0.001)
+
+        @timeout.setter
+        def timeout(self, value: Any) -> None:
+            if value is not None:
+                self.base_timeout = float(value)
+
+        def request(self, href: str, *args: Any, **kwargs: Any) -> str:
+            limit = current_deadline()
+            if limit is not None and limit.remaining() <= 0:
+                raise CatalogError(limit.message(f"requesting {redact_url(href)}"))
+            return str(super().request(href, *args, **kwargs))
+
+    retry = _Retry(total=3, backoff_factor=0.5, status_forcelist=sorted(RETRY_STATUS),
+                   allowed_methods=None, raise_on_status=False)  # fmt: skip
+    return _DeadlineIO(timeout=timeout, max_retries=retry)
 
 
 def read_static(url: str, *, timeout: float = DEFAULT_TIMEOUT) -> Any:

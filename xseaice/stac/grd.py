@@ -9,7 +9,8 @@ not be used).  For every output chunk, inside a dask task:
    ([`xseaice.io.sentinel1_sampling.radar_coordinates`][]) on a coarse lattice (every
    16 cells) and interpolated linearly in between (the mapping is smooth at that scale);
 2. the digital numbers of the radar window covering the chunk are read with rasterio
-   (HTTP range reads through GDAL ``/vsicurl/`` for URLs; signed just before reading);
+   (HTTP range reads through GDAL ``/vsicurl/`` for URLs; signed just before reading;
+   retried unless the server says the file is gone, [`xseaice.stac.measurement`][]);
 3. they are calibrated and denoised in radar geometry (``sigma0 = (DN**2 - eta) / A**2``
    with the ``sigmaNought`` LUT and the range x azimuth noise at their own lines and
    pixels), averaged over a ``k x k`` box of radar pixels when the cells are ``k`` times
@@ -18,15 +19,16 @@ not be used).  For every output chunk, inside a dask task:
    converted to dB with `xseaice.variables.sigma0_to_db`;
 4. the incidence angle is interpolated from the geolocation grid at the same positions.
 
-Each chunk task also counts, among the cells inside the items' footprints (shrunk by
-3 km), how many got a valid value; below ``nodata_check`` it raises
-[`MostlyNodataError`][xseaice.exceptions.MostlyNodataError] naming the items.
+Every task's reads (an item's annotation, a chunk's windows) share one deadline of
+``timeout`` seconds ([`xseaice.io.http.deadline`][]).  Each chunk task also counts, among
+the cells inside the items' footprints (shrunk by 3 km), how many got a valid value;
+below ``nodata_check`` it raises [`MostlyNodataError`][xseaice.exceptions.MostlyNodataError]
+naming the items.
 """
 
 from __future__ import annotations
 
 import logging
-import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -34,10 +36,11 @@ from typing import Any
 import numpy as np
 
 from xseaice.exceptions import AssetReadError, CalibrationError, LoadError, MostlyNodataError
-from xseaice.io.http import DEFAULT_TIMEOUT, gdal_options, read_bytes, retry_call
-from xseaice.io.urls import install_log_redaction, redact_url
+from xseaice.io.http import DEFAULT_TIMEOUT, deadline, read_bytes
+from xseaice.io.urls import redact_url
 from xseaice.stac.grid import ChunkLayout, nan_chunk, project
 from xseaice.stac.items import asset_error, asset_href, item_footprint
+from xseaice.stac.measurement import read_window as _read_window
 from xseaice.variables import SIGMA0_FLOOR_DB, sigma0_to_db
 
 __all__ = [
@@ -149,7 +152,13 @@ class _S1Meta:
 
 
 def read_s1_meta(spec: S1Spec, pols: tuple[str, ...]) -> _S1Meta:
-    """Calibration and noise of each polarisation, and the geolocation grid, of an item."""
+    """Calibration and noise of each polarisation, and the geolocation grid, of an item,
+    all read within ``spec.timeout`` seconds (one [`deadline`][xseaice.io.http.deadline])."""
+    with deadline(spec.timeout):
+        return _read_s1_meta(spec, pols)
+
+
+def _read_s1_meta(spec: S1Spec, pols: tuple[str, ...]) -> _S1Meta:
     from xseaice.io import sentinel1
 
     cal: dict[str, Any] = {}
@@ -176,55 +185,6 @@ def read_s1_meta(spec: S1Spec, pols: tuple[str, ...]) -> _S1Meta:
             f"asset {spec.product_key!r} of item {spec.item_id!r}: {exc}"
         ) from None
     return _S1Meta(cal=cal, noise=noise, geo=geo)
-
-
-def _gdal_path(href: str) -> str:
-    if href.startswith(("http://", "https://")):
-        return "/vsicurl/" + href
-    if href.startswith("file://"):
-        return href[7:]
-    return href
-
-
-def _read_window(spec: S1Spec, pol: str, window: tuple[int, int, int, int]) -> np.ndarray:
-    """DN of ``window`` = (row0, row1, col0, col1) of a measurement.
-
-    GDAL retries HTTP 429/5xx answers itself ([`xseaice.io.http.gdal_options`][]); a
-    dropped connection re-opens the file, re-signed and bypassing GDAL's cache.
-    """
-    import rasterio
-    from rasterio.errors import NotGeoreferencedWarning, RasterioIOError
-    from rasterio.windows import Window
-
-    install_log_redaction()  # GDAL messages quote URLs; also in fresh worker processes
-    href = spec.measurement[pol]
-    r0, r1, c0, c1 = window
-
-    def attempt(k: int) -> np.ndarray:
-        path = _gdal_path(spec.signed(href))
-        options = gdal_options(timeout=spec.timeout)
-        if k:  # do not reuse what GDAL cached from the failed attempt
-            options["CPL_VSIL_CURL_NON_CACHED"] = path
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", NotGeoreferencedWarning)
-            with rasterio.Env(**options), rasterio.open(path) as src:
-                return np.asarray(src.read(1, window=Window(c0, r0, c1 - c0, r1 - r0)))
-
-    def missing(exc: BaseException) -> bool:
-        text = str(exc)
-        return "404" in text or "No such file" in text or "does not exist" in text
-
-    try:
-        return retry_call(
-            attempt,
-            retries=spec.retries,
-            retry_on=(RasterioIOError, OSError),
-            fatal=missing,
-            what=href,
-        )
-    except (RasterioIOError, OSError) as exc:
-        why = " ".join(str(exc).split()) or "unknown error"
-        raise asset_error(spec.item_id, pol.lower(), href, why) from None
 
 
 def _interp_axis(a: np.ndarray, src: np.ndarray, n: int, axis: int) -> np.ndarray:
@@ -328,7 +288,20 @@ def _s1_chunk(
     pols: tuple[str, ...],
     options: S1Options,
 ) -> np.ndarray:
-    """(1, len(pols) + 1, h, w) float32: sigma0 (dB) per polarisation, then incidence angle."""
+    """(1, len(pols) + 1, h, w) float32: sigma0 (dB) per polarisation, then incidence angle;
+    every read of the chunk within ``options.timeout`` seconds (one deadline)."""
+    with deadline(options.timeout):
+        return _s1_chunk_reads(metas, specs, footprints, gbox, pols, options)
+
+
+def _s1_chunk_reads(
+    metas: Sequence[_S1Meta],
+    specs: Sequence[S1Spec],
+    footprints: Sequence[Any],
+    gbox: Any,
+    pols: tuple[str, ...],
+    options: S1Options,
+) -> np.ndarray:
     from xseaice.io.sentinel1_sampling import calibrate
 
     resampling, denoise, nodata_check = options.resampling, options.denoise, options.nodata_check

@@ -205,7 +205,12 @@ def load(
     retries : int
         Retries of a failing read before [`AssetReadError`][xseaice.exceptions.AssetReadError].
     timeout : float
-        Seconds allowed to connect, and for each wait for bytes, per HTTP attempt.
+        Seconds allowed for the reads of each task at compute time (an item's annotation
+        files, a chunk's measurement windows, an AMSR-2 file), retries included; each
+        connection and wait for bytes gets at most the time left.  A task that runs out
+        of it raises [`AssetReadError`][xseaice.exceptions.AssetReadError] naming the
+        host and the timeout.  (The load is lazy and a large scene legitimately takes
+        longer than any one task, so the bound is per task, not per ``compute()``.)
     bands : sequence of str, optional
         Assets of the geocoded items among ``result_or_items`` (neither Sentinel-1 nor
         AMSR-2) to load through `odc.stac.load` onto the same grid, as variables of
@@ -248,7 +253,7 @@ def load(
     >>> ds = xseaice.load(xseaice.search(bbox, "2023-01-04"))  # doctest: +SKIP
     >>> ds.hh.isel(time=0).plot()  # doctest: +SKIP
     """
-    _check_options(groupby, resampling, nodata_check, retries)
+    _check_options(groupby, resampling, nodata_check, retries, timeout)
     inputs = _collect(result_or_items, patch_url, geocoded=bands is not None)
     if not inputs.s1:
         raise EmptySearchError(
@@ -280,7 +285,7 @@ def load(
     if amsr2:
         amsr_stack, amsr_used = amsr2_stack(
             inputs.amsr2, groups, layout, sign=inputs.sign.get("amsr2"), pass_=amsr2_pass,
-            token=token, covered=covered,
+            token=token, covered=covered, timeout=timeout,
         )  # fmt: skip
         if amsr_stack is not None:
             data_vars.update({v: amsr_stack[:, k] for k, v in enumerate(AMSR2_VARIABLES)})
@@ -310,7 +315,9 @@ def load(
     return ds
 
 
-def _check_options(groupby: str, resampling: str, nodata_check: Any, retries: Any) -> None:
+def _check_options(
+    groupby: str, resampling: str, nodata_check: Any, retries: Any, timeout: Any
+) -> None:
     if groupby not in ("day", "pass"):
         raise InvalidArgumentError(f"groupby={groupby!r}; expected 'day' or 'pass'.")
     if resampling not in ("bilinear", "nearest"):
@@ -321,6 +328,10 @@ def _check_options(groupby: str, resampling: str, nodata_check: Any, retries: An
         )
     if not isinstance(retries, int) or retries < 0:
         raise InvalidArgumentError(f"retries={retries!r}; expected a non-negative integer.")
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout > 0:
+        raise InvalidArgumentError(
+            f"timeout={timeout!r}; expected a positive number of seconds, e.g. 60."
+        )
 
 
 def _polarizations(asked: Any, searched: tuple[str, ...] | None) -> tuple[str, ...]:

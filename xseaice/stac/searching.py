@@ -30,6 +30,7 @@ from xseaice.exceptions import (
     InvalidArgumentError,
     MissingSensorWarning,
 )
+from xseaice.io.http import DEFAULT_TIMEOUT, current_deadline, deadline
 from xseaice.io.urls import redact_text, redact_url
 from xseaice.stac.catalogs import SENSORS, Catalog, get_catalog, read_static
 from xseaice.stac.items import (
@@ -202,17 +203,22 @@ def _static_items(catalog: Catalog) -> list[Any]:
 
     try:
         root = read_static(catalog.url, timeout=catalog.timeout)
+        if isinstance(root, pystac.Item):
+            return [root]
+        if not isinstance(root, pystac.Catalog):
+            raise CatalogError(f"{redact_url(catalog.url)} is not a STAC catalog or collection.")
+        items = list(root.get_items(recursive=True))  # children are read here
+    except CatalogError:
+        raise
     except Exception as exc:
+        limit = current_deadline()
+        if limit is not None and limit.remaining() <= 0:  # pystac rewords the cause
+            raise CatalogError(limit.message(f"reading {redact_url(catalog.url)}")) from None
         raise CatalogError(
             f"could not read the static catalog {redact_url(catalog.url)} "
             f"({type(exc).__name__}: {redact_text(str(exc))}); expected a STAC catalog.json "
             "or collection.json."
         ) from None
-    if isinstance(root, pystac.Item):
-        return [root]
-    if not isinstance(root, pystac.Catalog):
-        raise CatalogError(f"{redact_url(catalog.url)} is not a STAC catalog or collection.")
-    items = list(root.get_items(recursive=True))
     for it in items:
         it.make_asset_hrefs_absolute()
     return items
@@ -292,9 +298,13 @@ def _api_items(
     except CatalogError:
         raise
     except Exception as exc:
+        limit = current_deadline()
+        if limit is not None and limit.remaining() <= 0:
+            why = limit.message(f"searching {catalog.safe_url} did not finish")
+            raise CatalogError(why) from None
         raise CatalogError(
             f"searching {catalog.safe_url} failed ({type(exc).__name__}: "
-            f"{_brief(exc)}); check the catalog, or retry later."
+            f"{_brief(exc)}; timeout {catalog.timeout:g} s); check the catalog, or retry later."
         ) from None
     return out
 
@@ -385,9 +395,11 @@ def search(
         Sensor -> collection ids, overriding the catalog's (e.g. a private STAC API whose
         GRD collection is named differently).
     timeout : float, optional
-        Seconds allowed to connect, and for each wait for bytes, per catalog request;
-        default the catalog's (`xseaice.io.http.DEFAULT_TIMEOUT`).  A catalog that
-        does not answer in time raises [`CatalogError`][xseaice.exceptions.CatalogError].
+        Seconds allowed for the whole search (every catalog request, retries included;
+        each connection and wait for bytes gets at most the time left); default the
+        catalog's (`xseaice.io.http.DEFAULT_TIMEOUT`).  A catalog that does not answer
+        in time raises [`CatalogError`][xseaice.exceptions.CatalogError] naming its host
+        and the timeout.
     ids : sequence of str, optional
         Sentinel-1 item ids to find.  With ids, ``bbox`` and ``datetime`` may be None
         (anywhere, any time); AMSR-2 is then searched over the found items' footprints
@@ -448,11 +460,21 @@ def search(
             s: (None if c is None else replace(c, timeout=float(timeout)))
             for s, c in per_sensor.items()
         }
-    q = _Query(boxes, start, end, mode=mode_u[0], polarizations=pols, ids=wanted)
+    seconds = max((c.timeout for c in per_sensor.values() if c), default=DEFAULT_TIMEOUT)
+    with deadline(seconds):  # the whole search, every catalog request
+        q = _Query(boxes, start, end, mode=mode_u[0], polarizations=pols, ids=wanted)
+        return _search(per_sensor, sensor_list, bbox, sign, wanted, max_items, q)
+
+
+def _search(
+    per_sensor: Mapping[str, Catalog | None], sensor_list: tuple[str, ...], bbox: Any,
+    sign: bool, wanted: frozenset[str], max_items: int, q: _Query,
+) -> SearchResult:  # fmt: skip
+    start, end, pols = q.start, q.end, q.polarizations
     result = SearchResult(
         bbox=None if bbox is None else tuple(float(v) for v in bbox),  # type: ignore[arg-type]
         datetime=(start, end),
-        mode=mode_u[0],
+        mode=q.mode or "",
         polarizations=pols,
     )
     for sensor in sorted(sensor_list, key=lambda s: s != "sentinel-1"):  # S1 first
@@ -473,7 +495,7 @@ def search(
                     f"AMSR-2 search in {cat.name!r} failed ({exc}); continuing with "
                     "Sentinel-1 only.",
                     MissingSensorWarning,
-                    stacklevel=2,
+                    stacklevel=3,
                 )
     _check_not_empty(result, sensor_list, per_sensor, q)
     if sign:
