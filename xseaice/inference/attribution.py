@@ -239,7 +239,8 @@ def explain(
         ``prediction`` (the ice probability, or the class index with ``flag_meanings``),
         ``region`` (bool ``(y, x)``) and ``channel_attribution`` (float32 over
         ``variable``: the sum of ``|gradient x input|`` over valid pixels of the region's
-        mean score, in logit units, with a ``sensor`` coordinate).  Attributes name the output, class, layer and model.
+        mean score, in logit units, with a ``sensor`` coordinate).  Attributes name the
+        output, class, layer and model.
 
     Raises
     ------
