@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import xarray as xr
@@ -118,6 +118,7 @@ def plot_attribution(
     *,
     outputs: Sequence[str] | None = None,
     layer: str | None = None,
+    method: Literal["grad-cam", "hirescam"] = "grad-cam",
     region: Any = "valid",
     time_index: int = 0,
     device: str = "cpu",
@@ -141,6 +142,9 @@ def plot_attribution(
         pixel's predicted class.
     layer : str, optional
         Grad-CAM layer (dotted module name); default the bottleneck.
+    method : {"grad-cam", "hirescam"}, default "grad-cam"
+        How the layer's activations are weighted (see
+        [`explain`][xseaice.inference.attribution.explain]).
     region : {"valid", "predicted"} or bool array, default "valid"
         Pixels whose mean score is explained (see
         [`explain`][xseaice.inference.attribution.explain]).
@@ -182,6 +186,7 @@ def plot_attribution(
             model,
             output=o,
             layer=layer,
+            method=method,
             region=region,
             device=device,
             time_index=time_index,
@@ -203,11 +208,12 @@ def plot_attribution(
         _show_sar(axes[1][j], sar, extent)
         cam_image = _overlay(axes[1][j], r["grad_cam"].values, extent)
         axes[1][j].set_title(
-            f"{o}: Grad-CAM of {r.attrs['target_class']}\nat {r.attrs['layer']}", fontsize=9
+            f"{o}: {r.attrs['method']} of {r.attrs['target_class']}\nat {r.attrs['layer']}",
+            fontsize=9,
         )
     for ax in [axes[0][0], *axes[0][1:], *axes[1][1:]]:
         ax.set_xlabel("x [km]" if extent else "x [px]", fontsize=8)
         ax.tick_params(labelsize=7)
-    fig.colorbar(cam_image, ax=list(axes[1][1:]), shrink=0.8, label="Grad-CAM (0-1)")
+    fig.colorbar(cam_image, ax=list(axes[1][1:]), shrink=0.8, label=f"{method} (0-1)")
     fig.suptitle(f"What model {spec.name!r} looks at", fontsize=11)
     return fig

@@ -61,6 +61,7 @@ logger = logging.getLogger(__name__)
 DEFAULT_LAYERS: dict[str, str] = {"unet": "bridge", "multitask_aspp": "aspp"}
 
 Region = Literal["valid", "predicted"]
+CamMethod = Literal["grad-cam", "hirescam"]
 
 
 @dataclass(frozen=True)
@@ -122,7 +123,7 @@ def _prepare(data: Any, model: Any, device: Any, time_index: int) -> _Inputs:
 def _default_layer(net: nn.Module, spec: WeightsSpec) -> str:
     names = dict(net.named_modules())
     layer = DEFAULT_LAYERS.get(spec.architecture, "")
-    if layer in names:
+    if layer and layer in names:
         return layer
     raise InvalidArgumentError(
         f"model {spec.name!r} ({spec.architecture or type(net).__name__}) has no default "
@@ -201,6 +202,7 @@ def explain(
     target_class: int | str | None = None,
     region: Region | np.ndarray | xr.DataArray = "valid",
     layer: str | None = None,
+    method: CamMethod = "grad-cam",
     device: str = "cpu",
     time_index: int = 0,
 ) -> xr.Dataset:
@@ -227,6 +229,12 @@ def explain(
         Grad-CAM layer, a dotted name from ``model.named_modules()`` (e.g.
         ``"encoder.downs.1"``); default the bottleneck
         ([`DEFAULT_LAYERS`][xseaice.inference.attribution.DEFAULT_LAYERS]).
+    method : {"grad-cam", "hirescam"}, default "grad-cam"
+        ``"grad-cam"``: one weight per channel (the gradient's mean over the layer's grid).
+        ``"hirescam"`` (Draelos & Carin 2020): gradient times activation per location,
+        summed over channels; it shows where the layer's activations raise the score even
+        when, averaged over the grid, a channel lowers it (a Grad-CAM map that is zero
+        everywhere, common at a U-Net's bottleneck whose skips carry the fine detail).
     device : str, default "cpu"
         As in `segment`.
     time_index : int, default 0
@@ -250,32 +258,51 @@ def explain(
     MissingVariablesError, ModelError, WeightsError
         As in `segment`.
     """
+    if method not in ("grad-cam", "hirescam"):
+        raise InvalidArgumentError(f"method must be 'grad-cam' or 'hirescam'; got {method!r}")
     inp = _prepare(data, model, device, time_index)
+    return _run(inp, output, target_class, region, layer, method=method)
+
+
+def _run(
+    inp: _Inputs,
+    output: str,
+    target_class: Any,
+    region: Any,
+    layer: str | None,
+    *,
+    method: CamMethod | None,
+) -> xr.Dataset:
+    """Resolve the target and layer, run the passes and wrap the result."""
     spec, net = inp.spec, inp.module
     k = _target_class(spec, output, target_class)
     binary = spec.outputs[output] is None
-    layer = _default_layer(net, spec) if layer is None else layer
-    modules = dict(net.named_modules())
-    if layer not in modules or not layer:
-        raise InvalidArgumentError(
-            f"layer={layer!r} is not a module of model {spec.name!r}; choose one of "
-            f"{_layer_names(net)}"
-        )
-    grads = _backward(net, inp, modules[layer], layer, output, binary, k, region)
-    return _as_dataset(inp, grads, output=output, k=k, layer=layer)
+    module = None
+    if method is not None:
+        layer = _default_layer(net, spec) if layer is None else layer
+        modules = dict(net.named_modules())
+        if not layer or layer not in modules:
+            raise InvalidArgumentError(
+                f"layer={layer!r} is not a module of model {spec.name!r}; choose one of "
+                f"{_layer_names(net)}"
+            )
+        module = modules[layer]
+    grads = _backward(net, inp, module, layer or "", output, binary, k, region)
+    return _as_dataset(inp, grads, output=output, k=k, layer=layer or "", method=method)
 
 
 def _backward(
     net: nn.Module,
     inp: _Inputs,
-    module: nn.Module,
+    module: nn.Module | None,
     layer: str,
     output: str,
     binary: bool,
     k: int | None,
     region: Any,
 ) -> dict[str, Any]:
-    """One forward + backward pass; the hooked layer's activations and their gradient."""
+    """One forward + backward pass; the hooked layer's activations (``module`` not None)
+    and their gradient, and the input gradient."""
     acts: list[Any] = []
 
     def hook(_m: nn.Module, _i: Any, out: Any) -> None:
@@ -284,25 +311,26 @@ def _backward(
         acts.append(out)
 
     x = inp.x.clone().requires_grad_(True)
-    handle = module.register_forward_hook(hook)
+    handle = module.register_forward_hook(hook) if module is not None else None
     try:
         with torch.enable_grad():
             res = net(x)
     finally:
-        handle.remove()
+        if handle is not None:
+            handle.remove()
     if not isinstance(res, Mapping):
         res = {next(iter(inp.spec.outputs)): res}
     if output not in res:
         raise ModelError(f"the model returned {sorted(res)}, not the output {output!r}")
     h, w = inp.valid.shape
     logits = res[output][..., :h, :w]
-    children = [f"{layer}.{n}" for n, _ in module.named_children()]
-    if not acts:
+    children = [f"{layer}.{n}" for n, _ in module.named_children()] if module else []
+    if module is not None and not acts:
         raise InvalidArgumentError(
             f"layer={layer!r} is never called as a whole by the model's forward pass, so it has "
             f"no activations; pick one of its sub-layers {children} or another layer"
         )
-    if not (isinstance(acts[-1], torch.Tensor) and acts[-1].ndim == 4):
+    if acts and not (isinstance(acts[-1], torch.Tensor) and acts[-1].ndim == 4):
         raise InvalidArgumentError(
             f"layer={layer!r} returns a {type(acts[-1]).__name__}, not one (batch, channel, y, x) "
             f"feature map; pick one of its sub-layers {children} or another layer"
@@ -320,7 +348,7 @@ def _backward(
     score.backward()
     assert x.grad is not None
     return {
-        "acts": acts[-1],
+        "acts": acts[-1] if acts else None,
         "logits": logits.detach(),
         "x_grad": x.grad[..., :h, :w],
         "x": x.detach()[..., :h, :w],
@@ -329,11 +357,16 @@ def _backward(
     }
 
 
-def _cam(acts: torch.Tensor, padded: tuple[int, int], valid: np.ndarray) -> np.ndarray:
-    """``ReLU(sum_k mean(dS/dA_k) A_k)`` upsampled to the input and scaled to [0, 1]."""
+def _cam(
+    acts: torch.Tensor, padded: tuple[int, int], valid: np.ndarray, method: CamMethod
+) -> np.ndarray:
+    """``ReLU(sum_k mean(dS/dA_k) A_k)`` (HiResCAM: ``ReLU(sum_k dS/dA_k A_k)``) upsampled
+    to the input and scaled to [0, 1]."""
     a = acts.detach()
     g = acts.grad if acts.grad is not None else torch.zeros_like(a)
-    cam = F.relu((g.mean(dim=(2, 3), keepdim=True) * a).sum(dim=1, keepdim=True))
+    if method == "grad-cam":
+        g = g.mean(dim=(2, 3), keepdim=True)
+    cam = F.relu((g * a).sum(dim=1, keepdim=True))
     # the layer's grid covers the padded input: upsample to it, then crop to the scene
     up = F.interpolate(cam, size=padded, mode="bilinear", align_corners=False)
     out = up[0, 0, : valid.shape[0], : valid.shape[1]].cpu().numpy().astype(np.float32)
@@ -342,10 +375,11 @@ def _cam(acts: torch.Tensor, padded: tuple[int, int], valid: np.ndarray) -> np.n
         out /= top
     else:
         warnings.warn(
-            "the Grad-CAM map is zero everywhere: no channel of the layer adds positive "
-            "evidence for the target; try another layer, class or region",
+            f"the {method} map is zero everywhere: the layer adds no positive evidence for "
+            "the target; try method='hirescam', another layer (e.g. a decoder layer) or "
+            "another class or region",
             XSeaIceWarning,
-            stacklevel=4,
+            stacklevel=5,
         )
     out = np.clip(out, 0.0, 1.0)
     out[~valid] = np.nan
@@ -357,10 +391,15 @@ def _sensor(v: str) -> str:
 
 
 def _as_dataset(
-    inp: _Inputs, res: dict[str, Any], *, output: str, k: int | None, layer: str
+    inp: _Inputs,
+    res: dict[str, Any],
+    *,
+    output: str,
+    k: int | None,
+    layer: str,
+    method: CamMethod | None,
 ) -> xr.Dataset:
     spec, valid = inp.spec, inp.valid
-    cam = _cam(res["acts"], res["padded"], valid)
     gx = (res["x_grad"][0] * res["x"][0]).abs().cpu().numpy()
     per_channel = np.array([float(c[valid].sum()) for c in gx], dtype=np.float32)
     lg = res["logits"][0].cpu().numpy()
@@ -383,7 +422,6 @@ def _as_dataset(
     dims = ("y", "x")
     ds = xr.Dataset(
         {
-            "grad_cam": xr.DataArray(cam, dims=dims, attrs={"long_name": "Grad-CAM", "units": "1"}),
             "prediction": xr.DataArray(pred, dims=dims, attrs=pred_attrs),
             "region": xr.DataArray(res["mask"], dims=dims),
             "channel_attribution": xr.DataArray(
@@ -402,6 +440,10 @@ def _as_dataset(
         coords=inp.coords,
         attrs={"model": spec.name, "output": output, "target_class": target, "layer": layer},
     )
+    if res["acts"] is not None and method is not None:
+        cam = _cam(res["acts"], res["padded"], valid, method)
+        ds["grad_cam"] = xr.DataArray(cam, dims=dims, attrs={"long_name": method, "units": "1"})
+        ds.attrs["method"] = method
     return ds
 
 
@@ -413,6 +455,7 @@ def grad_cam(
     target_class: int | str | None = None,
     region: Region | np.ndarray | xr.DataArray = "valid",
     layer: str | None = None,
+    method: CamMethod = "grad-cam",
     device: str = "cpu",
     time_index: int = 0,
 ) -> xr.DataArray | np.ndarray:
@@ -441,6 +484,7 @@ def grad_cam(
         target_class=target_class,
         region=region,
         layer=layer,
+        method=method,
         device=device,
         time_index=time_index,
     )
@@ -472,16 +516,8 @@ def channel_attribution(
         units) and ``share`` (its fraction of the sum over variables).
         ``df.groupby("sensor")["share"].sum()`` answers "how much SAR vs AMSR-2".
     """
-    ds = explain(
-        data,
-        model,
-        output=output,
-        target_class=target_class,
-        region=region,
-        device=device,
-        time_index=time_index,
-    )
-    return attribution_table(ds)
+    inp = _prepare(data, model, device, time_index)
+    return attribution_table(_run(inp, output, target_class, region, None, method=None))
 
 
 def attribution_table(ds: xr.Dataset) -> Any:
