@@ -188,6 +188,24 @@ def test_numpy_input_gives_the_same_map(scene) -> None:
     np.testing.assert_allclose(from_array, from_scene.values, atol=1e-6)
 
 
+def test_the_callers_module_is_left_untouched(scene) -> None:
+    import dataclasses
+
+    from xseaice.models import build_model
+
+    spec = get_weights("default")
+    net = build_model("unet", in_channels=7, widths=(8, 16))
+    spec = dataclasses.replace(spec, name="small", arch_kwargs=dict(net.arch_kwargs))
+    before = {k: v.clone() for k, v in net.state_dict().items()}
+    # a layer followed by an in-place ReLU: its activations must not be overwritten
+    cam = grad_cam(scene, (net, spec), layer="encoder.inc.1", method="hirescam")
+    assert np.isfinite(cam.values).all() and cam.values.max() == pytest.approx(1.0)
+    assert all(m.inplace for m in net.modules() if isinstance(m, nn.ReLU))
+    assert all(p.requires_grad for p in net.parameters()) and net.training
+    for k, v in net.state_dict().items():
+        assert torch.equal(v, before[k]), k
+
+
 def test_predicted_region_and_class_names(scene) -> None:
     ds = explain(scene, "multitask", output="sod", region="predicted", target_class=None)
     assert ds["region"].values.all()  # every pixel is predicted as its own class

@@ -201,7 +201,7 @@ def plot_attribution(
     _show_sar(axes[0][0], sar, extent)
     axes[0][0].set_title(f"input: {sar.name} [dB]", fontsize=9)
     _bars(axes[1][0], {o: attribution_table(r) for o, r in results.items()})
-    cam_image = None
+    cam_image: Any = None
     for j, (o, r) in enumerate(results.items(), start=1):
         _show_prediction(axes[0][j], r["prediction"], extent)
         axes[0][j].set_title(f"{o}: {axes[0][j].get_title()}", fontsize=9)

@@ -93,7 +93,7 @@ def _prepare(data: Any, model: Any, device: Any, time_index: int) -> _Inputs:
                 )
             arrays = [a.isel(time=time_index) for a in arrays]
         stack = np.stack([np.asarray(a.values, dtype=np.float32) for a in arrays])
-        coords = {k: c for k, c in arrays[0].coords.items() if set(c.dims) <= {"y", "x"}}
+        coords = {str(k): c for k, c in arrays[0].coords.items() if set(c.dims) <= {"y", "x"}}
     elif isinstance(data, np.ndarray):
         stack, coords = data, {}
     else:
@@ -109,9 +109,9 @@ def _prepare(data: Any, model: Any, device: Any, time_index: int) -> _Inputs:
     dev = resolve_device(device)
     net = load_model(spec, device=dev)[0] if module is None else module
     net = copy.deepcopy(net).to(dev).float().eval()
-    for m in net.modules():  # in-place ops would overwrite the activations Grad-CAM reads
-        if getattr(m, "inplace", False):
-            m.inplace = False
+    for mod in net.modules():  # in-place ops would overwrite the activations Grad-CAM reads
+        if isinstance(getattr(mod, "inplace", None), bool):
+            mod.__dict__["inplace"] = False
     for p in net.parameters():
         p.requires_grad_(False)
     m = int(getattr(net, "size_multiple", 1))
