@@ -374,10 +374,10 @@ def _cam(
     if top > 0:
         out /= top
     else:
+        other = "" if method == "hirescam" else "method='hirescam', "
         warnings.warn(
             f"the {method} map is zero everywhere: the layer adds no positive evidence for "
-            "the target; try method='hirescam', another layer (e.g. a decoder layer) or "
-            "another class or region",
+            f"the target; try {other}another layer (e.g. a decoder layer), class or region",
             XSeaIceWarning,
             stacklevel=5,
         )
