@@ -324,7 +324,7 @@ def _backward(
         raise ModelError(f"the model returned {sorted(res)}, not the output {output!r}")
     h, w = inp.valid.shape
     logits = res[output][..., :h, :w]
-    children = [f"{layer}.{n}" for n, _ in module.named_children()] if module else []
+    children = [f"{layer}.{n}" for n, _ in module.named_children()] if module is not None else []
     if module is not None and not acts:
         raise InvalidArgumentError(
             f"layer={layer!r} is never called as a whole by the model's forward pass, so it has "
