@@ -22,8 +22,10 @@ import numpy as np
 import xarray as xr
 
 from xseaice.exceptions import CRSError, InvalidArgumentError, XSeaIceWarning
+from xseaice.plot_attribution import plot_attribution
 
 __all__ = ["ICE_CMAP_COLOURS", "map_projection", "overview_figure", "plot", "plot_scene"]
+__all__ += ["plot_attribution"]  # re-exported from xseaice.plot_attribution
 
 logger = logging.getLogger(__name__)
 

@@ -4,6 +4,9 @@
   halo;
 * [`predict_array`][xseaice.inference.tiling.predict_array] - the same engine on an in-memory ``(C,
   H, W)`` array (evaluation, training validation, any image-to-image model);
+* [`grad_cam`][xseaice.inference.attribution.grad_cam],
+  [`channel_attribution`][xseaice.inference.attribution.channel_attribution] - what the model
+  looks at (Grad-CAM) and which input variables it leans on;
 * [`clear_model_cache`][xseaice.inference.cache.clear_model_cache],
   `default_tile`,
   [`BF16_LOGIT_TOLERANCE`][xseaice.inference.BF16_LOGIT_TOLERANCE].
@@ -13,6 +16,7 @@ This subpackage imports torch; ``import xseaice`` does not.
 
 from __future__ import annotations
 
+from xseaice.inference.attribution import channel_attribution, explain, grad_cam
 from xseaice.inference.cache import clear_model_cache, keep_heads_fp32, prepare_model
 from xseaice.inference.segment import CLASS_FILL, PIXEL_SIZE_TOLERANCE, segment
 from xseaice.inference.tiling import (
@@ -28,9 +32,12 @@ __all__ = [
     "CLASS_FILL",
     "DEFAULT_TILE",
     "PIXEL_SIZE_TOLERANCE",
+    "channel_attribution",
     "clear_model_cache",
     "cpu_supports_bf16",
     "default_tile",
+    "explain",
+    "grad_cam",
     "keep_heads_fp32",
     "predict_array",
     "prepare_model",

@@ -32,7 +32,13 @@ from xseaice.models.runtime import (
     resolve_precision,
 )
 
-__all__ = ["BF16_LOGIT_TOLERANCE", "DEFAULT_TILE", "default_tile", "predict_array"]
+__all__ = [
+    "BF16_LOGIT_TOLERANCE",
+    "DEFAULT_TILE",
+    "default_tile",
+    "normalise_array",
+    "predict_array",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -389,6 +395,44 @@ def _norm_table(
     )
 
 
+def normalise_array(
+    array: np.ndarray,
+    normalisation: WeightsSpec | Mapping[str, Any] | Sequence[Any],
+    *,
+    variables: Sequence[str] | None = None,
+    mask_channels: Sequence[int] | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The model's input from a ``(C, H, W)`` array in physical units, as every run reads it.
+
+    Parameters
+    ----------
+    array : numpy.ndarray
+        ``(C, H, W)`` inputs in physical units, NaN for no data.
+    normalisation, variables, mask_channels
+        As in [`predict_array`][xseaice.inference.tiling.predict_array].
+
+    Returns
+    -------
+    (numpy.ndarray, numpy.ndarray)
+        The normalised input, float32 channels-last ``(H, W, C)`` with NaN replaced by 0,
+        and the ``(H, W)`` bool mask of valid pixels (finite in every mask channel).
+    """
+    from xseaice.variables import SAR_VARIABLES
+
+    x = np.asarray(array)
+    if x.ndim != 3:
+        raise InvalidArgumentError(f"array must be (channels, y, x); got shape {x.shape}")
+    means, stds, names = _norm_table(normalisation, variables, x.shape[0])
+    if mask_channels is None:
+        sar = [i for i, v in enumerate(names or ()) if v in SAR_VARIABLES]
+        mask_channels = sar or range(x.shape[0])
+    empty = [[None] * 3 for _ in range(3)]
+    xn = _assemble(x[None], empty, means, stds)[0]
+    valid = np.asarray(np.isfinite(xn[..., list(mask_channels)]).all(axis=-1))
+    np.nan_to_num(xn, copy=False, nan=0.0, posinf=0.0, neginf=0.0)
+    return xn, valid
+
+
 def predict_array(
     array: np.ndarray,
     module: nn.Module,
@@ -443,12 +487,10 @@ def predict_array(
         A wrong array shape, normalisation, tile or halo.
     """
     from xseaice.models import receptive_halo
-    from xseaice.variables import SAR_VARIABLES
 
     x = np.asarray(array)
     if x.ndim != 3:
         raise InvalidArgumentError(f"array must be (channels, y, x); got shape {x.shape}")
-    means, stds, names = _norm_table(normalisation, variables, x.shape[0])
     multiple = int(getattr(module, "size_multiple", 1))
     if isinstance(tile, bool) or not isinstance(tile, int) or tile < 1 or tile % multiple:
         raise InvalidArgumentError(
@@ -458,13 +500,7 @@ def predict_array(
     halo = receptive_halo(module) if halo is None else halo
     if isinstance(halo, bool) or not isinstance(halo, int) or halo < 0:
         raise InvalidArgumentError(f"halo must be a non-negative int; got {halo!r}")
-    if mask_channels is None:
-        sar = [i for i, v in enumerate(names or ()) if v in SAR_VARIABLES]
-        mask_channels = sar or range(x.shape[0])
-    empty = [[None] * 3 for _ in range(3)]
-    xn = _assemble(x[None], empty, means, stds)[0]
-    valid = np.asarray(np.isfinite(xn[..., list(mask_channels)]).all(axis=-1))
-    np.nan_to_num(xn, copy=False, nan=0.0, posinf=0.0, neginf=0.0)
+    xn, valid = normalise_array(x, normalisation, variables=variables, mask_channels=mask_channels)
     dev = resolve_device(device)
     dtype = resolve_precision(precision, dev)
     model = prepare_model(copy.deepcopy(module).to(dev))
