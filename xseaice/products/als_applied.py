@@ -37,7 +37,6 @@ if TYPE_CHECKING:
 
 __all__ = ["ALS_COLUMNS", "als_columns", "scale_to_chart"]
 
-#: The per-polygon columns [`als_columns`][xseaice.products.als_applied.als_columns] adds.
 ALS_COLUMNS: tuple[str, ...] = (
     "als_bias",
     "als_temperature",
@@ -46,6 +45,7 @@ ALS_COLUMNS: tuple[str, ...] = (
     "als_target",
     "als_status",
 )
+"""The per-polygon columns [`als_columns`][xseaice.products.als_applied.als_columns] adds."""
 
 
 def scale_to_chart(logits: xr.DataArray, chart: gpd.GeoDataFrame, **options: Any) -> xr.Dataset:
