@@ -96,7 +96,8 @@ def _panels(products: xr.Dataset, factor: int) -> dict[str, Any]:
     logits = products["ice_logit"]
     probs = products["ice_probability"]
     ok = np.isfinite(probs) & np.isfinite(logits)
-    before = (1 / (1 + np.exp(-logits))).where(ok, -1.0)  # -1: outside the histogram's range
+    sigmoid = 1 / (1 + xr.ufuncs.exp(-logits))
+    before = sigmoid.where(ok, -1.0)  # -1: outside the histogram's range
     after = probs.where(ok, -1.0)
     stride = {"y": slice(None, None, factor), "x": slice(None, None, factor)}
     panels: dict[str, Any] = {

@@ -295,8 +295,10 @@ def plot(
     add_colorbar : bool, default True
         Draw a colour bar (or a legend for class maps).
     coarsen : int, optional
-        Average (or take the mode of, for classes) blocks of this many pixels first; by
-        default large maps are reduced to at most about 1500 pixels per side.
+        Average blocks of this many pixels first (a class map: take every n-th pixel);
+        by default large maps are reduced to at most about 1500 pixels per side.  A lazy
+        map is computed once, reduced; the colour limits (1-99 % of backscatter, 98 % of
+        ``|logit|``) come from the pixels shown.
     projection : {"auto", True, None, False} or cartopy.crs.Projection, default "auto"
         Map projection of a new figure.  ``"auto"``: when cartopy is installed
         (``pip install xseaice[plot]``) and ``da`` carries a projected CRS (a

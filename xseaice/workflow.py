@@ -364,7 +364,8 @@ def _store_with(ds: xr.Dataset, path: Path, extra: Any) -> Any:
     group = zarr.open_group(path, mode="r+", zarr_format=2)
     lazy = [str(name) for name, var in ds.variables.items() if var.chunks is not None]
     sources = [encode_zarr_variable(ds.variables[name], name=name).data for name in lazy]
-    writes = dask.array.store(sources, [group[name] for name in lazy], lock=False, compute=False)
+    targets: list[Any] = [group[name] for name in lazy]
+    writes = dask.array.store(sources, targets, lock=False, compute=False)
     _, extra = dask.compute(writes, extra)
     zarr.consolidate_metadata(group.store, zarr_format=2)
     return extra
