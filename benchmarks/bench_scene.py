@@ -399,6 +399,7 @@ _KINDS = (
     ("block_zonal", "concentration per polygon"),
     ("s1-load", "figure (recomputes the scene)"),
     ("amsr2-load", "figure (recomputes the scene)"),
+    ("histogram", "figure (stored products, one compute)"),
 )
 
 

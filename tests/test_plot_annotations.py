@@ -13,7 +13,7 @@ from pyproj import Transformer
 from shapely.geometry import box
 
 from xseaice.plot_annotations import _degrees, chart_outlines, figure_title, latlon_lines
-from xseaice.plotting import overview_figure
+from xseaice.plot_overview import overview_figure
 
 matplotlib.use("Agg")
 

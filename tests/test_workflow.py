@@ -338,3 +338,32 @@ def test_cf_compliance_checker_finds_no_error(written: object, tmp_path: Path) -
     assert not errors and not high, high
     medium = [m for g in result.get("medium_priorities", []) for m in g.get("msgs", [])]
     assert passed, medium
+
+
+def test_write_products_reads_each_scene_chunk_once(
+    scene: object, random_model: str, tmp_path: Path
+) -> None:
+    """The figure's input panels are computed in the pass that writes the logits: every
+    chunk of the lazy scene is read once for the whole product set, figure included."""
+    import threading
+
+    import matplotlib.image
+
+    ds = scene.dataset.chunk({"y": 128, "x": 128})  # type: ignore[attr-defined]
+    reads: list[tuple[int, ...]] = []
+    lock = threading.Lock()
+
+    def count(block: np.ndarray, block_info: dict | None = None) -> np.ndarray:
+        if block_info is not None:  # not the meta call
+            with lock:
+                reads.append(tuple(block_info[0]["chunk-location"]))
+        return block
+
+    for name in ("hh", "hv", "tb36h"):
+        ds[name] = ds[name].copy(data=ds[name].data.map_blocks(count, dtype=ds[name].dtype))
+    out = write_products(ds, tmp_path / "o", model=random_model, progress=False)
+    n_chunks = 3 * int(np.prod(ds["hh"].data.numblocks))
+    assert len(reads) == n_chunks, f"{len(reads)} chunk reads for {n_chunks} chunks"
+    assert len(set(reads)) == int(np.prod(ds["hh"].data.numblocks))
+    image = matplotlib.image.imread(out.files["figure"])
+    assert image.shape[0] > 500 and image.std() > 0.05  # a drawn figure, not a blank one

@@ -1,6 +1,6 @@
 """What makes a panel of map coordinates in km a map: title, graticule and chart polygons.
 
-[`xseaice.plotting.overview_figure`][] draws its panels on plain axes in projected km;
+[`xseaice.plot_overview.overview_figure`][] draws its panels on plain axes in projected km;
 these helpers add the date, scene id and CRS above the figure, latitude/longitude lines
 (computed with pyproj, so they need neither cartopy nor Natural Earth) and the ice-chart
 polygons outlined and labelled with their total concentration (CT).

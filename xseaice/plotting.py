@@ -24,8 +24,7 @@ import xarray as xr
 from xseaice.exceptions import CRSError, InvalidArgumentError, XSeaIceWarning
 from xseaice.plot_attribution import plot_attribution
 
-__all__ = ["ICE_CMAP_COLOURS", "map_projection", "overview_figure", "plot", "plot_scene"]
-__all__ += ["plot_attribution"]  # re-exported from xseaice.plot_attribution
+__all__ = ["ICE_CMAP_COLOURS", "map_projection", "plot", "plot_attribution", "plot_scene"]
 
 logger = logging.getLogger(__name__)
 
@@ -297,8 +296,10 @@ def plot(
     add_colorbar : bool, default True
         Draw a colour bar (or a legend for class maps).
     coarsen : int, optional
-        Average (or take the mode of, for classes) blocks of this many pixels first; by
-        default large maps are reduced to at most about 1500 pixels per side.
+        Average blocks of this many pixels first (a class map: take every n-th pixel);
+        by default large maps are reduced to at most about 1500 pixels per side.  A lazy
+        map is computed once, reduced; the colour limits (1-99 % of backscatter, 98 % of
+        ``|logit|``) come from the pixels shown.
     projection : {"auto", True, None, False} or cartopy.crs.Projection, default "auto"
         Map projection of a new figure.  ``"auto"``: when cartopy is installed
         (``pip install xseaice[plot]``) and ``da`` carries a projected CRS (a
@@ -355,13 +356,9 @@ def plot(
         )
     da = _squeeze_time(da, time_index)
     factor = coarsen or max(1, int(np.ceil(max(da.sizes["y"], da.sizes["x"]) / 1500)))
+    # Reduced first, then computed once; the colour limits come from the pixels shown.
+    da = _reduce(da, factor, classes="flag_values" in da.attrs).compute()
     style = _style(da)
-    if factor > 1:
-        if style.get("kind") == "classes":
-            da = da.isel(y=slice(None, None, factor), x=slice(None, None, factor))
-        else:
-            da = da.coarsen(y=factor, x=factor, boundary="trim").mean().assign_attrs(da.attrs)
-    da = da.compute()
     left, right = _edges(da["x"].values)
     top, bottom = _edges(da["y"].values)
     extent_m = (left, right, bottom, top)
@@ -429,6 +426,16 @@ def plot(
         ax.set_ylabel("y [km]")
         ax.set_aspect("equal")
     return ax
+
+
+def _reduce(da: xr.DataArray, factor: int, *, classes: bool) -> xr.DataArray:
+    """``da`` at 1/``factor`` of its resolution: block means (``boundary="trim"``), or
+    every ``factor``-th pixel of a class map; lazy when ``da`` is."""
+    if factor <= 1:
+        return da
+    if classes:
+        return da.isel(y=slice(None, None, factor), x=slice(None, None, factor))
+    return da.coarsen(y=factor, x=factor, boundary="trim").mean().assign_attrs(da.attrs)
 
 
 def _plot_classes(
@@ -507,137 +514,3 @@ def plot_scene(
         ax.set_visible(False)
     fig.tight_layout()
     return fig
-
-
-def _plot_ice_with_leads(ax: Any, first: xr.Dataset, factor: int) -> None:
-    from matplotlib.colors import ListedColormap
-    from matplotlib.patches import Patch
-
-    ice = first["ice"].isel(y=slice(None, None, factor), x=slice(None, None, factor)).values
-    lead = first["lead"].isel(y=slice(None, None, factor), x=slice(None, None, factor)).values
-    x = first["x"].values[::factor] / 1000.0
-    y = first["y"].values[::factor] / 1000.0
-    codes = np.where(ice == 1, 1, 0)
-    codes = np.where(lead == 1, 2, codes)
-    codes = np.where(ice == 255, 3, codes)
-    cmap = ListedColormap(["#08306b", "#f7fbff", "#e31a1c", "#bdbdbd"])
-    ax.imshow(
-        codes,
-        extent=(x[0], x[-1], y[-1], y[0]),
-        cmap=cmap,
-        vmin=-0.5,
-        vmax=3.5,
-        interpolation="nearest",
-    )
-    ax.legend(
-        handles=[
-            Patch(facecolor=c, edgecolor="k", label=label)
-            for c, label in zip(
-                ["#08306b", "#f7fbff", "#e31a1c"], ["water", "ice", "lead"], strict=True
-            )
-        ],
-        loc="lower right",
-        fontsize=8,
-        framealpha=0.9,
-    )
-    frac = first["ice_fraction"].values if "ice_fraction" in first else np.nan
-    ax.set_title(f"ice / water / leads (ice {float(frac):.0%})", fontsize=10)
-    ax.set_xlabel("x [km]")
-    ax.set_ylabel("y [km]")
-
-
-def _plot_chart_agreement(ax: Any, table: Any) -> None:
-    chart = np.asarray(table["chart_concentration"], dtype=float)
-    mapped = np.asarray(table["mean"], dtype=float)
-    ok = np.isfinite(chart) & np.isfinite(mapped)
-    ax.plot([0, 1], [0, 1], color="0.5", lw=1, ls="--", label="1:1")
-    ax.scatter(
-        chart[ok], mapped[ok], s=30, c="#2171b5", edgecolor="k", lw=0.5, label="chart polygons"
-    )
-    mae = float(np.mean(np.abs(mapped[ok] - chart[ok]))) if ok.any() else np.nan
-    ax.set_xlim(-0.02, 1.02)
-    ax.set_ylim(-0.02, 1.02)
-    ax.set_xlabel("chart concentration (CT)")
-    ax.set_ylabel("mapped ice fraction")
-    ax.set_title(f"concentration per polygon (MAE {mae:.3f})", fontsize=10)
-    ax.legend(loc="upper left", fontsize=8)
-    ax.set_aspect("equal")
-
-
-def overview_figure(
-    products: xr.Dataset,
-    *,
-    scene: xr.Dataset | None = None,
-    table: Any = None,
-    time_index: int = 0,
-) -> Any:
-    """One figure of a mapped scene: inputs, logits, ALS probability, ice and leads.
-
-    Parameters
-    ----------
-    products : xarray.Dataset
-        Products of [`xseaice.workflow.map_ice`][] (one time step, or ``time_index``
-        is used): ``ice_logit``, ``ice_probability``, ``ice``, ``lead``.
-    scene : xarray.Dataset, optional
-        The input scene, for the HH, HV and 36.5 GHz H panels.
-    table : GeoDataFrame, optional
-        Concentration per chart polygon ([`xseaice.products.zonal.concentration`][] with a chart
-        concentration), shown against the chart.
-    time_index : int, default 0
-        Time step when the inputs have a ``time`` dimension.
-
-    Returns
-    -------
-    matplotlib.figure.Figure
-        A 2 x 4 panel figure.
-    """
-    import matplotlib.pyplot as plt
-
-    if "time" in products.dims:
-        products = products.isel(time=time_index)
-    fig, axes = plt.subplots(2, 4, figsize=(19, 9.2))
-    inputs = [scene[v] for v in ("hh", "hv", "tb36h") if scene is not None and v in scene]
-    for ax, var in zip(axes[0], inputs, strict=False):
-        plot(var, ax=ax, time_index=time_index)
-    for ax in axes[0][len(inputs) : 3]:
-        ax.set_visible(False)
-    plot(products["ice_logit"], ax=axes[0][3], title="model logit (under-confident)")
-    plot(products["ice_probability"], ax=axes[1][0], title="ALS ice probability")
-    factor = max(1, int(np.ceil(max(products.sizes["y"], products.sizes["x"]) / 1500)))
-    _plot_ice_with_leads(axes[1][1], products, factor)
-    probs = products["ice_probability"].values
-    logits = products["ice_logit"].values
-    ok = np.isfinite(probs) & np.isfinite(logits)
-    hist_ax = axes[1][2]
-    hist_ax.hist(
-        1 / (1 + np.exp(-logits[ok])),
-        bins=50,
-        range=(0, 1),
-        alpha=0.6,
-        label="sigmoid(logit)",
-        color="#fdae6b",
-    )
-    hist_ax.hist(probs[ok], bins=50, range=(0, 1), alpha=0.6, label="after ALS", color="#2171b5")
-    hist_ax.set_yscale("log")
-    hist_ax.set_xlabel("ice probability")
-    hist_ax.set_ylabel("pixels")
-    hist_ax.set_title("probabilities before / after ALS", fontsize=10)
-    hist_ax.legend(fontsize=8)
-    if table is not None and "chart_concentration" in table:
-        _plot_chart_agreement(axes[1][3], table)
-    else:
-        axes[1][3].set_visible(False)
-    _annotate_maps(fig, [*axes[0], axes[1][0], axes[1][1]], products, scene, table)
-    return fig
-
-
-def _annotate_maps(fig: Any, maps: list[Any], products: xr.Dataset, scene: Any, table: Any) -> None:
-    """Date, scene id and CRS above; lat/lon lines on the maps; chart polygons on ice/leads."""
-    from xseaice.plot_annotations import chart_outlines, figure_title, latlon_lines
-
-    for ax in maps:
-        if ax.get_visible():
-            latlon_lines(ax, products)
-    chart_outlines(maps[-1], table, products)
-    fig.suptitle(figure_title(products, scene), fontsize=13)
-    fig.tight_layout()

@@ -23,6 +23,7 @@ import xarray as xr
 
 from xseaice.exceptions import EmptySearchError, InvalidArgumentError, LoadError
 from xseaice.io.atomic import atomic_path, check_output, staged_folder
+from xseaice.plot_overview import overview_figure, overview_inputs
 from xseaice.products.als import Preserve
 from xseaice.products.writers import (
     cf_dataset,
@@ -306,8 +307,11 @@ def _write_set(
     )
     zarr_path = folder / f"{prefix}_products.zarr"
     with atomic_path(zarr_path) as tmp, _progress(progress):
-        cf_dataset(logits.to_dataset(name="ice_logit"), cf).to_zarr(
-            tmp, mode="w", zarr_format=2, consolidated=True
+        # The figure's coarse input panels come from the same pass over the scene.
+        inputs = _store_with(
+            cf_dataset(logits.to_dataset(name="ice_logit"), cf),
+            tmp,
+            overview_inputs(scene) if figure else None,
         )
         stored = xr.open_zarr(tmp, chunks={})["ice_logit"]
         derived = products_from_logits(stored, preserve=mode, **options)
@@ -334,15 +338,37 @@ def _write_set(
     if figure:
         import matplotlib.pyplot as plt
 
-        from xseaice.plotting import overview_figure
-
         path = folder / f"{prefix}_overview.png"
-        fig = overview_figure(first, scene=scene, table=table)
+        fig = overview_figure(first, scene=inputs, table=table)
         with atomic_path(path) as tmp:
             fig.savefig(tmp, dpi=120, bbox_inches="tight")
         plt.close(fig)
         result.files["figure"] = path
     return result
+
+
+def _store_with(ds: xr.Dataset, path: Path, extra: Any) -> Any:
+    """Write ``ds`` as a new Zarr v2 store and compute ``extra`` in the same dask pass.
+
+    ``to_zarr(compute=False)`` wraps its writes in a ``Delayed`` whose task keys dask
+    renames, so computing it beside ``extra`` would read the shared inputs (every chunk of
+    the scene) twice.  Here ``to_zarr`` writes the metadata and the in-memory coordinates,
+    and the lazy variables, encoded as xarray encodes them, are stored with
+    ``dask.array.store`` in one graph with ``extra``.  Returns ``extra`` computed.
+    """
+    import dask.array
+    import zarr
+    from xarray.backends.zarr import encode_zarr_variable
+
+    ds.to_zarr(path, mode="w", zarr_format=2, consolidated=False, compute=False)
+    group = zarr.open_group(path, mode="r+", zarr_format=2)
+    lazy = [str(name) for name, var in ds.variables.items() if var.chunks is not None]
+    sources = [encode_zarr_variable(ds.variables[name], name=name).data for name in lazy]
+    targets: list[Any] = [group[name] for name in lazy]
+    writes = dask.array.store(sources, targets, lock=False, compute=False)
+    _, extra = dask.compute(writes, extra)
+    zarr.consolidate_metadata(group.store, zarr_format=2)
+    return extra
 
 
 def _chart_name(chart: Any) -> str | None:

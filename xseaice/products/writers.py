@@ -7,6 +7,7 @@ half-written product.
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC
 from pathlib import Path
 from typing import Any, Literal
@@ -18,6 +19,7 @@ from xseaice.exceptions import InvalidArgumentError
 from xseaice.io.atomic import atomic_path
 
 __all__ = [
+    "COG_CACHE_MB",
     "FLAG_COLORMAP",
     "FLAG_NODATA",
     "STANDARD_NAMES",
@@ -29,6 +31,10 @@ __all__ = [
     "write_cog",
     "write_table",
 ]
+
+#: GDAL block cache (MB) while a COG is written: the tiled source and the overviews are
+#: streamed through it, so it bounds the writer's memory whatever the raster's size.
+COG_CACHE_MB: int = 256
 
 #: Nodata value of uint8 flag layers (CF ``_FillValue``).
 FLAG_NODATA: int = 255
@@ -64,6 +70,12 @@ def write_cog(
     description (``long_name`` or the name) and the layer's attributes as tags; ``tags``
     go on the dataset.
 
+    A dask-backed ``da`` (a variable of the products' Zarr store, say) is computed and
+    written block by block, its chunks in parallel, into a tiled GeoTIFF, which GDAL's COG
+    driver then copies with the overviews it builds from that file; neither step holds the
+    whole array, and GDAL's block cache is limited to
+    [`COG_CACHE_MB`][xseaice.products.writers.COG_CACHE_MB].
+
     Parameters
     ----------
     da : xarray.DataArray
@@ -87,10 +99,12 @@ def write_cog(
     flags = is_flag_layer(da) if kind == "auto" else kind == "flags"
     clean, fill = _cog_values(da, flags=flags, nodata=nodata)
     band_tags = {k: _tag(v) for k, v in da.attrs.items() if k not in _NOT_TAGS}
-    with atomic_path(path) as tmp:
+    with atomic_path(path) as tmp, rasterio.Env(GDAL_CACHEMAX=COG_CACHE_MB):
         src = tmp.with_name(f"src_{tmp.name}")
+        # A dask array is written block by block (``lock``: one block at a time into the
+        # file, computed in parallel), never whole; GDAL's block cache is bounded too.
         clean.rio.write_nodata(fill, encoded=False).rio.to_raster(
-            src, driver="GTiff", tiled=True, compress="DEFLATE"
+            src, driver="GTiff", tiled=True, compress="DEFLATE", lock=threading.Lock()
         )
         with rasterio.open(src, "r+") as dst:
             dst.set_band_description(1, str(da.attrs.get("long_name", da.name or "band")))
