@@ -355,17 +355,18 @@ def densify(
     # trees are not linear in the basis: footprint means of the features do not carry
     # over to the pixel, so boosting is for pixel-scale samples (ICESat-2) only
     used = "linear" if footprints else regressor
-    opts = {"method": method, "regressor": used, "seed": seed}
     from threadpoolctl import threadpool_limits  # a scikit-learn dependency
 
     # small problems: OpenMP threads (boosted trees) cost more than they give, and
     # oversubscribe a shared machine by orders of magnitude
     with threadpool_limits(limits=1, user_api="openmp"):
-        fit = _fit_model(design, xy, target, **opts)
+        fit = _fit_model(design, xy, target, method=method, regressor=used, seed=seed)
         cal = Calibration.none()
         if calibrate:
             folds = track_blocks(pts, block_m=block_m, seed=seed)
-            cal = _calibrate(design, xy, target, folds, fit, **opts)
+            cal = _calibrate(
+                design, xy, target, folds, fit, method=method, regressor=used, seed=seed
+            )
         mean, var = _predict(basis, fit)
     noise = float(np.nanmedian(pts["freeboard_sigma"])) ** 2 if "freeboard_sigma" in pts else 0.0
     kernel = "none"
