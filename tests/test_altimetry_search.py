@@ -190,3 +190,18 @@ def test_errors(granules: dict, proxies: tuple) -> None:
         search_altimetry((0, 70, 1, 71), "2023-01-05", catalog=url_a, product="ATL99")
     with pytest.raises(InvalidArgumentError, match="south < north"):
         search_altimetry((0, 71, 1, 70), "2023-01-05", catalog=url_a)
+
+
+def test_earthdata_token_only_for_nasa_https_hosts(monkeypatch: pytest.MonkeyPatch) -> None:
+    from xseaice.io.altimetry import earthdata_headers
+
+    monkeypatch.setenv("EARTHDATA_TOKEN", TOKEN)
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    cloud = "https://data.nsidc.earthdatacloud.nasa.gov/nsidc-cumulus-prod-protected/ATL10.h5"
+    assert earthdata_headers(cloud) == auth
+    assert earthdata_headers("https://n5eil01u.ecs.nsidc.org/ATLAS/ATL10.006/x.h5") == auth
+    assert earthdata_headers("http://data.nsidc.earthdatacloud.nasa.gov/x.h5") == {}  # clear text
+    assert earthdata_headers("https://earthdata.nasa.gov.evil.example/x.h5") == {}
+    assert earthdata_headers("https://notnsidc.org/x.h5") == {}
+    monkeypatch.delenv("EARTHDATA_TOKEN")
+    assert earthdata_headers(cloud) == {}
