@@ -28,7 +28,7 @@ Format-specific extras are kept as further columns (``mss``, ``sarin_ambiguity``
 valid value or location are dropped; fill values never reach the numbers.
 
 URLs are downloaded with retries; HTTPS downloads from NASA Earthdata hosts
-([`EARTHDATA_DOMAINS`][xseaice.io.altimetry.EARTHDATA_DOMAINS]) carry the bearer token of
+(``EARTHDATA_DOMAINS``) carry the bearer token of
 ``EARTHDATA_TOKEN`` (dropped on a redirect to another host).
 """
 
@@ -103,7 +103,7 @@ EARTHDATA_DOMAINS = ("earthdata.nasa.gov", "earthdatacloud.nasa.gov", "nsidc.org
 def earthdata_headers(url: str) -> dict[str, str]:
     """``Authorization: Bearer`` from ``EARTHDATA_TOKEN`` for HTTPS Earthdata hosts, else ``{}``.
 
-    The token goes only to hosts in (or under) `EARTHDATA_DOMAINS` over HTTPS;
+    The token goes only to hosts in (or under) ``EARTHDATA_DOMAINS`` over HTTPS;
     [`xseaice.io.http.get_bytes`][] drops it when a redirect leaves the host.
     """
     parts = urllib.parse.urlsplit(url)

@@ -130,7 +130,7 @@ def search_altimetry(
         The scene: ``(west, south, east, north)`` in degrees, a geometry in EPSG:4326,
         or a dataset with a CRS (its grid's extent).
     datetime : str, datetime or (start, end)
-        The time window (see [`xseaice.stac.items.parse_datetime`][]), e.g. the SAR
+        The time window (see `xseaice.stac.items.parse_datetime`), e.g. the SAR
         time +- a day: ``("2023-03-01T06:00", "2023-03-02T18:00")``.
     product : {"ATL10", "ATL07"}
         ICESat-2 product; its CMR-STAC collection ids are in `ALTIMETRY_PRODUCTS`.
@@ -150,7 +150,8 @@ def search_altimetry(
     -------
     list of pystac.Item
         Sorted by time; [`altimetry_assets`][xseaice.stac.altimetry.altimetry_assets]
-        gives their HDF5 asset URLs for [`xseaice.read_altimetry`][].
+        gives their HDF5 asset URLs for
+        [`read_altimetry`][xseaice.io.altimetry.read_altimetry].
 
     Raises
     ------
