@@ -45,6 +45,18 @@ def test_densify_maps_the_truth_with_honest_uncertainty(case) -> None:
     err = np.abs(fb.values - truth)[ice]
     cover = float(np.mean(err <= 1.645 * fb["uncertainty"].values[ice]))
     assert 0.75 < cover < 0.99
+    # calibrated on held-out blocks of track: the stated levels hold against the truth
+    assert fb.attrs["calibration_folds"] >= 2 and fb.attrs["calibration_scale"] > 0
+    cover68 = float(np.mean(err <= fb["uncertainty"].values[ice]))
+    cover90 = float(np.mean(err <= fb.attrs["z90"] * fb["uncertainty"].values[ice]))
+    assert 0.55 < cover68 < 0.85 and 0.8 < cover90 < 0.98, (cover68, cover90)
+    assert fb.attrs["regressor"] == "boosted"
+    uncal = densify(sc.dataset, pts, "freeboard", ice=sc.truth["ice"], calibrate=False)
+    np.testing.assert_allclose(
+        fb["uncertainty"].values[ice],
+        fb.attrs["calibration_scale"] * uncal["uncertainty"].values[ice],
+        rtol=1e-4,
+    )
 
 
 def test_regression_only_and_no_lead_map(case) -> None:

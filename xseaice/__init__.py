@@ -38,6 +38,7 @@ _LAZY: dict[str, str] = {
     "warp": "xseaice.sar.warp",
     "despeckle": "xseaice.sar.despeckle",
     "read_altimetry": "xseaice.io.altimetry",
+    "search_altimetry": "xseaice.stac.altimetry",
     "densify": "xseaice.altimetry.densify",
 }
 

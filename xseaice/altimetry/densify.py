@@ -18,12 +18,14 @@ from __future__ import annotations
 
 import logging
 import warnings
-from typing import TYPE_CHECKING, Literal
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pandas as pd
 import xarray as xr
 
+from xseaice.altimetry.calibrate import Calibration, track_blocks
 from xseaice.altimetry.colocate import colocate, scene_grid, scene_time
 from xseaice.altimetry.features import Basis, footprint_means, make_basis, sar_features
 from xseaice.exceptions import InvalidArgumentError
@@ -31,13 +33,16 @@ from xseaice.exceptions import InvalidArgumentError
 if TYPE_CHECKING:
     import geopandas as gpd
 
-__all__ = ["DensifyMethod", "densify"]
+__all__ = ["DensifyMethod", "Regressor", "densify"]
 
 logger = logging.getLogger(__name__)
 
 DensifyMethod = Literal["regression-kriging", "regression"]
+Regressor = Literal["boosted", "linear"]
 _METHODS = ("regression-kriging", "regression")
+_REGRESSORS = ("boosted", "linear")
 _MAX_GP_POINTS = 300
+_MIN_BOOST_POINTS = 50
 
 
 def _ice_map(
@@ -96,26 +101,93 @@ def _fit_regression(design: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.n
     return beta, cov, y - design @ beta
 
 
-def _krige_residuals(
-    pts: pd.DataFrame, resid: np.ndarray, x: np.ndarray, y: np.ndarray, seed: int
-) -> tuple[np.ndarray, np.ndarray, float, str]:
-    """GP of the residuals on a coarse grid, bilinearly upsampled; (mean, var, white, kernel)."""
-    from scipy.interpolate import RegularGridInterpolator
+@dataclass
+class _Fit:
+    """One fitted model: linear SAR regression, optional boosted trees, residual GP."""
+
+    beta: np.ndarray
+    cov: np.ndarray
+    booster: Any
+    gp: Any
+    white: float
+    resid_var: float
+
+    def predict(self, design: np.ndarray, xy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Mean and variance of a *measurement* at points (rows of the design, km)."""
+        mean = design @ self.beta
+        var = np.einsum("nk,kn->n", design, self.cov @ design.T)
+        if self.booster is not None:
+            mean = mean + self.booster.predict(design)
+        if self.gp is None:
+            return mean, var + self.resid_var
+        gm, gs = self.gp.predict(xy, return_std=True)
+        return mean + gm, var + gs**2
+
+
+def _fit_model(
+    design: np.ndarray,
+    xy: np.ndarray,
+    y: np.ndarray,
+    *,
+    method: str,
+    regressor: str,
+    seed: int,
+    kernel: Any = None,
+) -> _Fit:
+    """Fit the three stages on training points; ``kernel`` fixes the GP's kernel (CV folds)."""
+    beta, cov, resid = _fit_regression(design, y)
+    booster = None
+    if regressor == "boosted" and y.size >= _MIN_BOOST_POINTS:
+        booster = _boost(design, resid, seed)
+        resid = resid - booster.predict(design)
+    gp = None
+    if method == "regression-kriging":
+        gp = _fit_gp(xy, resid, seed, kernel)
+    white = float(gp.kernel_.k2.noise_level) if gp is not None else 0.0
+    return _Fit(beta, cov, booster, gp, white, float(np.var(resid)))
+
+
+def _boost(design: np.ndarray, resid: np.ndarray, seed: int) -> Any:
+    """Shallow, strongly regularised gradient-boosted trees on the regression residuals."""
+    from sklearn.ensemble import HistGradientBoostingRegressor
+
+    model = HistGradientBoostingRegressor(
+        learning_rate=0.05,
+        max_iter=150,
+        max_leaf_nodes=15,
+        min_samples_leaf=20,
+        l2_regularization=1.0,
+        random_state=seed,
+    )
+    return model.fit(design, resid)
+
+
+def _fit_gp(xy: np.ndarray, resid: np.ndarray, seed: int, kernel: Any = None) -> Any:
+    """GP of the residuals (Matern 3/2 + white noise, at most ``_MAX_GP_POINTS`` points)."""
     from sklearn.exceptions import ConvergenceWarning
     from sklearn.gaussian_process import GaussianProcessRegressor
     from sklearn.gaussian_process.kernels import ConstantKernel, Matern, WhiteKernel
 
-    xy = np.column_stack([pts["x"].to_numpy(), pts["y"].to_numpy()]) / 1000.0
     rng = np.random.default_rng(seed)
     take = np.sort(rng.choice(len(xy), size=min(len(xy), _MAX_GP_POINTS), replace=False))
-    var0 = float(np.var(resid)) + 1e-6
-    kernel = ConstantKernel(var0, (1e-6, 10.0)) * Matern(2.0, (0.05, 100.0), nu=1.5) + WhiteKernel(
-        var0 / 2, (1e-7, 10.0)
-    )
-    gp = GaussianProcessRegressor(kernel, normalize_y=False, random_state=seed)
+    if kernel is None:
+        var0 = float(np.var(resid)) + 1e-6
+        kernel = ConstantKernel(var0, (1e-6, 10.0)) * Matern(
+            2.0, (0.05, 100.0), nu=1.5
+        ) + WhiteKernel(var0 / 2, (1e-7, 10.0))
+        gp = GaussianProcessRegressor(kernel, normalize_y=False, random_state=seed)
+    else:
+        gp = GaussianProcessRegressor(kernel, optimizer=None, normalize_y=False)
     with warnings.catch_warnings():  # a bound hit (e.g. no white noise) is a valid answer
         warnings.simplefilter("ignore", ConvergenceWarning)
         gp.fit(xy[take], resid[take])
+    return gp
+
+
+def _grid_gp(gp: Any, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """GP mean and latent variance on a coarse grid, bilinearly upsampled to the scene."""
+    from scipy.interpolate import RegularGridInterpolator
+
     step = max(1, int(np.ceil(max(x.size, y.size) / 64)))
     xs, ys = x[::step], y[::step]
     if xs[-1] != x[-1]:
@@ -132,7 +204,44 @@ def _krige_residuals(
         return f(query).reshape(y.size, x.size)
 
     white = float(gp.kernel_.k2.noise_level)
-    return up(mean), up(std**2), white, str(gp.kernel_)
+    return up(mean), np.maximum(up(std**2) - white, 0.0)
+
+
+def _calibrate(
+    design: np.ndarray,
+    xy: np.ndarray,
+    y: np.ndarray,
+    folds: np.ndarray,
+    full: _Fit,
+    *,
+    method: str,
+    regressor: str,
+    seed: int,
+) -> Calibration:
+    """Held-out normalised residuals of the model refitted without each block fold."""
+    if folds.max() < 1:
+        return Calibration.none()
+    kernel = full.gp.kernel_ if full.gp is not None else None
+    resid, sd = np.full(y.size, np.nan), np.full(y.size, np.nan)
+    for k in range(int(folds.max()) + 1):
+        test = folds == k
+        if test.all() or (~test).sum() < 5:
+            continue
+        fit = _fit_model(
+            design[~test],
+            xy[~test],
+            y[~test],
+            method=method,
+            regressor=regressor,
+            seed=seed,
+            kernel=kernel,
+        )
+        m, v = fit.predict(design[test], xy[test])
+        resid[test], sd[test] = y[test] - m, np.sqrt(np.maximum(v, 1e-12))
+    ok = np.isfinite(resid)
+    if ok.sum() < 10:
+        return Calibration.none()
+    return Calibration.from_residuals(resid[ok], sd[ok], int(folds.max()) + 1)
 
 
 def densify(
@@ -145,6 +254,9 @@ def densify(
     drift: xr.Dataset | None = None,
     ice: xr.DataArray | np.ndarray | None = None,
     n_clusters: int = 8,
+    regressor: Regressor = "boosted",
+    calibrate: bool = True,
+    block_m: float = 3000.0,
     seed: int = 0,
 ) -> xr.DataArray:
     """Map sparse altimeter values over a SAR scene, with an uncertainty.
@@ -172,15 +284,28 @@ def densify(
         values (255, NaN) are no data and give NaN in the result.
     n_clusters : int
         Number of SAR classes in the regression basis.
+    regressor : {"boosted", "linear"}
+        ``"linear"``: the Bayesian ridge regression on the basis alone; ``"boosted"``:
+        plus shallow gradient-boosted trees (scikit-learn) on its residuals, for the
+        non-linear part (ice type times deformation), when there are at least 50 points.
+    calibrate : bool
+        Scale the uncertainty by block cross-validation
+        ([`xseaice.altimetry.calibrate`][]): blocks of ``block_m`` metres of track are held
+        out in turn, and the factor that makes the held-out normalised residuals cover at
+        68.3 % and 90 % multiplies the standard deviation.
+    block_m : float
+        Along-track length of a held-out block.
     seed : int
-        Seed of the clustering and of the GP subsample.
+        Seed of the clustering, of the GP subsample and of the fold dealing.
 
     Returns
     -------
     xarray.DataArray
         ``(y, x)`` float32 named ``value`` with a coordinate ``uncertainty`` (one
         standard deviation, same units); attributes record the method, the number of
-        points and the fitted kernel.
+        points, the fitted kernel, the regressor and the calibration (``calibration_scale``,
+        the held-out ``calibration_z68``/``calibration_z90`` before scaling,
+        ``cv_rmse``: the held-out RMSE at the points).
 
     Raises
     ------
@@ -195,6 +320,10 @@ def densify(
     """
     if method not in _METHODS:
         raise InvalidArgumentError(f"method must be one of {_METHODS}; got {method!r}")
+    if regressor not in _REGRESSORS:
+        raise InvalidArgumentError(f"regressor must be one of {_REGRESSORS}; got {regressor!r}")
+    if not block_m > 0:
+        raise InvalidArgumentError(f"block_m must be a positive length in metres; got {block_m!r}")
     x, y, _ = scene_grid(scene_ds)
     pixel = float(abs(x[1] - x[0]))
     ice_map, valid = _ice_map(scene_ds, ice)
@@ -221,30 +350,72 @@ def densify(
     ok = frac > 0
     pts, design = pts.loc[ok].reset_index(drop=True), design[ok]
     target = pts[value].to_numpy(dtype=np.float64)
-    beta, cov, resid = _fit_regression(design, target)
-    mean, var = _predict(basis, beta, cov)
+    xy = np.column_stack([pts["x"].to_numpy(), pts["y"].to_numpy()]) / 1000.0
+    footprints = _has_footprints(pts, pixel)
+    # trees are not linear in the basis: footprint means of the features do not carry
+    # over to the pixel, so boosting is for pixel-scale samples (ICESat-2) only
+    used = "linear" if footprints else regressor
+    from threadpoolctl import threadpool_limits  # a scikit-learn dependency
+
+    # small problems: OpenMP threads (boosted trees) cost more than they give, and
+    # oversubscribe a shared machine by orders of magnitude
+    with threadpool_limits(limits=1, user_api="openmp"):
+        fit = _fit_model(design, xy, target, method=method, regressor=used, seed=seed)
+        cal = Calibration.none()
+        if calibrate:
+            folds = track_blocks(pts, block_m=block_m, seed=seed)
+            cal = _calibrate(
+                design, xy, target, folds, fit, method=method, regressor=used, seed=seed
+            )
+        mean, var = _predict(basis, fit)
     noise = float(np.nanmedian(pts["freeboard_sigma"])) ** 2 if "freeboard_sigma" in pts else 0.0
     kernel = "none"
-    if method == "regression-kriging":
-        gm, gv, white, kernel = _krige_residuals(pts, resid, x, y, seed)
-        unexplained = max(white - noise, 0.0)
+    if fit.gp is not None:
+        gm, gv = _grid_gp(fit.gp, x, y)
         mean += gm
-        var += np.maximum(gv - white, 0.0) + unexplained
+        support_ratio = _support_ratio(basis, fit, design, pts) if footprints else 1.0
+        var += gv + support_ratio * max(fit.white - noise, 0.0)
+        kernel = str(fit.gp.kernel_)
     else:
-        var += max(float(np.var(resid)) - noise, 0.0)
+        var += max(fit.resid_var - noise, 0.0)
+    var *= cal.scale**2
     if zero_on_water:
         mean, var = np.where(support, mean, 0.0), np.where(support, var, 0.0)
     if valid is not None:  # no-data in the lead map (binarize's 255): no estimate
         mean, var = np.where(valid, mean, np.nan), np.where(valid, var, np.nan)
-    return _to_dataarray(scene_ds, value, mean, np.sqrt(var), method, len(pts), kernel)
+    da = _to_dataarray(scene_ds, value, mean, np.sqrt(var), method, len(pts), kernel)
+    da.attrs.update(regressor=used, **cal.attrs())
+    return da
 
 
-def _predict(basis: Basis, beta: np.ndarray, cov: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _has_footprints(pts: pd.DataFrame, pixel: float) -> bool:
+    return "footprint_across_m" in pts and bool((pts["footprint_across_m"] > pixel).any())
+
+
+def _support_ratio(basis: Basis, fit: _Fit, design: np.ndarray, pts: pd.DataFrame) -> float:
+    """Change of support: variance of the fitted SAR map at the pixel over its footprint mean.
+
+    The residual GP of footprint samples sees the unexplained variance averaged over a
+    footprint; the pixel varies more.  The ratio is measured on the SAR-explained map at
+    the same points (pixel at the footprint centre vs footprint mean), and assumed to
+    hold for the unexplained part too.
+    """
+    centre = basis.maps[:, pts["row"].to_numpy(), pts["col"].to_numpy()].T @ fit.beta
+    mean_fp = design @ fit.beta
+    ratio = float(np.var(centre)) / max(float(np.var(mean_fp)), 1e-12)
+    return float(np.clip(ratio, 1.0, 25.0))
+
+
+def _predict(basis: Basis, fit: _Fit) -> tuple[np.ndarray, np.ndarray]:
     k, ny, nx = basis.maps.shape
     m = basis.maps.reshape(k, -1).astype(np.float64)
-    mean = (beta @ m).reshape(ny, nx)
-    var = np.einsum("kn,kn->n", cov @ m, m).reshape(ny, nx)
-    return mean, np.maximum(var, 0.0)
+    mean = fit.beta @ m
+    var = np.einsum("kn,kn->n", fit.cov @ m, m)
+    if fit.booster is not None:
+        on = np.flatnonzero(basis.support.ravel())
+        for chunk in np.array_split(on, max(1, on.size // 200_000)):
+            mean[chunk] += fit.booster.predict(m[:, chunk].T)
+    return mean.reshape(ny, nx), np.maximum(var, 0.0).reshape(ny, nx)
 
 
 def _to_dataarray(

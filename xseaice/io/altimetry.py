@@ -26,6 +26,10 @@ along-track samples whatever the format, with the same columns:
 Format-specific extras are kept as further columns (``mss``, ``sarin_ambiguity``,
 ``quality_flag``, ``beam``, ``strong_beam``, ``freeboard_sigma``...).  Samples without any
 valid value or location are dropped; fill values never reach the numbers.
+
+URLs are downloaded with retries; HTTPS downloads from NASA Earthdata hosts
+(``EARTHDATA_DOMAINS``) carry the bearer token of
+``EARTHDATA_TOKEN`` (dropped on a redirect to another host).
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ import glob
 import io
 import logging
 import os
+import urllib.parse
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -47,7 +52,14 @@ from xseaice.io.http import get_bytes
 if TYPE_CHECKING:
     import geopandas as gpd
 
-__all__ = ["ALTIMETRY_KINDS", "SURFACE_CLASSES", "AltimetryKind", "read_altimetry"]
+__all__ = [
+    "ALTIMETRY_KINDS",
+    "EARTHDATA_DOMAINS",
+    "SURFACE_CLASSES",
+    "AltimetryKind",
+    "earthdata_headers",
+    "read_altimetry",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -84,6 +96,25 @@ def _to_utc(seconds: np.ndarray, epoch: str, *, scale: Literal["tai", "gps", "ut
     return label - (shift * 1_000_000_000).astype("timedelta64[ns]")
 
 
+#: Domains of NASA Earthdata downloads (ICESat-2 granules at NSIDC, on-premises or cloud).
+EARTHDATA_DOMAINS = ("earthdata.nasa.gov", "earthdatacloud.nasa.gov", "nsidc.org")
+
+
+def earthdata_headers(url: str) -> dict[str, str]:
+    """``Authorization: Bearer`` from ``EARTHDATA_TOKEN`` for HTTPS Earthdata hosts, else ``{}``.
+
+    The token goes only to hosts in (or under) ``EARTHDATA_DOMAINS`` over HTTPS;
+    [`xseaice.io.http.get_bytes`][] drops it when a redirect leaves the host.
+    """
+    parts = urllib.parse.urlsplit(url)
+    host = (parts.hostname or "").lower()
+    token = os.environ.get("EARTHDATA_TOKEN")
+    nasa = any(host == d or host.endswith("." + d) for d in EARTHDATA_DOMAINS)
+    if token and nasa and parts.scheme == "https":
+        return {"Authorization": f"Bearer {token}"}
+    return {}
+
+
 class _Source:
     """An opened altimetry file: an h5py File (HDF5/netCDF-4) or a netCDF4 Dataset."""
 
@@ -91,7 +122,7 @@ class _Source:
         self.name = str(source)
         self._memory: bytes | None = None
         if self.name.startswith(("http://", "https://")):
-            self._memory = get_bytes(self.name)
+            self._memory = get_bytes(self.name, headers=earthdata_headers(self.name))
         elif not Path(self.name).is_file():
             raise AssetReadError(
                 f"altimetry file {self.name!r} does not exist; pass an existing path, a URL, "

@@ -40,10 +40,12 @@ def redact_url(url: str) -> str:
 
 
 _QUERY = re.compile(r"\?[^\s'\"()<>]*")
+_AUTH = re.compile(r"\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]+", re.IGNORECASE)
 
 
 def redact_text(text: str) -> str:
-    """Remove query strings (``?...``) from every URL or path inside ``text``.
+    """Remove query strings (``?...``) from every URL or path inside ``text``, and the
+    credential of ``Bearer``/``Basic`` authorization values (HTTP libraries log headers).
 
     Parameters
     ----------
@@ -54,7 +56,7 @@ def redact_text(text: str) -> str:
     -------
     str
     """
-    return _QUERY.sub("?<redacted>", text)
+    return _AUTH.sub(r"\1 <redacted>", _QUERY.sub("?<redacted>", text))
 
 
 class _RedactFilter(logging.Filter):
