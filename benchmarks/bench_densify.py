@@ -199,14 +199,15 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     a, b = (int(v) for v in args.seeds.split(":"))
     warnings.filterwarnings("ignore", module="sklearn")
     rows: list[dict[str, Any]] = []
+    partial = HERE / "results" / "bench_densify.partial.json"  # progress of a long run
     for mission in [] if args.skip_table else args.missions:
         for n in args.tracks:
             for seed in range(a, b):
                 rows.append(one_case(seed, args.size, mission, n, with_plain=args.no_lead_map))
-                partial = HERE / "results" / "bench_densify.partial.json"
                 partial.write_text(json.dumps(rows, indent=1))
                 r = rows[-1]
                 print(f"  {mission} {n} seed {seed}: {r['densify']:.3f}", flush=True)
+    partial.unlink(missing_ok=True)
     table = summarise(rows)
     head = (
         f"{'mission':9} {'tracks':>6} {'densify':>8} {'best baseline':>30} {'rmse':>7} "
