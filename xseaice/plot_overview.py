@@ -27,8 +27,8 @@ __all__ = ["INPUT_PANELS", "figure_factor", "overview_figure", "overview_inputs"
 
 logger = logging.getLogger(__name__)
 
-#: The input variables shown in the top row of the figure, in order (those present).
 INPUT_PANELS: tuple[str, ...] = ("hh", "hv", "tb36h")
+"""The input variables shown in the top row of the figure, in order (those present)."""
 
 #: Histogram bins of the probability panel (equal bins over 0-1).
 _BINS = 50

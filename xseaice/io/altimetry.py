@@ -65,7 +65,9 @@ logger = logging.getLogger(__name__)
 
 AltimetryKind = Literal["cryosat2_l2i", "cpom_merge", "atl10"]
 ALTIMETRY_KINDS: tuple[str, ...] = ("cryosat2_l2i", "cpom_merge", "atl10")
+"""The formats [`read_altimetry`][xseaice.io.altimetry.read_altimetry] reads (``kind=``)."""
 SURFACE_CLASSES: tuple[str, ...] = ("unknown", "ocean", "lead", "floe")
+"""The categories of the ``surface`` column."""
 ATL10_BEAMS: tuple[str, ...] = ("gt1l", "gt1r", "gt2l", "gt2r", "gt3l", "gt3r")
 
 # TAI - UTC (s) from each date on (leap seconds since 2000); GPS - UTC = TAI - UTC - 19.
@@ -96,8 +98,8 @@ def _to_utc(seconds: np.ndarray, epoch: str, *, scale: Literal["tai", "gps", "ut
     return label - (shift * 1_000_000_000).astype("timedelta64[ns]")
 
 
-#: Domains of NASA Earthdata downloads (ICESat-2 granules at NSIDC, on-premises or cloud).
 EARTHDATA_DOMAINS = ("earthdata.nasa.gov", "earthdatacloud.nasa.gov", "nsidc.org")
+"""Domains of NASA Earthdata downloads (ICESat-2 granules at NSIDC, on-premises or cloud)."""
 
 
 def earthdata_headers(url: str) -> dict[str, str]:
