@@ -193,7 +193,7 @@ def test_errors(granules: dict, proxies: tuple) -> None:
 
 
 def test_earthdata_token_only_for_nasa_https_hosts(monkeypatch: pytest.MonkeyPatch) -> None:
-    from xseaice.io.altimetry import earthdata_headers
+    from xseaice.io.urls import earthdata_headers
 
     monkeypatch.setenv("EARTHDATA_TOKEN", TOKEN)
     auth = {"Authorization": f"Bearer {TOKEN}"}

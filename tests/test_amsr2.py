@@ -18,7 +18,8 @@ from odc.geo.geobox import GeoBox
 from pyproj import Transformer
 
 from xseaice.exceptions import AssetReadError, CRSError, InvalidArgumentError, LoadError
-from xseaice.io.amsr2 import _earthdata_headers, read_amsr2
+from xseaice.io.amsr2 import read_amsr2
+from xseaice.io.urls import earthdata_headers
 from xseaice.stac.amsr2_graph import reproject_to
 from xseaice.variables import ATTRS
 
@@ -235,12 +236,17 @@ def test_read_over_http(served: str, he5: Path, north: xr.Dataset) -> None:
 
 def test_earthdata_token_only_for_nasa_hosts(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("EARTHDATA_TOKEN", "tok123")
-    assert _earthdata_headers("https://data.nsidc.earthdata.nasa.gov/x.he5") == {
+    assert earthdata_headers("https://data.nsidc.earthdata.nasa.gov/x.he5") == {
         "Authorization": "Bearer tok123"
     }
-    assert _earthdata_headers("https://evil.example.com/earthdata.nasa.gov/x.he5") == {}
+    assert earthdata_headers("https://evil.example.com/earthdata.nasa.gov/x.he5") == {}
+    # AU_SI12 in NSIDC's cloud gets it too (the same rule as the altimetry reader); never
+    # over clear text
+    cloud = "https://data.nsidc.earthdatacloud.nasa.gov/AMSR_U2/x.he5"
+    assert earthdata_headers(cloud) == {"Authorization": "Bearer tok123"}
+    assert earthdata_headers(cloud.replace("https:", "http:")) == {}
     monkeypatch.delenv("EARTHDATA_TOKEN")
-    assert _earthdata_headers("https://data.nsidc.earthdata.nasa.gov/x.he5") == {}
+    assert earthdata_headers("https://data.nsidc.earthdata.nasa.gov/x.he5") == {}
 
 
 # ------------------------------------------------------------------ reprojection

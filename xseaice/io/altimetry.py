@@ -28,7 +28,7 @@ Format-specific extras are kept as further columns (``mss``, ``sarin_ambiguity``
 valid value or location are dropped; fill values never reach the numbers.
 
 URLs are downloaded with retries; HTTPS downloads from NASA Earthdata hosts
-(``EARTHDATA_DOMAINS``) carry the bearer token of
+([`EARTHDATA_DOMAINS`][xseaice.io.urls.EARTHDATA_DOMAINS]) carry the bearer token of
 ``EARTHDATA_TOKEN`` (dropped on a redirect to another host).
 """
 
@@ -38,7 +38,6 @@ import glob
 import io
 import logging
 import os
-import urllib.parse
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -48,16 +47,15 @@ import pandas as pd
 
 from xseaice.exceptions import AssetReadError, InvalidArgumentError
 from xseaice.io.http import get_bytes
+from xseaice.io.urls import earthdata_headers
 
 if TYPE_CHECKING:
     import geopandas as gpd
 
 __all__ = [
     "ALTIMETRY_KINDS",
-    "EARTHDATA_DOMAINS",
     "SURFACE_CLASSES",
     "AltimetryKind",
-    "earthdata_headers",
     "read_altimetry",
 ]
 
@@ -96,25 +94,6 @@ def _to_utc(seconds: np.ndarray, epoch: str, *, scale: Literal["tai", "gps", "ut
         return label
     shift = _tai_minus_utc(label) - (19 if scale == "gps" else 0)
     return label - (shift * 1_000_000_000).astype("timedelta64[ns]")
-
-
-EARTHDATA_DOMAINS = ("earthdata.nasa.gov", "earthdatacloud.nasa.gov", "nsidc.org")
-"""Domains of NASA Earthdata downloads (ICESat-2 granules at NSIDC, on-premises or cloud)."""
-
-
-def earthdata_headers(url: str) -> dict[str, str]:
-    """``Authorization: Bearer`` from ``EARTHDATA_TOKEN`` for HTTPS Earthdata hosts, else ``{}``.
-
-    The token goes only to hosts in (or under) ``EARTHDATA_DOMAINS`` over HTTPS;
-    [`xseaice.io.http.get_bytes`][] drops it when a redirect leaves the host.
-    """
-    parts = urllib.parse.urlsplit(url)
-    host = (parts.hostname or "").lower()
-    token = os.environ.get("EARTHDATA_TOKEN")
-    nasa = any(host == d or host.endswith("." + d) for d in EARTHDATA_DOMAINS)
-    if token and nasa and parts.scheme == "https":
-        return {"Authorization": f"Bearer {token}"}
-    return {}
 
 
 class _Source:

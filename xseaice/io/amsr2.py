@@ -60,7 +60,7 @@ import numpy as np
 
 from xseaice.exceptions import AssetReadError, CRSError, InvalidArgumentError, LoadError
 from xseaice.io.http import DEFAULT_TIMEOUT, HTTPStatusError, deadline, get_bytes
-from xseaice.io.urls import redact_url
+from xseaice.io.urls import earthdata_headers, redact_url
 from xseaice.variables import ATTRS
 
 if TYPE_CHECKING:
@@ -169,20 +169,12 @@ def _safe_name(source: Any) -> str:
     return f"<{type(source).__name__}>"
 
 
-def _earthdata_headers(url: str) -> dict[str, str]:
-    host = (urllib.parse.urlsplit(url).hostname or "").lower()
-    token = os.environ.get("EARTHDATA_TOKEN")
-    if token and (host.endswith(".earthdata.nasa.gov") or host == "earthdata.nasa.gov"):
-        return {"Authorization": f"Bearer {token}"}
-    return {}
-
-
 def _download(url: str, *, timeout: float = DEFAULT_TIMEOUT) -> bytes:
     """GET ``url`` (with an Earthdata bearer token for NASA hosts only), retrying faults.
 
     The token is dropped when a redirect leaves the host ([`xseaice.io.http.get_bytes`][]).
     """
-    headers = _earthdata_headers(url)
+    headers = earthdata_headers(url)
     try:
         return get_bytes(url, headers=headers, timeout=timeout)
     except HTTPStatusError as exc:

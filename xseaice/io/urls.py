@@ -8,11 +8,38 @@ message, a log line, an attribute or a repr.
 from __future__ import annotations
 
 import logging
+import os
 import re
 import urllib.parse
 from collections.abc import Sequence
 
-__all__ = ["HTTP_LOGGERS", "install_log_redaction", "redact_text", "redact_url"]
+__all__ = [
+    "EARTHDATA_DOMAINS",
+    "HTTP_LOGGERS",
+    "earthdata_headers",
+    "install_log_redaction",
+    "redact_text",
+    "redact_url",
+]
+
+EARTHDATA_DOMAINS = ("earthdata.nasa.gov", "earthdatacloud.nasa.gov", "nsidc.org")
+"""Domains of NASA Earthdata downloads (AMSR-2 and ICESat-2 at NSIDC, on-premises or cloud)."""
+
+
+def earthdata_headers(url: str) -> dict[str, str]:
+    """``Authorization: Bearer`` from ``EARTHDATA_TOKEN`` for HTTPS Earthdata hosts, else ``{}``.
+
+    The one rule of every reader that downloads from NASA: the token goes only to hosts in
+    (or under) [`EARTHDATA_DOMAINS`][xseaice.io.urls.EARTHDATA_DOMAINS] over HTTPS;
+    [`xseaice.io.http.get_bytes`][] drops it when a redirect leaves the host.
+    """
+    parts = urllib.parse.urlsplit(url)
+    host = (parts.hostname or "").lower()
+    token = os.environ.get("EARTHDATA_TOKEN")
+    nasa = any(host == d or host.endswith("." + d) for d in EARTHDATA_DOMAINS)
+    if token and nasa and parts.scheme == "https":
+        return {"Authorization": f"Bearer {token}"}
+    return {}
 
 
 def redact_url(url: str) -> str:
