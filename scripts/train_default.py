@@ -189,22 +189,6 @@ def _beats(rows: list[dict[str, Any]], incumbent: list[dict[str, Any]]) -> bool:
     return all(new.get(k, -1.0) >= v for k, v in old.items())
 
 
-def _validation_table(
-    result: Any, scenes: list[Any], *, precisions: tuple[str, ...] = ("bf16", "fp32")
-) -> list[dict[str, Any]]:
-    """Validation scores (against the pixel truth), with baselines in fp32."""
-    from xseaice.training.evaluation import BASELINES
-    from xseaice.training.heldout import binary_report
-
-    rows = []
-    for precision in precisions:
-        rep = binary_report(
-            result, scenes, baselines=BASELINES if precision == "fp32" else (), precision=precision
-        )
-        rows.extend({"precision": precision, **r} for r in rep["summary"])
-    return rows
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="tiny smoke run, nothing bundled")
@@ -228,7 +212,6 @@ def main(argv: list[str] | None = None) -> int:
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     torch.set_num_threads(args.threads)
-    from xseaice.metrics import format_table
     from xseaice.models import WEIGHTS_DIR
     from xseaice.training import load_config, train
     from xseaice.training.loop import export_weights
@@ -249,9 +232,8 @@ def main(argv: list[str] | None = None) -> int:
 
     t0 = time.perf_counter()
     train_scenes = build_scenes(cfg0, split="train")
-    val_scenes = build_scenes(cfg0, split="val")
     t_data = time.perf_counter() - t0
-    print(f"{len(train_scenes)} training + {len(val_scenes)} validation scenes in {t_data:.0f} s")
+    print(f"{len(train_scenes)} training scenes in {t_data:.0f} s")
 
     timings: dict[str, float] = {}
 
@@ -270,8 +252,12 @@ def main(argv: list[str] | None = None) -> int:
 
     unet = run(base, "default")
     t0 = time.perf_counter()
-    val_rows = _validation_table(unet, val_scenes)
-    val_info = {"generator": "A", "seeds": list(range(VAL_SEEDS[0], sum(VAL_SEEDS)))}
+    val_info = {
+        "generator": "A",
+        "seeds": list(range(VAL_SEEDS[0], sum(VAL_SEEDS))),
+        "chart": "analyst",
+        "benchmark": "benchmarks/bench_heldout.py --split validation",
+    }
     description = (
         "Binary ice/water U-Net trained ONLY on the xseaice synthetic world (generator A, "
         "simulated Sentinel-1 EW + AMSR-2 scenes), from the simulator's pixel truth "
@@ -282,9 +268,8 @@ def main(argv: list[str] | None = None) -> int:
         unet,
         train_scenes,
         path=workdir / "default.safetensors",
-        name="default-candidate",
+        name="default-candidate",  # not "default": that name is the incumbent below
         description=description,
-        extra={"validation": {**val_info, "chart": "analyst", "summary": val_rows}},
     )
     heldout_rows = _heldout_validation(str(candidate.path), workdir / "val_new.json", args.quick)
     incumbent_rows = _heldout_validation("default", workdir / "val_bundled.json", args.quick)
@@ -304,15 +289,13 @@ def main(argv: list[str] | None = None) -> int:
             path=WEIGHTS_DIR / "default.safetensors",
             name="default",
             description=description,
-            extra={
-                "validation": {**val_info, "chart": "analyst", "summary": val_rows},
-                "heldout_validation": heldout_rows,
-            },
+            extra={"validation": {**val_info, "summary": heldout_rows}},
         )
     target = WEIGHTS_DIR if bundle and better else workdir
     weights = {"default": spec_unet}
     atrous_rows = []
     if args.multitask:
+        val_scenes = build_scenes(cfg0, split="val")
         weights["multitask"], atrous_rows = _train_multitask(
             base, workdir, args.quick, run, val_scenes, train_scenes, target
         )
@@ -332,8 +315,7 @@ def main(argv: list[str] | None = None) -> int:
             "lr": base["optim"]["lr"],
         },
         "timings_s": {"data": t_data, **timings},
-        "validation": {**val_info, "rows": val_rows},
-        "heldout_validation": {"candidate": heldout_rows, "bundled_before": incumbent_rows},
+        "validation": {**val_info, "candidate": heldout_rows, "bundled_before": incumbent_rows},
         "bundled": bool(bundle and better),
         "atrous": atrous_rows,
         "weights": {
@@ -342,9 +324,6 @@ def main(argv: list[str] | None = None) -> int:
     }
     if not args.quick:
         _write_json(RESULTS / "train_default.json", results)
-    cols = ["precision", "season", "method", "accuracy", "lead_iou", "conc_mae_truth"]
-    print("\nValidation (generator A seeds 500-507, analyst charts; scores vs the pixel truth)")
-    print(format_table([{k: r.get(k) for k in cols} for r in val_rows], percent=cols[3:5]))
     print(
         f"total {(time.perf_counter() - t_start) / 60:.1f} min; weights in {target}\n"
         "held-out test: python benchmarks/bench_heldout.py --split test --model "
