@@ -444,3 +444,25 @@ def test_lazy_all_nan_amsr2_channel_is_refused_at_compute(multitask: Any) -> Non
     lazy = segment(good.chunk({"y": 64, "x": 64}), "test-multitask", tile=128).compute()
     eager = segment(good, "test-multitask", tile=128).compute()
     np.testing.assert_allclose(lazy.sic_logit.values, eager.sic_logit.values, atol=1e-5)
+
+
+def test_partly_nan_amsr2_channel_warns_once_and_still_maps(multitask: Any) -> None:
+    """A channel NaN at part of the valid SAR pixels is mean-filled there: the map is made
+    (finite wherever the SAR is) but the user is told, once, not once per block."""
+    ds = _scene(150, 140, SCENE_VARIABLES)
+    tb = ds.tb18h.values.copy()
+    tb[:, :40] = np.nan  # a strip without AMSR-2 crossing several blocks
+    ds["tb18h"] = ds.tb18h.copy(data=tb)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("default")
+        out = segment(ds.chunk({"y": 64, "x": 64}), "test-multitask", tile=128).compute()
+    hits = [w for w in caught if issubclass(w.category, exceptions.MissingSensorWarning)]
+    assert len(hits) == 1 and "'tb18h' is NaN at some pixels" in str(hits[0].message)
+    sar_ok = (np.isfinite(ds.hh) & np.isfinite(ds.hv)).transpose(..., "y", "x").values
+    logits = out.sic_logit.transpose(..., "y", "x").values
+    assert sar_ok.squeeze().any() and np.isfinite(logits[..., sar_ok.squeeze()]).all()
+    # the same scene with the channel complete raises no such warning
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("default")
+        segment(_scene(150, 140, SCENE_VARIABLES), "test-multitask", tile=128).compute()
+    assert not [w for w in caught if issubclass(w.category, exceptions.MissingSensorWarning)]

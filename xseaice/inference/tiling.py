@@ -14,6 +14,7 @@ from __future__ import annotations
 import copy
 import functools
 import logging
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -22,7 +23,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from xseaice.exceptions import InvalidArgumentError, ModelError
+from xseaice.exceptions import InvalidArgumentError, MissingSensorWarning, ModelError
 from xseaice.inference.cache import cached_model, prepare_model
 from xseaice.models import WeightsSpec
 from xseaice.models.runtime import (
@@ -227,7 +228,13 @@ def _check_filled(xn: np.ndarray, valid: np.ndarray, plan: _BlockPlan) -> None:
     inputs, for lazy (dask) inputs whose values are only known here.
     """
     for ch, name in enumerate(plan.variables):
-        if ch in plan.mask_index or np.isfinite(xn[..., ch][valid]).any():
+        if ch in plan.mask_index:
+            continue
+        finite = np.isfinite(xn[..., ch][valid])
+        if finite.all():
+            continue
+        if finite.any():
+            warn_mean_filled(name, 1.0 - float(finite.mean()))
             continue
         h, w = valid.shape
         raise ModelError(
@@ -238,6 +245,25 @@ def _check_filled(xn: np.ndarray, valid: np.ndarray, plan: _BlockPlan) -> None:
             "about time steps without it: drop them with ds.isel(time=...)), or use a model "
             f"without {name!r} (xseaice.models.list_weights())."
         )
+
+
+def warn_mean_filled(name: str, fraction: float) -> None:
+    """Warn (once per variable and call site) that ``name`` is NaN at some valid pixels.
+
+    There the model reads the variable's training mean; the map is still made, so this is
+    a warning, not an error.  The message carries no numbers so that Python's default
+    warning filter shows it once rather than once per block; the fraction is logged.
+    """
+    logger.info("variable %r is NaN at %.2f%% of a block's valid pixels", name, 100 * fraction)
+    warnings.warn(
+        MissingSensorWarning(
+            f"variable {name!r} is NaN at some pixels where the SAR has data; there the model "
+            "reads its training mean (a neutral value, not a measurement), so the map is less "
+            f"reliable. Check {name!r} (e.g. ds[{name!r}].isnull().mean()) or fill it "
+            "yourself (ds[...].interpolate_na) before segmenting."
+        ),
+        stacklevel=2,
+    )
 
 
 Window = tuple[int, int, int, int]
