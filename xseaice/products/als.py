@@ -286,12 +286,14 @@ def _parameters_graph(
     scene: bool,
     has_time: bool,
     bias_mode: str = "midpoint",
+    reread: bool = False,
 ) -> dask.array.Array:
     """Lazy (time, params [+ region biases]) array for ``z`` of shape (time, ...).
 
     Statistics and the histogram come from one pass over ``z``; the region histogram
-    (it needs the range) and the refinement pass read ``z`` again, so dask keeps its
-    blocks in memory between the passes.
+    (it needs the range) and the refinement pass read ``z`` again: dask keeps its blocks
+    in memory between the passes, or, with ``reread``, each pass reads them anew
+    ([`_again`][xseaice.products.als._again]).
     """
     import dask
     import dask.array as da
@@ -306,7 +308,7 @@ def _parameters_graph(
     if rid is not None:
         nregions = 1 if scene else len(fractions) - 1  # type: ignore[arg-type]
         nb2 = int(max(256, min(2**16, _REGION_HIST_CELLS // (nregions + 1))))
-        rhist = _region_hist_graph(z, rid, stats, idx, nb2, nregions)
+        rhist = _region_hist_graph(_again(z, reread), _again(rid, reread), stats, nb2, nregions)
     cfg = {
         "pcts": pcts,
         "L": math.log(q / (1.0 - q)),
@@ -321,11 +323,27 @@ def _parameters_graph(
     plan = extracts = None
     if method == "refine" or rid is not None:
         plan = dask.delayed(_plan, pure=True)(stats, hist, exact, rhist, cfg=cfg)
-        extracts = extraction_graph(z, rid, plan)
+        extracts = extraction_graph(_again(z, reread), _again(rid, reread), plan)
     ncols = _NPARAMS + (0 if rid is None or scene else 3 * (nregions + 1))
     solved = dask.delayed(_solve, pure=True)(stats, hist, exact, rhist, plan, extracts, cfg=cfg)
     arr = da.from_delayed(solved, shape=(z.shape[0], ncols), dtype="float64")
     return arr.rechunk((1, ncols))
+
+
+def _again(a: Any, reread: bool) -> Any:
+    """``a`` computed anew under new keys (``reread``), else ``a`` itself.
+
+    A pass after a global statistic (the region histogram needs the range, the apply
+    needs the parameters) would otherwise make dask hold every block of ``a`` from the
+    first pass to the last: 4 bytes per pixel of logits, 2-4 of region ids.  Re-reading
+    suits arrays that are cheap to compute again (stored logits, the chart raster), not
+    a model's lazy output.
+    """
+    if not reread or a is None:
+        return a
+    from dask.graph_manipulation import clone
+
+    return clone(a)
 
 
 # ---------------------------------------------------------------------------------------
@@ -399,6 +417,7 @@ def scale_logits(
     smooth: float = 0.0,
     method: PercentileMethod = "histogram",
     bins: int = DEFAULT_BINS,
+    reread: bool = False,
 ) -> xr.DataArray:
     """Analytical Logit Scaling: calibrated ice probability from under-confident logits.
 
@@ -460,6 +479,12 @@ def scale_logits(
         ``percentile_error``; ``"refine"`` and ``"exact"`` are exact.
     bins : int
         Histogram bins of the streaming percentiles.
+    reread : bool, default False
+        For dask input: read the logits (and the chart raster) anew in every pass instead
+        of holding their blocks in memory from the first pass to the last, so memory stays
+        bounded by a few blocks whatever the scene size.  Set it when the logits are cheap
+        to read again (opened from a Zarr store or a file), not for a model's lazy output
+        (the model would run once per pass: up to four times with ``preserve``).
 
     Returns
     -------
@@ -510,6 +535,7 @@ def _scale(
     smooth: float,
     method: PercentileMethod,
     bins: int,
+    reread: bool = False,
 ) -> tuple[xr.DataArray, xr.Dataset | None]:
     """[`scale_logits`][xseaice.products.als.scale_logits], and for ``preserve=chart`` the
     parameters applied per polygon
@@ -580,8 +606,12 @@ def _scale(
         scene=scene,
         has_time=has_time,
         bias_mode=bias,
+        reread=reread and lazy,
     )
     idx = "tyx"
+    # the apply pass comes after every statistic: its own read of the logits and regions
+    z = _again(z, reread and lazy)
+    rid = _again(rid, reread and lazy)
     if rid is not None and not scene:
         out = da.blockwise(
             _apply_block, idx, z, idx, params, "tp", rid, "yx", concatenate=True, dtype="float32"
