@@ -1,6 +1,7 @@
 """A full Sentinel-1 EW scene through the whole chain: wall time, CPU time, peak RSS, stages.
 
-Run: ``python benchmarks/bench_scene.py [--size full|2048|0.25] [--keep] [--cores 2]``;
+Run: ``python benchmarks/bench_scene.py [--size full|2048|0.25] [--keep] [--cores 2]
+[--products DIR] [--out NAME]``;
 ``--ratios --size 2048`` measures only the ratios of ``load`` to a raw odc-stac DN load and
 of ``segment`` to a bare forward of the prepared module (``benchmarks/scene_ratios.py``).
 
@@ -31,8 +32,11 @@ figure).
 process tree (``/proc`` sampled every 0.2 s from the parent, in a thread), and per stage:
 search, load (graph), the chart, and every dask ``compute`` inside ``write_products``
 (labelled by its task prefixes) with its wall time, CPU time and peak RSS; the time
-between computes is reported as such.  Prints a table and writes
-``benchmarks/results/bench_scene_<size>.json``.
+between computes is reported as such.  At the highest RSS of each compute it also records
+the bytes of the results dask holds, per task prefix (what holds the memory).  Prints a
+table and writes ``benchmarks/results/bench_scene_<size>.json`` (``--out NAME``:
+``NAME.json``); ``--products DIR`` keeps the products there (for
+``benchmarks/profile_products.py``).
 """
 
 from __future__ import annotations
