@@ -45,14 +45,6 @@ def _block_faces(block: np.ndarray, connectivity: int) -> dict[str, Any]:
     }
 
 
-def _faces_cell(block: np.ndarray, connectivity: int) -> np.ndarray:
-    """[`_block_faces`][xseaice.products.labels._block_faces] of a block in a 1 x 1 object
-    array (a cell of the faces array)."""
-    cell = np.empty((1, 1), dtype=object)
-    cell[0, 0] = _block_faces(block, connectivity)
-    return cell
-
-
 def _pairs_across(a: np.ndarray, b: np.ndarray, connectivity: int) -> list[np.ndarray]:
     """Label pairs of two facing strips (index k touches k, and k +- 1 with 8-neighbours)."""
     out = [np.stack([a, b], axis=1)]
@@ -62,12 +54,8 @@ def _pairs_across(a: np.ndarray, b: np.ndarray, connectivity: int) -> list[np.nd
     return out
 
 
-def _union(faces: Any, connectivity: int) -> dict[str, Any]:
-    """Join block labels across block edges; the table that relabels every block.
-
-    ``faces`` holds the faces of each block by block row and column (a 2-D object array
-    or nested lists).
-    """
+def _union(faces: list[list[dict[str, Any]]], connectivity: int) -> dict[str, Any]:
+    """Join block labels across block edges; the table that relabels every block."""
     from scipy.sparse import coo_matrix
     from scipy.sparse.csgraph import connected_components
 
@@ -140,16 +128,14 @@ def label_2d(mask: dask.array.Array, connectivity: int) -> tuple[dask.array.Arra
     import dask
     import dask.array as da
 
-    # one object cell per block (its faces); a single delayed argument, so the graph is
-    # merged once rather than once per block
-    faces = da.map_blocks(
-        _faces_cell,
-        mask,
-        connectivity=connectivity,
-        chunks=tuple((1,) * len(c) for c in mask.chunks),
-        dtype=object,
-        meta=np.empty((0, 0), dtype=object),
-    )
+    blocks = mask.to_delayed(optimize_graph=False)
+    faces = [
+        [
+            dask.delayed(_block_faces, pure=True)(blocks[i, j], connectivity)
+            for j in range(blocks.shape[1])
+        ]
+        for i in range(blocks.shape[0])
+    ]
     table = dask.delayed(_union, pure=True)(faces, connectivity)
     labels = da.map_blocks(
         _relabel_block,
