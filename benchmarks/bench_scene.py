@@ -1,6 +1,7 @@
 """A full Sentinel-1 EW scene through the whole chain: wall time, CPU time, peak RSS, stages.
 
-Run: ``python benchmarks/bench_scene.py [--size full|2048|0.25] [--keep] [--cores 2]``;
+Run: ``python benchmarks/bench_scene.py [--size full|2048|0.25] [--keep] [--cores 2]
+[--products DIR] [--out NAME]``;
 ``--ratios --size 2048`` measures only the ratios of ``load`` to a raw odc-stac DN load and
 of ``segment`` to a bare forward of the prepared module (``benchmarks/scene_ratios.py``).
 
@@ -31,8 +32,11 @@ figure).
 process tree (``/proc`` sampled every 0.2 s from the parent, in a thread), and per stage:
 search, load (graph), the chart, and every dask ``compute`` inside ``write_products``
 (labelled by its task prefixes) with its wall time, CPU time and peak RSS; the time
-between computes is reported as such.  Prints a table and writes
-``benchmarks/results/bench_scene_<size>.json``.
+between computes is reported as such.  At the highest RSS of each compute it also records
+the bytes of the results dask holds, per task prefix (what holds the memory).  Prints a
+table and writes ``benchmarks/results/bench_scene_<size>.json`` (``--out NAME``:
+``NAME.json``); ``--products DIR`` keeps the products there (for
+``benchmarks/profile_products.py``).
 """
 
 from __future__ import annotations
@@ -259,7 +263,8 @@ def _run_child(config: dict[str, Any], max_rss: float) -> tuple[dict[str, Any], 
     """Run the chain in a child process; sample its tree's RSS every 0.2 s."""
     with tempfile.TemporaryDirectory(prefix="xseaice-scene-") as tmp:
         cfg, res = Path(tmp) / "config.json", Path(tmp) / "result.json"
-        config = {**config, "output": str(Path(tmp) / "products"), "result": str(res)}
+        output = config.get("products") or str(Path(tmp) / "products")
+        config = {**config, "output": output, "result": str(res)}
         cfg.write_text(json.dumps(config))
         proc = subprocess.Popen([sys.executable, __file__, "--chain", str(cfg)])
         samples: list[tuple[float, int]] = []
@@ -305,12 +310,38 @@ class _Phases:
                     dt = time.perf_counter() - outer._starts.pop(key, time.perf_counter())
                     tasks = outer.phases[-1]["tasks"]
                     tasks[key_split(key)] = tasks.get(key_split(key), 0.0) + dt
+                    outer._held(state)
 
             def _finish(self, dsk: Any, state: Any, errored: bool) -> None:
                 ph = outer.phases[-1]
                 ph["t1"], ph["cpu1"] = time.time(), time.process_time()
 
         self.callback = CB()
+        self._next_held = 0.0
+
+    def _held(self, state: Any) -> None:
+        """Every 0.5 s: the process RSS and the bytes of the results dask holds, per task
+        prefix; the phase keeps the snapshot taken at its highest RSS (what held it)."""
+        now = time.perf_counter()
+        if now < self._next_held:
+            return
+        self._next_held = now + 0.5
+        from dask.sizeof import sizeof
+        from dask.utils import key_split
+
+        with open("/proc/self/statm") as f:
+            rss = int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+        ph = self.phases[-1]
+        if rss <= ph.get("held_rss", 0):
+            return
+        held: dict[str, int] = {}
+        for k, v in list(state["cache"].items()):
+            held[key_split(k)] = held.get(key_split(k), 0) + int(sizeof(v))
+        ph["held_rss"] = rss
+        ph["held_at"] = time.time()
+        ph["held"] = dict(sorted(held.items(), key=lambda kv: -kv[1])[:12])
+        ph["held_total"] = sum(held.values())
+        ph["running"] = len(state["running"])
 
 
 def chain(config_path: str) -> None:
@@ -354,7 +385,8 @@ def chain(config_path: str) -> None:
             ds = stage("load (graph)", lambda: xseaice.load(result, **kwargs))
             chart = stage("read chart", lambda: read_icechart(config["chart"]))
             products = stage("write_products", lambda: write_products(
-                ds, config["output"], chart=chart, preserve=chart, progress=False))  # fmt: skip
+                ds, config["output"], chart=chart, preserve=chart, progress=False,
+                overwrite=bool(config.get("overwrite"))))  # fmt: skip
             summary = {k: v for k, v in products.summary.items()}
             sizes = {k: _du(Path(p)) for k, p in products.files.items()}
         except Exception as exc:  # report what failed, with the stages that ran
@@ -440,6 +472,20 @@ def table(res: dict[str, Any], samples: list) -> list[dict[str, Any]]:
     return rows
 
 
+def _print_held(phases: list[dict[str, Any]]) -> None:
+    """At each compute's highest RSS: the bytes dask held as results, by task prefix."""
+    kind = "load + segment -> Zarr (ice_logit)"
+    for ph in phases:
+        if "t1" not in ph:
+            continue
+        kind = _kind(ph["tasks"], kind)
+        if "held" not in ph or ph["held_rss"] < 1e9:
+            continue
+        top = ", ".join(f"{k} {v / 1e6:.0f}" for k, v in list(ph["held"].items())[:5])
+        print(f"  at {ph['held_rss'] / 1e9:.2f} GB RSS in {kind.strip()}: dask held "
+              f"{ph['held_total'] / 1e9:.2f} GB ({top} MB), {ph['running']} running")  # fmt: skip
+
+
 def _crop(info: dict[str, Any], size: str) -> tuple[list[float], list[float] | None]:
     """Search bbox and (for a crop) the EPSG:3413 bounds of the central crop."""
     from pyproj import Transformer
@@ -505,6 +551,11 @@ def main(argv: list[str] | None = None) -> int:
                         default=Path(tempfile.gettempdir()) / "xseaice-bench-scene")  # fmt: skip
     parser.add_argument("--keep", action="store_true", help="keep the built product")
     parser.add_argument("--max-rss-gb", type=float, default=14.0)
+    parser.add_argument("--products", type=Path,
+                        help="write the products here and keep them (default: a temporary "
+                        "folder); benchmarks/profile_products.py re-runs their ALS + "
+                        "topology stage from the stored logits")  # fmt: skip
+    parser.add_argument("--out", help="result file name stem (default bench_scene_<size>)")
     parser.add_argument(
         "--ratios",
         action="store_true",
@@ -530,7 +581,9 @@ def main(argv: list[str] | None = None) -> int:
             items = [_served(info["s1_item"], fs), _served(info["amsr2_item"], fs)]
             with stac_api(_collections(items), items) as api:
                 config = {"api": api, "bbox": bbox, "geobox": crop, "cores": args.cores,
-                          "chart": info["chart"]}  # fmt: skip
+                          "chart": info["chart"],
+                          "products": str(args.products) if args.products else None,
+                          "overwrite": True}  # fmt: skip
                 res, samples = _run_child(config, args.max_rss_gb * 1e9)
     finally:
         if not args.keep:
@@ -545,6 +598,7 @@ def main(argv: list[str] | None = None) -> int:
               f"{r['peak_gb']:8.2f}")  # fmt: skip
     print(f"{'total (child process)':<53} {res.get('wall_seconds', float('nan')):8.1f} "
           f"{res.get('cpu_seconds', float('nan')):8.1f} {peak:8.2f}")  # fmt: skip
+    _print_held(res.get("phases") or [])
     if res.get("error"):
         print(f"ERROR: {res['error']}")
     out = {
@@ -565,7 +619,7 @@ def main(argv: list[str] | None = None) -> int:
             "loadavg_end": os.getloadavg(),
         },
     }
-    path = HERE / "results" / f"bench_scene_{args.size}.json"
+    path = HERE / "results" / f"{args.out or f'bench_scene_{args.size}'}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".json.tmp")
     tmp.write_text(json.dumps(out, indent=1, default=str) + "\n")

@@ -241,3 +241,33 @@ def test_pixel_size_and_errors() -> None:
         topology(bare, pixel_size=1.0, connectivity=6)  # type: ignore[arg-type]
     with pytest.raises(InvalidArgumentError, match="fsd_bins"):
         topology(bare, pixel_size=1.0, fsd_bins=[5.0, 1.0])
+
+
+def _leads_by_walking(img: np.ndarray, kmax: tuple[int, int, int, int]) -> np.ndarray:
+    """Lead flags pixel by pixel: walk both ways from each water pixel along each
+    direction; a lead when both walks stop at ice and the run is at most k pixels."""
+    h, w = img.shape
+    out = np.where(img == 255, 255, 0).astype("uint8")
+    for y, x in zip(*np.nonzero(img == 0), strict=True):
+        for (dy, dx), k in zip(((0, 1), (1, 0), (1, 1), (1, -1)), kmax, strict=True):
+            ends, length = [], 1
+            for sy, sx in ((dy, dx), (-dy, -dx)):
+                yy, xx = y + sy, x + sx
+                while 0 <= yy < h and 0 <= xx < w and img[yy, xx] == 0:
+                    yy, xx, length = yy + sy, xx + sx, length + 1
+                ends.append(0 <= yy < h and 0 <= xx < w and img[yy, xx] == 1)
+            if k >= 1 and all(ends) and length <= k:
+                out[y, x] = 1
+                break
+    return out
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_lead_runs_equal_walking_every_pixel(seed: int) -> None:
+    from xseaice.products.topology import _lead_block
+
+    rng = np.random.default_rng(seed)
+    img = (rng.random((23, 31)) < 0.55).astype("uint8")  # short runs in every direction
+    img[rng.random(img.shape) < 0.05] = 255
+    for kmax in ((3, 3, 2, 2), (1, 4, 0, 3), (6, 6, 4, 4)):
+        np.testing.assert_array_equal(_lead_block(img, kmax), _leads_by_walking(img, kmax))

@@ -22,6 +22,7 @@ import numpy as np
 import xarray as xr
 
 from xseaice.exceptions import EmptySearchError, InvalidArgumentError, LoadError
+from xseaice.heap import trim_heap
 from xseaice.io.atomic import atomic_path, check_output, staged_folder
 from xseaice.plot_overview import overview_figure, overview_inputs
 from xseaice.products.als import Preserve
@@ -97,6 +98,7 @@ def products_from_logits(
     q: float = 0.98,
     threshold: float = 0.5,
     lead_max_width: float = 400.0,
+    reread: bool = False,
 ) -> xr.Dataset:
     """Run ALS, binarize and topology lazily on ice logits.
 
@@ -113,6 +115,9 @@ def products_from_logits(
         Probability threshold of the binary map.
     lead_max_width : float, default 400
         Widest water channel (m) counted as a lead.
+    reread : bool, default False
+        Read the logits anew in each ALS pass instead of holding them in memory
+        ([`scale_logits`][xseaice.products.als.scale_logits]); for stored logits only.
 
     Returns
     -------
@@ -127,9 +132,10 @@ def products_from_logits(
     from xseaice.products.topology import binarize, topology
 
     if preserve is None or isinstance(preserve, str):
-        scaled = scale_logits(logits, q=q, preserve=preserve).to_dataset(name="ice_probability")
+        prob = scale_logits(logits, q=q, preserve=preserve, reread=reread)
+        scaled = prob.to_dataset(name="ice_probability")
     else:  # a chart: also what was applied to each of its polygons
-        scaled = scale_to_chart(logits, preserve, q=q)
+        scaled = scale_to_chart(logits, preserve, q=q, reread=reread)
     prob = scaled["ice_probability"]
     ice = binarize(prob, threshold=threshold)
     topo = topology(ice, lead_max_width=lead_max_width)
@@ -314,10 +320,12 @@ def _write_set(
             overview_inputs(scene) if figure else None,
         )
         stored = xr.open_zarr(tmp, chunks={})["ice_logit"]
-        derived = products_from_logits(stored, preserve=mode, **options)
+        # the stored logits are read again in each ALS pass rather than held in memory
+        derived = products_from_logits(stored, preserve=mode, reread=True, **options)
         cf_dataset(derived.drop_vars("ice_logit"), cf).to_zarr(
             tmp, mode="a", zarr_format=2, consolidated=True
         )
+        trim_heap()
     result.files["zarr"] = zarr_path
     done = xr.open_zarr(zarr_path, chunks={})
 
@@ -326,6 +334,7 @@ def _write_set(
         path = folder / f"{prefix}_{name}.tif"
         write_cog(first[name], path, tags=cf)
         result.files[f"cog_{name}"] = path
+    trim_heap()
 
     table = None
     if chart is not None:
@@ -367,6 +376,7 @@ def _store_with(ds: xr.Dataset, path: Path, extra: Any) -> Any:
     targets: list[Any] = [group[name] for name in lazy]
     writes = dask.array.store(sources, targets, lock=False, compute=False)
     _, extra = dask.compute(writes, extra)
+    trim_heap()  # the pass's freed blocks: the next stage starts from what is in use
     zarr.consolidate_metadata(group.store, zarr_format=2)
     return extra
 

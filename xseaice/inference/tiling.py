@@ -12,7 +12,6 @@ dask block; [`predict_array`][xseaice.inference.tiling.predict_array] runs it on
 from __future__ import annotations
 
 import copy
-import functools
 import logging
 import warnings
 from collections.abc import Mapping, Sequence
@@ -24,6 +23,7 @@ import torch
 from torch import nn
 
 from xseaice.exceptions import InvalidArgumentError, MissingSensorWarning, ModelError
+from xseaice.heap import trim_heap
 from xseaice.inference.cache import cached_model, prepare_model
 from xseaice.models import WeightsSpec
 from xseaice.models.runtime import (
@@ -216,7 +216,7 @@ def _segment_block(
             out[0, start : start + len(res[name])] = res[name]
         start += dict(plan.channels)[name]
     out[0][:, ~valid[core]] = np.nan
-    _trim_memory()
+    trim_heap()  # the forward's tensors: hand the freed heap back
     return out
 
 
@@ -362,29 +362,6 @@ def forward_tiles(
                             j, :, r[0] - r[2] : r[1] - r[2], c[0] - c[2] : c[1] - c[2]
                         ]
     return outs
-
-
-@functools.lru_cache(maxsize=1)
-def _libc_malloc_trim() -> Any:
-    import ctypes
-    import ctypes.util
-
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        return libc.malloc_trim
-    except (OSError, AttributeError):  # not glibc
-        return None
-
-
-def _trim_memory() -> None:
-    """Give freed heap memory back to the OS (glibc keeps it in per-thread arenas).
-
-    Without this, the many medium-sized tensors of a forward pass leave each thread's
-    arena holding its peak, and a long-running process keeps that memory resident.
-    """
-    trim = _libc_malloc_trim()
-    if trim is not None:
-        trim(0)
 
 
 def _norm_table(

@@ -79,7 +79,11 @@ def _interp_vectors(
         t0, t1, w = _bracket_pointwise(vec_lines, vec_pixels, vec_values, rows, cols)
     if zero_is_missing:
         t0, t1 = np.where(t0 == 0, t1, t0), np.where(t1 == 0, t0, t1)
-    return (1.0 - w) * t0 + w * t1
+    # (1 - w) t0 + w t1, in place: t0 and t1 are fresh full-size arrays
+    t0 *= 1.0 - w
+    t1 *= w
+    t0 += t1
+    return t0
 
 
 def _line_bracket(vec_lines: np.ndarray, r: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -196,7 +200,7 @@ def _azimuth_noise(noise: Noise, r: np.ndarray, c: np.ndarray) -> np.ndarray:
             vals = np.full(ur.shape, b.lut[0])
         else:
             vals = np.interp(ur, b.line, b.lut)
-        out = np.where(inside, vals[rinv], out)
+        np.copyto(out, vals[rinv], where=inside)
     return out
 
 
@@ -289,12 +293,16 @@ def calibrate(
         raise InvalidArgumentError(
             f"rows/cols (shapes {r.shape}, {c.shape}) must broadcast to dn's shape {d.shape}."
         )
-    a = lut_at(cal, r, c, lut=lut)
-    power = np.square(d.astype("float64"))
+    # (DN^2 - eta) / A^2 in float64, in place (one full-size temporary per term)
+    power = d.astype("float64")
+    np.square(power, out=power)
     if denoise:
         assert noise is not None
-        power = power - noise_at(noise, r, c)
-    out = (power / np.square(a)).astype("float32")
+        power -= noise_at(noise, r, c)
+    a = lut_at(cal, r, c, lut=lut)
+    np.square(a, out=a)
+    power /= a
+    out = power.astype("float32")
     invalid = (d == 0) | (~np.isfinite(d) if d.dtype.kind == "f" else False)
     out[np.broadcast_to(invalid, shape)] = np.nan
     return out

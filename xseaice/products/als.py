@@ -36,6 +36,7 @@ import numpy as np
 import xarray as xr
 
 from xseaice.exceptions import DegenerateSceneWarning, InvalidArgumentError
+from xseaice.products.als_inputs import _prepare
 from xseaice.products.als_regions import (
     _BELOW_HALF,
     _BIAS,
@@ -286,12 +287,14 @@ def _parameters_graph(
     scene: bool,
     has_time: bool,
     bias_mode: str = "midpoint",
+    reread: bool = False,
 ) -> dask.array.Array:
     """Lazy (time, params [+ region biases]) array for ``z`` of shape (time, ...).
 
     Statistics and the histogram come from one pass over ``z``; the region histogram
-    (it needs the range) and the refinement pass read ``z`` again, so dask keeps its
-    blocks in memory between the passes.
+    (it needs the range) and the refinement pass read ``z`` again: dask keeps its blocks
+    in memory between the passes, or, with ``reread``, each pass reads them anew
+    ([`_again`][xseaice.products.als._again]).
     """
     import dask
     import dask.array as da
@@ -306,7 +309,7 @@ def _parameters_graph(
     if rid is not None:
         nregions = 1 if scene else len(fractions) - 1  # type: ignore[arg-type]
         nb2 = int(max(256, min(2**16, _REGION_HIST_CELLS // (nregions + 1))))
-        rhist = _region_hist_graph(z, rid, stats, idx, nb2, nregions)
+        rhist = _region_hist_graph(_again(z, reread), _again(rid, reread), stats, nb2, nregions)
     cfg = {
         "pcts": pcts,
         "L": math.log(q / (1.0 - q)),
@@ -321,11 +324,27 @@ def _parameters_graph(
     plan = extracts = None
     if method == "refine" or rid is not None:
         plan = dask.delayed(_plan, pure=True)(stats, hist, exact, rhist, cfg=cfg)
-        extracts = extraction_graph(z, rid, plan)
+        extracts = extraction_graph(_again(z, reread), _again(rid, reread), plan)
     ncols = _NPARAMS + (0 if rid is None or scene else 3 * (nregions + 1))
     solved = dask.delayed(_solve, pure=True)(stats, hist, exact, rhist, plan, extracts, cfg=cfg)
     arr = da.from_delayed(solved, shape=(z.shape[0], ncols), dtype="float64")
     return arr.rechunk((1, ncols))
+
+
+def _again(a: Any, reread: bool) -> Any:
+    """``a`` computed anew under new keys (``reread``), else ``a`` itself.
+
+    A pass after a global statistic (the region histogram needs the range, the apply
+    needs the parameters) would otherwise make dask hold every block of ``a`` from the
+    first pass to the last: 4 bytes per pixel of logits, 2-4 of region ids.  Re-reading
+    suits arrays that are cheap to compute again (stored logits, the chart raster), not
+    a model's lazy output.
+    """
+    if not reread or a is None:
+        return a
+    from dask.graph_manipulation import clone
+
+    return clone(a)
 
 
 # ---------------------------------------------------------------------------------------
@@ -335,54 +354,6 @@ def _parameters_graph(
 
 BiasMode = Literal["model", "midpoint"]
 _BIAS_MODES: tuple[str, ...] = ("model", "midpoint")
-
-
-def _smooth_block(block: np.ndarray, *, sigma: float) -> np.ndarray:
-    """Gaussian smoothing of the finite logits of a (time, y, x) block (NaN stays NaN)."""
-    from scipy.ndimage import gaussian_filter
-
-    z = np.asarray(block, dtype="float32")
-    ok = np.isfinite(z)
-    sig = (0.0, float(sigma), float(sigma))
-    num = gaussian_filter(np.where(ok, z, 0.0), sig, mode="nearest")
-    den = gaussian_filter(ok.astype("float32"), sig, mode="nearest")
-    with np.errstate(invalid="ignore", divide="ignore"):
-        out = num / den
-    out[~ok] = np.nan
-    return out.astype("float32")
-
-
-def _prepare(
-    z: dask.array.Array, logits: xr.DataArray, mask: Any, smooth: float
-) -> dask.array.Array:
-    """Logits with the masked-out pixels (land, no data) as NaN, optionally smoothed."""
-    import dask.array as da
-
-    if mask is not None:
-        m = mask.data if isinstance(mask, xr.DataArray) else mask
-        if tuple(np.shape(m)) not in (tuple(z.shape[1:]), tuple(logits.shape)):
-            raise InvalidArgumentError(
-                f"mask has shape {tuple(np.shape(m))}; expected {tuple(z.shape[1:])} (y, x) or "
-                f"{tuple(logits.shape)} like the logits.  Pass e.g. ~ds.land_mask."
-            )
-        m = m if isinstance(m, da.Array) else da.from_array(np.asarray(m))
-        m = m.astype(bool)
-        m = da.broadcast_to(m if m.ndim == 2 else m.reshape(z.shape), z.shape)
-        z = da.where(m.rechunk(z.chunks), z, np.nan).astype("float32")
-    if smooth:
-        if not smooth > 0 or not math.isfinite(smooth):
-            raise InvalidArgumentError(
-                f"smooth={smooth!r}: expected a Gaussian sigma in pixels >= 0 (0: off)."
-            )
-        depth = math.ceil(4.0 * smooth)
-        z = z.map_overlap(
-            _smooth_block,
-            depth={0: 0, 1: depth, 2: depth},
-            boundary="none",
-            sigma=float(smooth),
-            dtype="float32",
-        )
-    return z
 
 
 def scale_logits(
@@ -399,6 +370,7 @@ def scale_logits(
     smooth: float = 0.0,
     method: PercentileMethod = "histogram",
     bins: int = DEFAULT_BINS,
+    reread: bool = False,
 ) -> xr.DataArray:
     """Analytical Logit Scaling: calibrated ice probability from under-confident logits.
 
@@ -460,6 +432,12 @@ def scale_logits(
         ``percentile_error``; ``"refine"`` and ``"exact"`` are exact.
     bins : int
         Histogram bins of the streaming percentiles.
+    reread : bool, default False
+        For dask input: read the logits (and the chart raster) anew in every pass instead
+        of holding their blocks in memory from the first pass to the last, so memory stays
+        bounded by a few blocks whatever the scene size.  Set it when the logits are cheap
+        to read again (opened from a Zarr store or a file), not for a model's lazy output
+        (the model would run once per pass: up to four times with ``preserve``).
 
     Returns
     -------
@@ -510,6 +488,7 @@ def _scale(
     smooth: float,
     method: PercentileMethod,
     bins: int,
+    reread: bool = False,
 ) -> tuple[xr.DataArray, xr.Dataset | None]:
     """[`scale_logits`][xseaice.products.als.scale_logits], and for ``preserve=chart`` the
     parameters applied per polygon
@@ -580,8 +559,12 @@ def _scale(
         scene=scene,
         has_time=has_time,
         bias_mode=bias,
+        reread=reread and lazy,
     )
     idx = "tyx"
+    # the apply pass comes after every statistic: its own read of the logits and regions
+    z = _again(z, reread and lazy)
+    rid = _again(rid, reread and lazy)
     if rid is not None and not scene:
         out = da.blockwise(
             _apply_block, idx, z, idx, params, "tp", rid, "yx", concatenate=True, dtype="float32"

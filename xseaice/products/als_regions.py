@@ -33,8 +33,10 @@ _NPARAMS = 7
 _MODE_OK, _MODE_STEP, _MODE_CONSTANT, _MODE_EMPTY = 0, 1, 2, 3
 # the largest float32 strictly below 0.5: pixels below the bias never read as >= 0.5
 _BELOW_HALF = np.nextafter(np.float32(0.5), np.float32(0.0))
-# cap on (regions + 1) * region bins of one block's region histogram
+# cap on (regions + 1) * region bins of the region histogram
 _REGION_HIST_CELLS = 2**22
+#: Sparse block region histograms summed per task of the merge tree.
+_REGION_MERGE = 8
 #: What ``preserve=chart`` did to each region (the ``als_status`` codes, in this order):
 #: ``kept`` the scene bias (its fraction was inside the chart's interval), ``raised`` or
 #: ``lowered`` its ice fraction to the interval, or left it at the scene bias because the
@@ -57,15 +59,45 @@ _KEPT, _RAISED, _LOWERED, _NO_PIXELS, _NO_CONC, _NO_CONTRAST = range(6)
 
 
 def _block_region_hist(
-    block: np.ndarray, rid: np.ndarray, stats: np.ndarray, *, nbins: int, nregions: int, ndim: int
-) -> np.ndarray:
+    block: np.ndarray, rid: np.ndarray, stats: np.ndarray, *, nbins: int, nregions: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Region histogram of one block as its non-zero cells: (flat cell index, count).
+
+    Cell ``r * nbins + k`` counts the finite values of region ``r`` in bin ``k`` of
+    ``nbins`` equal bins over the time step's [min, max].  A block touches few regions,
+    so the sparse form is small where the dense one is ``(regions + 1) * nbins`` counts.
+    """
     st = np.asarray(stats).reshape(-1, _NSTATS)[0]
-    counts = np.zeros((nregions + 1) * nbins, dtype="int64")
+    counts: np.ndarray | None = None
     for chunk, ids in _slabs(block, rid):
         ok = np.isfinite(chunk)
         key = ids[ok].astype("int64") * nbins + _bin_index(chunk[ok], st[_MIN], st[_MAX], nbins)
-        counts += np.bincount(key, minlength=counts.size)
-    return counts.reshape((1,) * ndim + (nregions + 1, nbins))
+        part = np.bincount(key, minlength=(nregions + 1) * nbins)
+        counts = part if counts is None else counts + part
+    if counts is None:
+        return np.zeros(0, dtype="int64"), np.zeros(0, dtype="int64")
+    cells = np.flatnonzero(counts)
+    return cells, counts[cells].astype("int64")
+
+
+def _merge_region_hists(parts: list[tuple[np.ndarray, np.ndarray]]) -> Any:
+    """Sum sparse region histograms (flat cell index, count) into one."""
+    cells = np.concatenate([p[0] for p in parts])
+    counts = np.concatenate([p[1] for p in parts])
+    if not cells.size:
+        return cells, counts
+    unique, inverse = np.unique(cells, return_inverse=True)
+    return unique, np.bincount(inverse, weights=counts).round().astype("int64")
+
+
+def _dense_region_hists(
+    per_time: list[tuple[np.ndarray, np.ndarray]], *, nbins: int, nregions: int
+) -> np.ndarray:
+    """``(time, regions + 1, nbins)`` int64 counts from one sparse histogram per time step."""
+    out = np.zeros((len(per_time), (nregions + 1) * nbins), dtype="int64")
+    for t, (cells, counts) in enumerate(per_time):
+        out[t, cells] = counts
+    return out.reshape(len(per_time), nregions + 1, nbins)
 
 
 def _region_ranks(n_r: int, frac: float) -> tuple[int, int, int]:
@@ -200,31 +232,34 @@ def _region_hist_graph(
     z: dask.array.Array,
     rid: dask.array.Array,
     stats: dask.array.Array,
-    idx: str,
     nbins: int,
     nregions: int,
 ) -> Any:
-    import dask.array as da
+    """Delayed ``(time, regions + 1, nbins)`` region histogram of ``z`` (time, y, x).
 
-    parts = da.blockwise(
-        _block_region_hist,
-        idx + "rk",
-        z,
-        idx,
-        rid,
-        idx[1:],
-        stats,
-        "ts",
-        nbins=nbins,
-        nregions=nregions,
-        ndim=z.ndim,
-        new_axes={"r": nregions + 1, "k": nbins},
-        adjust_chunks={c: 1 for c in idx[1:]},
-        concatenate=True,
-        dtype="int64",
-        meta=np.empty((0,) * (z.ndim + 2), dtype="int64"),
-    )
-    return parts.sum(axis=tuple(range(1, z.ndim)))
+    Each block gives its non-zero cells; they are summed in a tree of
+    [`_REGION_MERGE`][xseaice.products.als_regions._REGION_MERGE] parts per task, so no task
+    holds more than a few sparse histograms and one dense one is built at the end.
+    """
+    import dask
+
+    zblocks = z.to_delayed(optimize_graph=False)
+    rblocks = rid.to_delayed(optimize_graph=False)
+    sblocks = stats.to_delayed(optimize_graph=False)
+    block = dask.delayed(_block_region_hist, pure=True)
+    merge = dask.delayed(_merge_region_hists, pure=True)
+    per_time = []
+    for t in range(zblocks.shape[0]):
+        level = [
+            block(zblocks[(t, *pos)], rblocks[pos], sblocks[t, 0], nbins=nbins, nregions=nregions)
+            for pos in np.ndindex(*zblocks.shape[1:])
+        ]
+        while len(level) > 1:
+            level = [
+                merge(level[k : k + _REGION_MERGE]) for k in range(0, len(level), _REGION_MERGE)
+            ]
+        per_time.append(level[0])
+    return dask.delayed(_dense_region_hists, pure=True)(per_time, nbins=nbins, nregions=nregions)
 
 
 def _region_fractions(chart: Any, column: str | None, tolerance: float = 0.0) -> np.ndarray:
