@@ -121,3 +121,23 @@ def test_autoice_report_shows_a_collapsed_sod_head_against_chart_and_truth() -> 
     assert a["combined_truth"] == pytest.approx(
         (2 * a["r2_sic"] + 2 * a["f1_sod_truth"] + a["f1_floe_truth"]) / 5
     )
+
+
+def test_evaluate_text_prints_each_confusion_matrix_as_a_table() -> None:
+    from xseaice.training.heldout import _autoice_text
+
+    text = _autoice_text(
+        {
+            "model": "m",
+            "f1_sod": 0.5,
+            "f1_sod_per_class": [0.1, 0.9],
+            "sod_confusion": [[7, 2], [3, 4]],
+        }
+    )
+    lines = text.splitlines()
+    assert "f1_sod" in lines[1] and "0.500" in lines[3]
+    assert "f1_sod_per_class" not in text  # lists stay out of the scalar row
+    i = lines.index("sod_confusion")
+    assert lines[i + 1].split() == ["ref", "pred", "0", "pred", "1"]
+    assert [r.split() for r in lines[i + 3 : i + 5]] == [["0", "7", "2"], ["1", "3", "4"]]
+    assert _autoice_text({}) == ""
