@@ -41,8 +41,19 @@ the validation split of ``benchmarks/bench_heldout.py`` (generator A seeds 500-5
 ``preserve=`` the analyst chart, per season); otherwise they stay in ``--workdir`` and the
 script says so.  ``--init WEIGHTS --epochs N --lr LR`` fine-tunes from earlier weights.
 
-The multi-task ASPP weights (``multitask``) are trained with ``--multitask`` (same data
-and loss; one run per atrous setting, the best *validation* combined score bundled).
+The multi-task ASPP weights (``multitask``) are trained with ``--multitask`` (after the
+U-Net) or ``--multitask-only`` (the bundled ``default`` kept as it is): same data and loss,
+plus the simulator's pixel classes for the SOD and FLOE heads (``MT_TRUTH``: chart polygons
+label only the stage holding 70 % of their ice, almost always first-year or old ice, so a
+head trained on them alone never predicts water, new or young ice); one run per atrous
+setting (``--multitask-steps`` each), scored on the validation split (generator A seeds
+500-507, 256 px, analyst-like charts; SOD / FLOE also against the pixel truth).  The best
+validation ``combined_truth`` is bundled only if its SOD F1 against the truth and its
+``combined_truth`` beat the bundled ``multitask`` on the same scenes; the sweep table goes
+to ``benchmarks/results/train_multitask.json``::
+
+    nice -n 5 python scripts/train_default.py --multitask-only --multitask-steps 1600
+
 The weights go through ``xseaice.models.save_weights`` into ``xseaice/models/weights/``
 (safetensors + JSON sidecar with sha256); the validation table goes into the sidecar and
 into ``benchmarks/results/train_default.json``.
