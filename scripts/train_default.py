@@ -226,6 +226,11 @@ def main(argv: list[str] | None = None) -> int:
         help="train only the multitask ASPP sweep (the bundled 'default' is kept as it is)",
     )
     parser.add_argument(
+        "--atrous",
+        default=None,
+        help="with --multitask-only: only this atrous setting, e.g. 1,2,3 (default: the sweep)",
+    )
+    parser.add_argument(
         "--multitask-steps",
         type=int,
         default=None,
@@ -238,7 +243,10 @@ def main(argv: list[str] | None = None) -> int:
         "--truth-weight", type=float, default=LOSS["truth_weight"], help="loss.truth_weight"
     )
     parser.add_argument(
-        "--init", default=None, help="fine-tune from these weights (a name or a path)"
+        "--init",
+        default=None,
+        help="fine-tune from these weights (a name or a path; with --multitask-only: "
+        "multitask weights)",
     )
     parser.add_argument("--epochs", type=int, default=EPOCHS, help="epochs of 400 steps")
     parser.add_argument("--lr", type=float, default=LR, help="peak learning rate")
@@ -262,7 +270,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args.quick:
         base["optim"]["epochs"] = args.epochs
     base["optim"]["lr"] = args.lr
-    if args.init:
+    if args.init and not args.multitask_only:
         base["model"]["init_weights"] = args.init
     cfg0 = load_config(base)
 
@@ -407,6 +415,9 @@ def _multitask_only(
     t0 = time.perf_counter()
     val_scenes = build_scenes(cfg0, split="val")
     bundle = not (args.quick or args.no_bundle)
+    settings: tuple[list[int], ...] = ATROUS_SETTINGS
+    if args.atrous:
+        settings = ([int(r) for r in args.atrous.split(",")],)
     spec, rows, info = _train_multitask(
         base,
         workdir,
@@ -416,11 +427,11 @@ def _multitask_only(
         train_scenes,
         bundle=bundle,
         steps=args.multitask_steps,
+        settings=settings,
+        init=args.init,
     )
     timings["multitask_total"] = time.perf_counter() - t0
-    cfg = multitask_config(
-        base, list(ATROUS_SETTINGS[0]), workdir, args.quick, args.multitask_steps
-    )
+    cfg = multitask_config(base, list(settings[0]), workdir, args.quick, args.multitask_steps)
     results = {
         "machine": {
             "platform": platform.platform(),
@@ -438,6 +449,7 @@ def _multitask_only(
             "batch": base["data"]["batch_size"],
             "steps": cfg["optim"]["epochs"] * cfg["data"]["steps_per_epoch"],
             "lr": base["optim"]["lr"],
+            "init": args.init,
         },
         "validation": {
             "generator": "A",
@@ -455,7 +467,8 @@ def _multitask_only(
         "weights": {"sha256": spec.sha256, "path": str(spec.path)},
     }
     if not args.quick:
-        _write_json(RESULTS / "train_multitask.json", results)
+        name = "train_multitask_finetune.json" if args.init else "train_multitask.json"
+        _write_json(RESULTS / name, results)
     print(f"multitask sweep done in {timings['multitask_total'] / 60:.1f} min; {spec.path}")
     return 0
 
@@ -481,8 +494,11 @@ def _train_multitask(
     *,
     bundle: bool,
     steps: int | None = None,
+    settings: tuple[list[int], ...] = ATROUS_SETTINGS,
+    init: str | None = None,
 ) -> tuple[Any, list[dict[str, Any]], dict[str, Any]]:
-    """One multi-task run per atrous setting, scored on the validation scenes; the best
+    """One multi-task run per atrous setting (from ``init`` weights if given), scored on
+    the validation scenes; the best
     validation ``combined_truth`` is exported, into the package only if ``bundle`` and it
     beats the bundled ``multitask`` on the same scenes (``_mt_beats``)."""
     from xseaice.models import WEIGHTS_DIR
@@ -492,8 +508,10 @@ def _train_multitask(
     incumbent = binary_report("multitask", val_scenes, baselines=())["autoice"]
     rows = [_mt_row("bundled before", incumbent, reach_px=None, steps=None)]
     reports = {}
-    for rates in ATROUS_SETTINGS:
+    for rates in settings:
         cfg = multitask_config(base, list(rates), workdir, quick, steps)
+        if init:
+            cfg["model"]["init_weights"] = init
         res = run(cfg, f"multitask {rates}")
         rep = binary_report(res, val_scenes, baselines=())["autoice"]
         reports[tuple(rates)] = (res, rep)
