@@ -83,7 +83,9 @@ def evaluate(
         ``als_chart``; ``accuracy``, ``ice_iou``, ``lead_iou`` where truth exists;
         ``conc_mae``); ``summary``: the same averaged per group (season and method);
         ``autoice``: AutoICE scores where the model has SIC/SOD/FLOE heads and the
-        scenes carry AutoICE labels.
+        scenes carry AutoICE labels, with the SOD confusion matrix and per-class F1
+        against the chart and, on synthetic scenes, the SOD / FLOE scores against the
+        pixel truth (``*_truth``, ``combined_truth``).
     """
     return evaluate_model(
         model,
