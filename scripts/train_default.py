@@ -53,6 +53,10 @@ validation ``combined_truth`` is bundled only if its SOD F1 against the truth an
 to ``benchmarks/results/train_multitask.json``::
 
     nice -n 5 python scripts/train_default.py --multitask-only --multitask-steps 1600
+    # the bundled weights: the best setting continued at half the learning rate
+    nice -n 5 python scripts/train_default.py --multitask-only --atrous 1,2,3 \
+        --init COPY/multitask.safetensors --lr 1e-3 --multitask-steps 2400  # COPY: the
+    # sweep's best weights and sidecar copied to a folder of their own
 
 The weights go through ``xseaice.models.save_weights`` into ``xseaice/models/weights/``
 (safetensors + JSON sidecar with sha256); the validation table goes into the sidecar and
