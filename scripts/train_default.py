@@ -399,6 +399,7 @@ _ROW_KEYS = (
     "f1_floe_truth",
     "combined",
     "combined_truth",
+    "sod_confusion_truth",
 )
 
 
