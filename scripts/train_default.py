@@ -41,8 +41,23 @@ the validation split of ``benchmarks/bench_heldout.py`` (generator A seeds 500-5
 ``preserve=`` the analyst chart, per season); otherwise they stay in ``--workdir`` and the
 script says so.  ``--init WEIGHTS --epochs N --lr LR`` fine-tunes from earlier weights.
 
-The multi-task ASPP weights (``multitask``) are trained with ``--multitask`` (same data
-and loss; one run per atrous setting, the best *validation* combined score bundled).
+The multi-task ASPP weights (``multitask``) are trained with ``--multitask`` (after the
+U-Net) or ``--multitask-only`` (the bundled ``default`` kept as it is): same data and loss,
+plus the simulator's pixel classes for the SOD and FLOE heads (``MT_TRUTH``: chart polygons
+label only the stage holding 70 % of their ice, almost always first-year or old ice, so a
+head trained on them alone never predicts water, new or young ice); one run per atrous
+setting (``--multitask-steps`` each), scored on the validation split (generator A seeds
+500-507, 256 px, analyst-like charts; SOD / FLOE also against the pixel truth).  The best
+validation ``combined_truth`` is bundled only if its SOD F1 against the truth and its
+``combined_truth`` beat the bundled ``multitask`` on the same scenes; the sweep table goes
+to ``benchmarks/results/train_multitask.json``::
+
+    nice -n 5 python scripts/train_default.py --multitask-only --multitask-steps 1600
+    # the bundled weights: the best setting continued at half the learning rate
+    nice -n 5 python scripts/train_default.py --multitask-only --atrous 1,2,3 \
+        --init COPY/multitask.safetensors --lr 1e-3 --multitask-steps 2400  # COPY: the
+    # sweep's best weights and sidecar copied to a folder of their own
+
 The weights go through ``xseaice.models.save_weights`` into ``xseaice/models/weights/``
 (safetensors + JSON sidecar with sha256); the validation table goes into the sidecar and
 into ``benchmarks/results/train_default.json``.
@@ -84,6 +99,12 @@ LOSS = {
 }
 AUGMENT = {"db_offset_std": 2.0, "incidence_slope_std": 0.05}
 ATROUS_SETTINGS = ([1, 2, 3], [1, 2, 4], [2, 4, 8])
+# multi-task: pixel cross-entropy of the SOD / FLOE heads against the simulator's pixel
+# classes (chart polygons label only the dominant stage: first-year or old ice), balanced by
+# the inverse square root of the class frequency (new and young ice are a few % of pixels);
+# weight 3 (as truth_weight) so that the truth wins where the polygon label disagrees (water
+# and new ice inside a first-year polygon)
+MT_TRUTH = {"truth_task_weight": 3.0, "truth_balance": 0.5}
 LICENCE = "Apache-2.0"
 
 
@@ -125,8 +146,11 @@ def base_config(workdir: Path, quick: bool) -> dict[str, Any]:
     }
 
 
-def multitask_config(base: dict[str, Any], rates: list[int], workdir: Path, quick: bool) -> dict:
-    """A multi-task ASPP run with the same data and loss."""
+def multitask_config(
+    base: dict[str, Any], rates: list[int], workdir: Path, quick: bool, steps: int | None = None
+) -> dict:
+    """A multi-task ASPP run with the same data and loss, plus the pixel truth of the SOD and
+    FLOE heads (``MT_TRUTH``); ``steps``: total steps (default half the U-Net's epochs)."""
     cfg = copy.deepcopy(base)
     tag = "-".join(map(str, rates))
     cfg["output_dir"] = str(workdir / f"multitask_r{tag}")
@@ -137,7 +161,12 @@ def multitask_config(base: dict[str, Any], rates: list[int], workdir: Path, quic
         "sic_mode": "classes",
     }
     cfg["loss"]["task_weights"] = {"ice": 1.0, "sic": 1.0, "sod": 1.0, "floe": 0.5}
+    cfg["loss"].update(MT_TRUTH)
     cfg["optim"]["epochs"] = 1 if quick else max(1, EPOCHS // 2)
+    if steps and not quick:
+        spe = cfg["data"]["steps_per_epoch"]
+        cfg["optim"]["epochs"] = max(1, -(-steps // spe))
+        cfg["data"]["steps_per_epoch"] = -(-steps // cfg["optim"]["epochs"])
     return cfg
 
 
@@ -196,13 +225,32 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-bundle", action="store_true", help="do not write package weights")
     parser.add_argument("--multitask", action="store_true", help="also train the multitask ASPP")
     parser.add_argument(
+        "--multitask-only",
+        action="store_true",
+        help="train only the multitask ASPP sweep (the bundled 'default' is kept as it is)",
+    )
+    parser.add_argument(
+        "--atrous",
+        default=None,
+        help="with --multitask-only: only this atrous setting, e.g. 1,2,3 (default: the sweep)",
+    )
+    parser.add_argument(
+        "--multitask-steps",
+        type=int,
+        default=None,
+        help="steps per atrous setting (default: half the U-Net's epochs of 400 steps)",
+    )
+    parser.add_argument(
         "--threads", type=int, default=1, help="torch CPU threads (1 is fastest on a busy machine)"
     )
     parser.add_argument(
         "--truth-weight", type=float, default=LOSS["truth_weight"], help="loss.truth_weight"
     )
     parser.add_argument(
-        "--init", default=None, help="fine-tune from these weights (a name or a path)"
+        "--init",
+        default=None,
+        help="fine-tune from these weights (a name or a path; with --multitask-only: "
+        "multitask weights)",
     )
     parser.add_argument("--epochs", type=int, default=EPOCHS, help="epochs of 400 steps")
     parser.add_argument("--lr", type=float, default=LR, help="peak learning rate")
@@ -226,7 +274,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args.quick:
         base["optim"]["epochs"] = args.epochs
     base["optim"]["lr"] = args.lr
-    if args.init:
+    if args.init and not args.multitask_only:
         base["model"]["init_weights"] = args.init
     cfg0 = load_config(base)
 
@@ -250,6 +298,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"trained {label} in {timings[label] / 60:.1f} min ({res.steps} steps)")
         return res
 
+    if args.multitask_only:
+        return _multitask_only(args, base, cfg0, train_scenes, workdir, run, timings, t_data)
     unet = run(base, "default")
     t0 = time.perf_counter()
     val_info = {
@@ -293,11 +343,18 @@ def main(argv: list[str] | None = None) -> int:
         )
     target = WEIGHTS_DIR if bundle and better else workdir
     weights = {"default": spec_unet}
-    atrous_rows = []
+    atrous_rows: list[dict[str, Any]] = []
     if args.multitask:
         val_scenes = build_scenes(cfg0, split="val")
-        weights["multitask"], atrous_rows = _train_multitask(
-            base, workdir, args.quick, run, val_scenes, train_scenes, target
+        weights["multitask"], atrous_rows, _info = _train_multitask(
+            base,
+            workdir,
+            args.quick,
+            run,
+            val_scenes,
+            train_scenes,
+            bundle=bundle,
+            steps=args.multitask_steps,
         )
     results = {
         "machine": {
@@ -332,6 +389,106 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+_ROW_KEYS = (
+    "r2_sic",
+    "f1_sod",
+    "f1_sod_truth",
+    "f1_sod_truth_macro",
+    "f1_sod_truth_per_class",
+    "f1_floe",
+    "f1_floe_truth",
+    "combined",
+    "combined_truth",
+    "sod_confusion_truth",
+)
+
+
+def _multitask_only(
+    args: argparse.Namespace,
+    base: dict[str, Any],
+    cfg0: Any,
+    train_scenes: list[Any],
+    workdir: Path,
+    run: Any,
+    timings: dict[str, float],
+    t_data: float,
+) -> int:
+    """``--multitask-only``: the atrous sweep and its table
+    (``benchmarks/results/train_multitask.json``)."""
+    from xseaice.training.sources import build_scenes
+
+    t0 = time.perf_counter()
+    val_scenes = build_scenes(cfg0, split="val")
+    bundle = not (args.quick or args.no_bundle)
+    settings: tuple[list[int], ...] = ATROUS_SETTINGS
+    if args.atrous:
+        settings = ([int(r) for r in args.atrous.split(",")],)
+    spec, rows, info = _train_multitask(
+        base,
+        workdir,
+        args.quick,
+        run,
+        val_scenes,
+        train_scenes,
+        bundle=bundle,
+        steps=args.multitask_steps,
+        settings=settings,
+        init=args.init,
+    )
+    timings["multitask_total"] = time.perf_counter() - t0
+    cfg = multitask_config(base, list(settings[0]), workdir, args.quick, args.multitask_steps)
+    results = {
+        "machine": {
+            "platform": platform.platform(),
+            "processor": platform.processor(),
+            "torch_threads": torch.get_num_threads(),
+            "precision": base["precision"],
+        },
+        "recipe": {
+            "model": {k: v for k, v in cfg["model"].items() if k != "atrous_rates"},
+            "loss": cfg["loss"],
+            "augment": AUGMENT,
+            "train_seeds": TRAIN_SEEDS,
+            "scene_shape": base["data"]["synthetic"]["shape"],
+            "patch": base["data"]["patch_size"],
+            "batch": base["data"]["batch_size"],
+            "steps": cfg["optim"]["epochs"] * cfg["data"]["steps_per_epoch"],
+            "lr": base["optim"]["lr"],
+            "init": args.init,
+        },
+        "validation": {
+            "generator": "A",
+            "seeds": list(range(VAL_SEEDS[0], sum(VAL_SEEDS))),
+            "seasons": "alternating summer / winter per seed",
+            "shape": base["data"]["synthetic"]["shape"],
+            "chart": "analyst",
+            "scores": "*_truth: SOD / FLOE vs the pixel truth's classes; r2_sic, f1_sod, f1_floe, "
+            "combined vs the analyst chart's AutoICE classes",
+        },
+        "timings_s": {"data": t_data, **timings},
+        "atrous": rows,
+        "best": info["best"],
+        "bundled": info["bundled"],
+        "weights": {"sha256": spec.sha256, "path": str(spec.path)},
+    }
+    if not args.quick:
+        name = "train_multitask_finetune.json" if args.init else "train_multitask.json"
+        _write_json(RESULTS / name, results)
+    print(f"multitask sweep done in {timings['multitask_total'] / 60:.1f} min; {spec.path}")
+    return 0
+
+
+def _mt_row(label: str, autoice: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    return {"atrous_rates": label, **extra, **{k: autoice.get(k) for k in _ROW_KEYS}}
+
+
+def _mt_beats(new: dict[str, Any], old: dict[str, Any]) -> bool:
+    """Whether the candidate's validation SOD F1 (against the pixel truth) and combined
+    score (with the truth's SOD / FLOE) both beat the incumbent's."""
+    keys = ("f1_sod_truth", "combined_truth")
+    return all(float(new.get(k, -1.0)) > float(old.get(k, -1.0)) for k in keys)
+
+
 def _train_multitask(
     base: dict[str, Any],
     workdir: Path,
@@ -339,41 +496,60 @@ def _train_multitask(
     run: Any,
     val_scenes: list[Any],
     train_scenes: list[Any],
-    target: Path,
-) -> tuple[Any, list[dict[str, Any]]]:
-    """One multi-task run per atrous setting; bundle the best validation combined score."""
+    *,
+    bundle: bool,
+    steps: int | None = None,
+    settings: tuple[list[int], ...] = ATROUS_SETTINGS,
+    init: str | None = None,
+) -> tuple[Any, list[dict[str, Any]], dict[str, Any]]:
+    """One multi-task run per atrous setting (from ``init`` weights if given), scored on
+    the validation scenes; the best
+    validation ``combined_truth`` is exported, into the package only if ``bundle`` and it
+    beats the bundled ``multitask`` on the same scenes (``_mt_beats``)."""
+    from xseaice.models import WEIGHTS_DIR
     from xseaice.training.heldout import binary_report
     from xseaice.training.loop import export_weights
 
+    incumbent = binary_report("multitask", val_scenes, baselines=())["autoice"]
+    rows = [_mt_row("bundled before", incumbent, reach_px=None, steps=None)]
     reports = {}
-    rows = []
-    for rates in ATROUS_SETTINGS:
-        res = run(multitask_config(base, list(rates), workdir, quick), f"multitask {rates}")
-        rep = binary_report(res, val_scenes, baselines=())
+    for rates in settings:
+        cfg = multitask_config(base, list(rates), workdir, quick, steps)
+        if init:
+            cfg["model"]["init_weights"] = init
+        res = run(cfg, f"multitask {rates}")
+        rep = binary_report(res, val_scenes, baselines=())["autoice"]
         reports[tuple(rates)] = (res, rep)
-        a = rep["autoice"]
-        rows.append(
-            {
-                "atrous_rates": str(list(rates)),
-                "reach_px": int(getattr(res.model, "receptive_reach", 0)),
-                **{k: a.get(k) for k in ("r2_sic", "f1_sod", "f1_floe", "combined")},
-            }
-        )
-    best = max(reports, key=lambda r: reports[r][1]["autoice"].get("combined", -1.0))
+        reach = int(getattr(res.model, "receptive_reach", 0))
+        rows.append(_mt_row(str(list(rates)), rep, reach_px=reach, steps=res.steps))
+        print(json.dumps(_jsonable_row(rows[-1])))
+    best = max(reports, key=lambda r: reports[r][1].get("combined_truth", -1.0))
     res, rep = reports[best]
+    better = _mt_beats(rep, incumbent)
+    path = (WEIGHTS_DIR if bundle and better else workdir) / "multitask.safetensors"
+    if bundle and not better:
+        print(f"multitask NOT bundled: the bundled weights score higher on validation; see {path}")
     spec = export_weights(
         res,
         train_scenes,
-        path=target / "multitask.safetensors",
-        name="multitask",
+        path=path,
+        name="multitask" if path.parent == WEIGHTS_DIR else "multitask-candidate",
         description=(
             f"Multi-task U-Net + ASPP (atrous rates {list(best)}; SIC 11 classes, SOD, FLOE, "
-            "ice/water) trained ONLY on the xseaice synthetic world from analyst-like chart "
-            "polygons. For real use, train on AI4Arctic (docs/training.md)."
+            "ice/water) trained ONLY on the xseaice synthetic world: analyst-like chart "
+            "polygons (interval region loss, AutoICE classes) plus the simulator's pixel "
+            "truth (ice, SOD, FLOE). For real use, train on AI4Arctic (docs/training.md)."
         ),
-        extra={"validation": rep["autoice"], "atrous_comparison": rows},
+        extra={"validation": rep, "atrous_comparison": rows},
     )
-    return spec, rows
+    info = {"best": list(best), "bundled": bool(bundle and better), "incumbent": incumbent}
+    return spec, rows, info
+
+
+def _jsonable_row(row: dict[str, Any]) -> dict[str, Any]:
+    from xseaice.metrics import _jsonable
+
+    return dict(_jsonable(row))
 
 
 if __name__ == "__main__":

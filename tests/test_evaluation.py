@@ -82,3 +82,62 @@ def test_chart_matched_hh_quantile_and_truth_map_scores() -> None:
             assert hh[sel][m[sel] == 1].min() >= hh[sel][m[sel] == 0].max()
     perfect = map_scores(np.asarray(scene.truth["ice"], dtype="float32"), scene)
     assert perfect["accuracy"] == 1.0 and perfect["conc_mae_truth"] == 0.0
+
+
+def test_autoice_report_shows_a_collapsed_sod_head_against_chart_and_truth() -> None:
+    """A head that predicts first-year ice (4) everywhere: the SOD confusion matrices against
+    the chart labels and against the pixel truth are one column, as scikit-learn counts them."""
+    from sklearn.metrics import confusion_matrix, f1_score
+
+    from xseaice.training.evaluation import _autoice
+
+    scenes = heldout_scenes(
+        ["hh", "hv"], seeds=[500], seasons=["summer", "winter"], shape=(96, 96), chart="analyst"
+    )
+    preds = []
+    for sc in scenes:
+        invalid = ~sc.valid
+        const = {t: np.full(sc.shape, v, dtype="uint8") for t, v in (("sic", 9), ("sod", 4))}
+        const["floe"] = np.full(sc.shape, 3, dtype="uint8")
+        for a in const.values():
+            a[invalid] = 255
+        preds.append(const)
+    a = _autoice(preds, scenes)
+    truth = np.concatenate([sc.truth["sod"][sc.valid] for sc in scenes])
+    chart = np.concatenate([sc.label_map("sod")[sc.valid] for sc in scenes])
+    six = list(range(6))
+    expected = confusion_matrix(truth, np.full(truth.shape, 4), labels=six)
+    np.testing.assert_array_equal(a["sod_confusion_truth"], expected)
+    assert np.count_nonzero(np.array(a["sod_confusion_truth"]).sum(axis=0)) == 1
+    keep = chart != 255
+    np.testing.assert_array_equal(
+        a["sod_confusion"], confusion_matrix(chart[keep], np.full(keep.sum(), 4), labels=six)
+    )
+    assert a["f1_sod_truth"] == pytest.approx(
+        f1_score(truth, np.full(truth.shape, 4), average="weighted", zero_division=0)
+    )
+    assert a["f1_sod_truth_per_class"][4] > 0 and a["f1_sod_truth_per_class"][0] == 0.0
+    assert a["f1_sod_truth_macro"] < a["f1_sod_truth"]  # the absent classes pull it down
+    assert a["combined_truth"] == pytest.approx(
+        (2 * a["r2_sic"] + 2 * a["f1_sod_truth"] + a["f1_floe_truth"]) / 5
+    )
+
+
+def test_evaluate_text_prints_each_confusion_matrix_as_a_table() -> None:
+    from xseaice.training.heldout import _autoice_text
+
+    text = _autoice_text(
+        {
+            "model": "m",
+            "f1_sod": 0.5,
+            "f1_sod_per_class": [0.1, 0.9],
+            "sod_confusion": [[7, 2], [3, 4]],
+        }
+    )
+    lines = text.splitlines()
+    assert "f1_sod" in lines[1] and "0.500" in lines[3]
+    assert "f1_sod_per_class" not in text  # lists stay out of the scalar row
+    i = lines.index("sod_confusion")
+    assert lines[i + 1].split() == ["ref", "pred", "0", "pred", "1"]
+    assert [r.split() for r in lines[i + 3 : i + 5]] == [["0", "7", "2"], ["1", "3", "4"]]
+    assert _autoice_text({}) == ""

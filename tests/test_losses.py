@@ -298,3 +298,41 @@ def test_truth_term_is_the_mean_bce_over_known_valid_pixels() -> None:
     assert grad[0, 0] > 0 and grad[0, 1] < 0  # water pushed down, ice pushed up
     _, off = multitask_loss({"ice_logit": logits}, targets)
     assert "truth" not in off  # weight 0 (the default): no truth term
+
+
+def _ce(logits: list[float], k: int) -> float:
+    """Cross-entropy of class ``k`` from raw logits, by hand."""
+    return math.log(sum(math.exp(v) for v in logits)) - logits[k]
+
+
+def test_truth_task_term_is_a_class_balanced_pixel_cross_entropy() -> None:
+    """``truth_task_weight`` adds the SOD head's cross-entropy against the truth's pixel
+    classes; ``truth_balance`` weighs each pixel by its class share to the power -b."""
+    # one sample, 1 x 4 pixels, 3 SOD classes (the head has 6; the others are -inf-like)
+    rows = [[2.0, 0.0, -1.0], [0.5, 1.0, 0.0], [0.0, 0.0, 3.0], [1.0, 2.0, 0.5]]
+    sod = torch.full((1, 6, 1, 4), -30.0)
+    for j, r in enumerate(rows):
+        sod[0, :3, 0, j] = torch.tensor(r)
+    sod.requires_grad_(True)
+    truth = torch.tensor([[[0, 0, 2, 255]]])  # shares: class 0 2/3, class 2 1/3
+    chart = torch.full((1, 1, 4), 255)  # no chart label: only the truth term
+    targets = {"sod": chart, "truth_sod": truth}
+    ce = [_ce(rows[0], 0), _ce(rows[1], 0), _ce(rows[2], 2)]
+    _, plain = multitask_loss({"sod": sod}, targets, truth_task_weight=1.0)
+    assert plain["truth_sod"] == pytest.approx(sum(ce) / 3, rel=1e-5)
+    # balance 1: weights (2/3)^-1 and (1/3)^-1, scaled to average 1 over the 3 pixels
+    w0, w2 = 1.5, 3.0
+    scale = 3 / (2 * w0 + w2)
+    total, bal = multitask_loss(
+        {"sod": sod}, targets, truth_task_weight=2.0, truth_balance=1.0, task_weights={"sod": 0.5}
+    )
+    expected = scale * (w0 * ce[0] + w0 * ce[1] + w2 * ce[2]) / 3
+    assert bal["truth_sod"] == pytest.approx(expected, rel=1e-5)
+    assert bal["truth_sod"] != pytest.approx(plain["truth_sod"], rel=1e-3)
+    assert float(total.detach()) == pytest.approx(2.0 * 0.5 * expected, rel=1e-5)
+    total.backward()
+    assert sod.grad is not None
+    assert torch.all(sod.grad[0, :, 0, 3] == 0)  # unknown truth: no gradient
+    assert sod.grad[0, 2, 0, 2] < 0  # the true class is pushed up
+    _, off = multitask_loss({"sod": sod}, {**targets, "sod": truth})
+    assert "truth_sod" not in off  # weight 0 (the default): no truth term

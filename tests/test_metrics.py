@@ -142,3 +142,45 @@ def test_format_table() -> None:
     assert lines[0].split() == ["m", "acc"]
     assert lines[2].split() == ["raw", "81.2"]
     assert lines[3].split() == ["als", "-"]
+
+
+def test_confusion_matrix_and_class_scores_equal_sklearn() -> None:
+    from sklearn.metrics import confusion_matrix as sk_cm
+
+    from xseaice.metrics import class_scores, confusion_matrix
+
+    rng = np.random.default_rng(5)
+    t = rng.choice([0, 1, 2, 4, 5, 255], size=(30, 40), p=[0.2, 0.05, 0.05, 0.4, 0.2, 0.1])
+    p = rng.choice([0, 2, 4, 5], size=(30, 40))
+    keep = t != 255
+    got = confusion_matrix(t, p, n_classes=6)
+    np.testing.assert_array_equal(got, sk_cm(t[keep], p[keep], labels=list(range(6))))
+    s = class_scores(t, p, n_classes=6)
+    present = sorted(set(t[keep].tolist()))
+    assert s["f1_macro"] == pytest.approx(
+        f1_score(t[keep], p[keep], labels=present, average="macro", zero_division=0)
+    )
+    assert s["f1_weighted"] == pytest.approx(f1_score(t[keep], p[keep], average="weighted"))
+    per = f1_score(t[keep], p[keep], labels=[0, 1, 2, 4, 5], average=None, zero_division=0)
+    np.testing.assert_allclose(np.array(s["f1_per_class"])[[0, 1, 2, 4, 5]], per)
+    assert math.isnan(s["f1_per_class"][3])  # class 3 neither true nor predicted
+    with pytest.raises(InvalidArgumentError, match="n_classes"):
+        confusion_matrix(t, p + 3, n_classes=6)
+
+
+def test_a_collapsed_head_shows_in_the_confusion_matrix() -> None:
+    """A constant prediction: one non-zero column holding every class's support."""
+    from sklearn.metrics import confusion_matrix as sk_cm
+
+    from xseaice.metrics import class_scores
+
+    t = np.array([0, 0, 0, 1, 2, 4, 4, 4, 4, 5, 255])
+    p = np.full(t.shape, 4)
+    s = class_scores(t, p, n_classes=6)
+    cm = np.array(s["confusion"])
+    np.testing.assert_array_equal(cm, sk_cm(t[:-1], p[:-1], labels=list(range(6))))
+    assert cm[:, 4].tolist() == [3, 1, 1, 0, 4, 1] and cm.sum() == cm[:, 4].sum()
+    # F1 of class 4: 2 * 4 / (2 * 4 + 6 + 0)
+    assert s["f1_per_class"][4] == pytest.approx(8 / 14)
+    assert s["f1_per_class"][0] == s["f1_per_class"][5] == 0.0
+    assert s["f1_macro"] == pytest.approx((8 / 14) / 5)  # 5 classes in the reference

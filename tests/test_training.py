@@ -539,3 +539,40 @@ def test_truth_weight_needs_the_synthetic_world_and_reaches_the_batches(
     assert set(np.unique(t)) <= {0, 1}
     assert x_hh[t == 1].mean() > x_hh[t == 0].mean() + 1.0  # ice is brighter in the toy
     assert (PatchSampler([bare], **kw).batch(0, 0)["truth_ice"] == 255).all()
+
+
+def test_truth_task_weight_needs_the_synthetic_world_and_trains_the_sod_head(
+    tmp_path: Path, toys: list[Any]
+) -> None:
+    with pytest.raises(ConfigError, match=r"truth_task_weight > 0 needs pixel truth.*'scenes'"):
+        load_config(small_config(tmp_path, loss={"truth_task_weight": 1.0}))
+    with pytest.raises(ConfigError, match="truth_balance must be >= 0"):
+        load_config(small_config(tmp_path, loss={"truth_balance": -0.5}))
+    from xseaice.training.synthetic_scenes import synthetic_scene
+
+    scenes = [
+        synthetic_scene(s, season=season, shape=(64, 64), variables=VARS)
+        for s, season in ((3, "winter"), (4, "summer"))
+    ]
+    norm = compute_normalisation(scenes)
+    b = PatchSampler(scenes, normalisation=norm, patch_size=64, batch_size=2, seed=1).batch(0, 0)
+    for k in range(2):  # rotated / flipped with the pixels: water in the truth is water
+        assert set(np.unique(b["truth_sod"][k])) <= {0, 1, 2, 4, 5}
+        np.testing.assert_array_equal(b["truth_sod"][k] == 0, b["truth_ice"][k] == 0)
+    cfg = small_config(
+        tmp_path / "mt",
+        model={"architecture": "multitask_aspp", "widths": [4, 8, 8, 8], "atrous_rates": [1, 2]},
+        data={"source": "synthetic", "patch_size": 64, "steps_per_epoch": 2},
+        loss={"truth_task_weight": 2.0, "truth_balance": 0.5},
+        optim={"epochs": 1},
+    )
+    res = train(cfg, scenes=scenes, progress=False, export=False)
+    last = res.history[-1]
+    assert last["loss_truth_sod"] > 0 and last["loss_truth_floe"] > 0
+    off = train(
+        {**cfg, "output_dir": str(tmp_path / "off"), "loss": {"truth_task_weight": 0.0}},
+        scenes=scenes,
+        progress=False,
+        export=False,
+    )
+    assert "loss_truth_sod" not in off.history[-1]

@@ -40,7 +40,10 @@ __all__ = [
     "IGNORE_INDEX",
     "MDEResult",
     "autoice_scores",
+    "class_scores",
     "combined_score",
+    "confusion_matrix",
+    "f1_per_class",
     "f1_weighted",
     "format_table",
     "iou",
@@ -168,6 +171,111 @@ def f1_weighted(
     f1 = np.divide(2 * tp, denom, out=np.zeros(n), where=denom > 0)
     total = support.sum()
     return float((f1 * support).sum() / total) if total > 0 else 0.0
+
+
+def confusion_matrix(
+    y_true: Any,
+    y_pred: Any,
+    *,
+    n_classes: int,
+    ignore_index: int | None = IGNORE_INDEX,
+    valid: Any = None,
+) -> np.ndarray:
+    """Pixel counts of each (reference class, predicted class) pair.
+
+    Parameters
+    ----------
+    y_true, y_pred : array-like of int
+        Reference and predicted class labels (0 .. ``n_classes - 1``) of the same shape.
+    n_classes : int
+        Number of classes (e.g. 6 for AutoICE SOD, 7 for FLOE).
+    ignore_index : int or None, default 255
+        Reference label of pixels to leave out.
+    valid : array-like of bool, optional
+        Extra mask of pixels to score.
+
+    Returns
+    -------
+    numpy.ndarray
+        int64 ``[n_classes, n_classes]``: row = reference class, column = prediction (as
+        ``sklearn.metrics.confusion_matrix(labels=range(n_classes))``).
+
+    Raises
+    ------
+    InvalidArgumentError
+        A kept label outside ``0 .. n_classes - 1``.
+    """
+    t, p = _pair(y_true, y_pred, valid, ignore_index)
+    t = t.astype("int64")
+    p = p.astype("int64")
+    for name, a in (("y_true", t), ("y_pred", p)):
+        if a.size and (a.min() < 0 or a.max() >= n_classes):
+            raise InvalidArgumentError(
+                f"{name} has labels {sorted(set(np.unique(a).tolist()))[:10]} outside "
+                f"0..{n_classes - 1}; pass n_classes large enough or mask them with "
+                "ignore_index / valid"
+            )
+    cm = np.bincount(t * n_classes + p, minlength=n_classes * n_classes)
+    return cm.reshape(n_classes, n_classes)
+
+
+def f1_per_class(cm: Any) -> np.ndarray:
+    """F1 of every class of a confusion matrix, ``2 TP / (2 TP + FP + FN)``; NaN for a class
+    neither in the reference nor predicted.
+
+    Parameters
+    ----------
+    cm : array-like
+        ``[n, n]`` counts, rows reference, columns prediction
+        ([`confusion_matrix`][xseaice.metrics.confusion_matrix]).
+
+    Returns
+    -------
+    numpy.ndarray
+        float64 ``[n]``.
+    """
+    m = np.asarray(cm, dtype="float64")
+    tp = np.diag(m)
+    denom = m.sum(axis=1) + m.sum(axis=0)
+    return np.divide(2 * tp, denom, out=np.full(len(tp), np.nan), where=denom > 0)
+
+
+def class_scores(
+    y_true: Any, y_pred: Any, *, n_classes: int, ignore_index: int | None = IGNORE_INDEX
+) -> dict[str, Any]:
+    """Confusion matrix, per-class, macro and weighted F1 of a class map.
+
+    Parameters
+    ----------
+    y_true, y_pred : array-like of int
+        Reference and prediction.
+    n_classes : int
+        Number of classes.
+    ignore_index : int or None, default 255
+        Reference label of pixels to leave out.
+
+    Returns
+    -------
+    dict
+        ``confusion`` (list of rows, reference x prediction), ``f1_per_class`` (NaN: class
+        absent from both), ``f1_macro`` (mean over the classes present in the reference,
+        as ``sklearn.metrics.f1_score(average="macro", labels=<those classes>)``),
+        ``f1_weighted`` (support-weighted) and ``support`` (reference pixels per class).
+    """
+    cm = confusion_matrix(y_true, y_pred, n_classes=n_classes, ignore_index=ignore_index)
+    f1 = f1_per_class(cm)
+    support = cm.sum(axis=1)
+    present = support > 0
+    total = support.sum()
+    return {
+        "confusion": cm.tolist(),
+        "f1_per_class": f1.tolist(),
+        "f1_macro": float(np.mean(f1[present])) if present.any() else float("nan"),
+        "f1_weighted": float((f1[present] * support[present]).sum() / total)
+        if total
+        else float("nan"),
+        "support": support.tolist(),
+    }
 
 
 def combined_score(r2_sic: float, f1_sod: float, f1_floe: float) -> float:

@@ -247,6 +247,14 @@ class LossConfig:
         Weight of a pixel BCE against the scene's pixel truth (0: off).  Only the
         synthetic world has one (``data.source: synthetic``): the simulator is then the
         teacher of *which* pixels are ice, the chart regions of *how much*.
+    truth_task_weight : float
+        Weight (times the task weight) of the pixel cross-entropy of the SOD and FLOE heads
+        against the pixel truth's AutoICE classes (0: off; ``data.source: synthetic``
+        only): chart polygons label only the dominant stage, so without it a SOD head
+        never sees water, new or young ice.
+    truth_balance : float
+        Class balancing of that term: pixels weigh ``(class share) ** -truth_balance``
+        (0: off, 0.5: inverse square root of the frequency).
     task_weights : dict
         Weights of ``ice``, ``sic``, ``sod``, ``floe`` (multi-task models).
     """
@@ -256,6 +264,8 @@ class LossConfig:
     pure_weight: float = 0.0
     entropy_weight: float = 0.0
     truth_weight: float = 0.0
+    truth_task_weight: float = 0.0
+    truth_balance: float = 0.0
     task_weights: dict[str, float] = field(
         default_factory=lambda: {"ice": 1.0, "sic": 1.0, "sod": 1.0, "floe": 1.0}
     )
@@ -369,13 +379,16 @@ class TrainConfig:
             raise ConfigError(f"optim.lr must be positive; got {self.optim.lr}")
         if not 0.0 <= self.loss.tolerance <= 1.0:
             raise ConfigError(f"loss.tolerance must be in [0, 1]; got {self.loss.tolerance}")
-        if not self.loss.truth_weight >= 0:
-            raise ConfigError(f"loss.truth_weight must be >= 0; got {self.loss.truth_weight}")
-        if self.loss.truth_weight > 0 and self.data.source != "synthetic":
-            raise ConfigError(
-                f"loss.truth_weight > 0 needs pixel truth, which only data.source: synthetic "
-                f"has (got {self.data.source!r}); set loss.truth_weight: 0"
-            )
+        for key in ("truth_weight", "truth_task_weight", "truth_balance"):
+            value = getattr(self.loss, key)
+            if not value >= 0:
+                raise ConfigError(f"loss.{key} must be >= 0; got {value}")
+        for key in ("truth_weight", "truth_task_weight"):
+            if getattr(self.loss, key) > 0 and self.data.source != "synthetic":
+                raise ConfigError(
+                    f"loss.{key} > 0 needs pixel truth, which only data.source: synthetic "
+                    f"has (got {self.data.source!r}); set loss.{key}: 0"
+                )
         if self.data.db_offset_std < 0 or self.data.incidence_slope_std < 0:
             raise ConfigError(
                 "data.db_offset_std and data.incidence_slope_std must be >= 0; got "

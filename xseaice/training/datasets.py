@@ -64,6 +64,8 @@ AI4ARCTIC_NAMES: dict[str, str] = {
 }
 
 _UNDEF = 255
+# batch key -> TrainScene.truth key of the pixel-truth targets (synthetic world)
+_TRUTH_TARGETS = {"truth_ice": "ice", "truth_sod": "sod", "truth_floe": "floe"}
 # poly types whose regions may legitimately lack a CT (land, ice shelf, no data)
 _NO_CT_TYPES = frozenset({"L", "S", "N"})
 
@@ -93,8 +95,9 @@ class TrainScene:
         Optional per-pixel uint8 ``sic``, ``sod``, ``floe`` ``[H, W]`` (AI4Arctic files
         carry them); otherwise derived from the regions on demand.
     truth : dict
-        Pixel truth (synthetic world only): ``ice``, ``lead`` ``[H, W]``.  Used by the
-        loss only with ``loss.truth_weight > 0``.
+        Pixel truth (synthetic world only): ``ice``, ``lead`` ``[H, W]`` and the AutoICE
+        ``sod`` / ``floe`` classes of every pixel.  Used by the loss only with
+        ``loss.truth_weight > 0`` (ice) or ``loss.truth_task_weight > 0`` (SOD, FLOE).
     chart : GeoDataFrame, optional
         The decoded chart the regions come from (row ``k - 1`` is region ``k``).
     like : Any
@@ -516,12 +519,13 @@ class PatchSampler:
                 t: np.pad(s.label_map(t), pad, constant_values=_UNDEF)
                 for t in ("sic", "sod", "floe")
             }
-            truth = s.truth.get("ice")
-            labels["truth_ice"] = np.pad(
-                np.full(s.shape, _UNDEF, "uint8") if truth is None else truth.astype("uint8"),
-                pad,
-                constant_values=_UNDEF,
-            )
+            for key, src in _TRUTH_TARGETS.items():
+                truth = s.truth.get(src)
+                labels[key] = np.pad(
+                    np.full(s.shape, _UNDEF, "uint8") if truth is None else truth.astype("uint8"),
+                    pad,
+                    constant_values=_UNDEF,
+                )
             self._labels.append(labels)
         weight = np.array([max(1, int(s.labelled().sum())) for s in scenes], dtype="float64")
         self._scene_p = weight / weight.sum()
@@ -546,8 +550,8 @@ class PatchSampler:
         dict
             ``x`` float32 ``[B, C, P, P]`` (normalised), ``region_ids`` int64, ``concentration``,
             ``ct_low``, ``ct_high`` float32, ``valid`` bool, ``sic``/``sod``/``floe`` and
-            ``truth_ice`` (the scene's pixel truth, synthetic world only) int64 (255
-            undefined), all ``[B, P, P]``.
+            ``truth_ice``, ``truth_sod``, ``truth_floe`` (the scene's pixel truth, synthetic
+            world only) int64 (255 undefined), all ``[B, P, P]``.
         """
         rng = np.random.default_rng([self.seed, int(epoch), int(step)])
         p = self.patch_size
@@ -563,7 +567,7 @@ class PatchSampler:
                 "sic",
                 "sod",
                 "floe",
-                "truth_ice",
+                *_TRUTH_TARGETS,
             )
         }
         for item in range(self.batch_size):
@@ -590,7 +594,7 @@ class PatchSampler:
                 "ct_low": self._low[i][sl],
                 "ct_high": self._high[i][sl],
                 "valid": self._valid[i][sl],
-                **{t: self._labels[i][t][sl] for t in ("sic", "sod", "floe", "truth_ice")},
+                **{t: self._labels[i][t][sl] for t in ("sic", "sod", "floe", *_TRUTH_TARGETS)},
             }
             if self.augment:
                 k = int(rng.integers(0, 4))
@@ -620,7 +624,7 @@ class PatchSampler:
             "sic": np.stack(out["sic"]).astype("int64"),
             "sod": np.stack(out["sod"]).astype("int64"),
             "floe": np.stack(out["floe"]).astype("int64"),
-            "truth_ice": np.stack(out["truth_ice"]).astype("int64"),
+            **{k: np.stack(out[k]).astype("int64") for k in _TRUTH_TARGETS},
         }
 
 

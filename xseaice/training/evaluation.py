@@ -44,9 +44,12 @@ from torch import nn
 
 from xseaice.exceptions import InvalidArgumentError
 from xseaice.inference import predict_array
+from xseaice.io.autoice import AUTOICE_FLOE_CLASSES, AUTOICE_SOD_CLASSES
 from xseaice.metrics import (
     IGNORE_INDEX,
     autoice_scores,
+    class_scores,
+    combined_score,
     concentration_error_summary,
     iou,
     pixel_accuracy,
@@ -401,30 +404,51 @@ def summarise(
 
 def _autoice(
     preds: Sequence[Mapping[str, np.ndarray]], scenes: Sequence[TrainScene]
-) -> dict[str, float]:
-    cat: dict[str, list[np.ndarray]] = {k: [] for k in ("st", "sp", "dt", "dp", "ft", "fp")}
-    for pred, sc in zip(preds, scenes, strict=True):
-        if not all(t in pred for t in ("sic", "sod", "floe")):
-            return {}
-        cat["st"].append(sc.label_map("sic").ravel())
-        cat["sp"].append(pred["sic"].ravel())
-        cat["dt"].append(sc.label_map("sod").ravel())
-        cat["dp"].append(pred["sod"].ravel())
-        cat["ft"].append(sc.label_map("floe").ravel())
-        cat["fp"].append(pred["floe"].ravel())
-    if not cat["st"]:
+) -> dict[str, Any]:
+    """AutoICE scores against the scenes' chart labels and, where every scene has the pixel
+    truth's classes (synthetic world), against the truth (``*_truth`` keys): the SOD and
+    FLOE confusion matrices (rows reference, columns prediction) and per-class F1 make a
+    head that predicts one or two classes visible."""
+    if not preds or not all(t in p for p in preds for t in ("sic", "sod", "floe")):
         return {}
-    c = {k: np.concatenate(v) for k, v in cat.items()}
-    for t, p in (("st", "sp"), ("dt", "dp"), ("ft", "fp")):
-        c[t] = np.where(c[p] == IGNORE_INDEX, IGNORE_INDEX, c[t])  # invalid input pixels
-    return autoice_scores(
-        sic_true=c["st"],
-        sic_pred=c["sp"],
-        sod_true=c["dt"],
-        sod_pred=c["dp"],
-        floe_true=c["ft"],
-        floe_pred=c["fp"],
+
+    def pooled(get: Any) -> np.ndarray:
+        return np.concatenate(
+            [np.asarray(get(p, s)).ravel() for p, s in zip(preds, scenes, strict=True)]
+        )
+
+    c: dict[str, np.ndarray] = {}
+    for task in ("sic", "sod", "floe"):
+        pred = pooled(lambda p, s, t=task: p[t])
+        ref = pooled(lambda p, s, t=task: s.label_map(t))
+        c[task] = pred
+        c[f"{task}_ref"] = np.where(pred == IGNORE_INDEX, IGNORE_INDEX, ref)  # invalid input
+    out: dict[str, Any] = dict(
+        autoice_scores(
+            sic_true=c["sic_ref"],
+            sic_pred=c["sic"],
+            sod_true=c["sod_ref"],
+            sod_pred=c["sod"],
+            floe_true=c["floe_ref"],
+            floe_pred=c["floe"],
+        )
     )
+    sod = class_scores(c["sod_ref"], c["sod"], n_classes=len(AUTOICE_SOD_CLASSES))
+    out.update({"sod_confusion": sod["confusion"], "f1_sod_per_class": sod["f1_per_class"]})
+    out["f1_sod_macro"] = sod["f1_macro"]
+    if all("sod" in s.truth and "floe" in s.truth for s in scenes):
+        for task, n in (("sod", len(AUTOICE_SOD_CLASSES)), ("floe", len(AUTOICE_FLOE_CLASSES))):
+            ref = pooled(lambda p, s, t=task: s.truth[t])
+            ref = np.where(c[task] == IGNORE_INDEX, IGNORE_INDEX, ref)
+            sc = class_scores(ref, c[task], n_classes=n)
+            out[f"f1_{task}_truth"] = sc["f1_weighted"]
+            out[f"f1_{task}_truth_macro"] = sc["f1_macro"]
+            out[f"f1_{task}_truth_per_class"] = sc["f1_per_class"]
+            out[f"{task}_confusion_truth"] = sc["confusion"]
+        out["combined_truth"] = combined_score(
+            out["r2_sic"], out["f1_sod_truth"], out["f1_floe_truth"]
+        )
+    return out
 
 
 def validate(

@@ -83,7 +83,9 @@ def evaluate(
         ``als_chart``; ``accuracy``, ``ice_iou``, ``lead_iou`` where truth exists;
         ``conc_mae``); ``summary``: the same averaged per group (season and method);
         ``autoice``: AutoICE scores where the model has SIC/SOD/FLOE heads and the
-        scenes carry AutoICE labels.
+        scenes carry AutoICE labels, with the SOD confusion matrix and per-class F1
+        against the chart and, on synthetic scenes, the SOD / FLOE scores against the
+        pixel truth (``*_truth``, ``combined_truth``).
     """
     return evaluate_model(
         model,
@@ -140,9 +142,23 @@ def evaluate_cli(
         with os.fdopen(fd, "w") as f:
             json.dump(_jsonable(result), f, indent=2)
         os.replace(tmp, path)
-    return format_table(result["summary"]) + (
-        "\n" + format_table([result["autoice"]]) if result.get("autoice") else ""
-    )
+    return format_table(result["summary"]) + _autoice_text(result.get("autoice") or {})
+
+
+def _autoice_text(autoice: dict[str, Any]) -> str:
+    """The AutoICE scalars as one table row, then each confusion matrix (rows reference,
+    columns prediction) as its own table."""
+    if not autoice:
+        return ""
+    scalars = {k: v for k, v in autoice.items() if not isinstance(v, list)}
+    parts = ["", format_table([scalars])]
+    for key, cm in autoice.items():
+        if key.endswith("confusion") or "_confusion_" in key:
+            rows = [
+                {"ref": i, **{f"pred {j}": n for j, n in enumerate(r)}} for i, r in enumerate(cm)
+            ]
+            parts += ["", key, format_table(rows)]
+    return "\n".join(parts)
 
 
 def spec_of_result(result: Any) -> Any:

@@ -338,6 +338,8 @@ def train(
                     pure_weight=cfg.loss.pure_weight,
                     entropy_weight=cfg.loss.entropy_weight,
                     truth_weight=cfg.loss.truth_weight,
+                    truth_task_weight=cfg.loss.truth_task_weight,
+                    truth_balance=cfg.loss.truth_balance,
                 )
                 if not torch.isfinite(loss):
                     raise TrainingError(
@@ -470,7 +472,11 @@ def export_weights(
     training: dict[str, Any] = {
         "method": (
             "weak supervision from ice-chart regions (region-based loss)"
-            + (" + the simulator's pixel truth" if cfg.loss.truth_weight > 0 else "")
+            + (
+                " + the simulator's pixel truth"
+                if cfg.loss.truth_weight > 0 or cfg.loss.truth_task_weight > 0
+                else ""
+            )
         ),
         "data": _describe_data(cfg, scenes),
         "steps": result.steps,
@@ -486,6 +492,8 @@ def export_weights(
             "pure_weight": cfg.loss.pure_weight,
             "entropy_weight": cfg.loss.entropy_weight,
             "truth_weight": cfg.loss.truth_weight,
+            "truth_task_weight": cfg.loss.truth_task_weight,
+            "truth_balance": cfg.loss.truth_balance,
         },
         "final_epoch": {k: v for k, v in last.items() if isinstance(v, int | float)},
         "config": cfg.to_dict(),

@@ -63,6 +63,13 @@ with ``ignore_index=255`` for SIC (11 classes; or, with ``sic_mode="regression"`
 between the regression output and the SIC class / 10), SOD (6 classes) and FLOE (7 classes), from
 the chart's AutoICE classes rasterized per pixel.  The total is the weighted sum with
 configurable task weights; the binary head is trained with the region loss.
+
+A chart's SOD label is the stage holding 70 % of a polygon's ice, so chart labels are almost
+only first-year or old ice and a head trained on them alone never predicts water, new or
+young ice.  On the simulator, ``truth_task_weight > 0`` adds the pixel cross-entropy of the
+SOD and FLOE heads against the pixel classes of the truth (``truth_sod``, ``truth_floe``,
+[`xseaice.training.truth_labels`][]), optionally class-balanced (``truth_balance``: new and
+young ice are a few percent of the pixels); the chart terms stay.
 """
 
 from __future__ import annotations
@@ -252,14 +259,33 @@ def region_loss(
     return loss
 
 
-def _masked_ce(logits: Tensor, target: Tensor, valid: Tensor | None) -> Tensor:
+def _balance_weights(t: Tensor, n_classes: int, power: float) -> Tensor:
+    """Class weights ``(n_c / n) ** -power`` of the labelled pixels of ``t`` (0 for absent
+    classes), scaled so that the labelled pixels' weights average to 1."""
+    known = t[t != IGNORE_INDEX]
+    counts = torch.bincount(known, minlength=n_classes)[:n_classes].float()
+    present = counts > 0
+    w = torch.zeros(n_classes, device=t.device)
+    w[present] = (counts[present] / counts.sum()) ** (-float(power))
+    return w * counts.sum() / (w * counts).sum()
+
+
+def _masked_ce(
+    logits: Tensor, target: Tensor, valid: Tensor | None, *, balance: float = 0.0
+) -> Tensor:
+    """Mean cross-entropy over the labelled valid pixels; with ``balance > 0`` each pixel is
+    weighted by ``_balance_weights`` of the batch (inverse class frequency to that power)."""
     t = target.long()
     if valid is not None:
         t = torch.where(valid.bool(), t, torch.full_like(t, IGNORE_INDEX))
     n = int((t != IGNORE_INDEX).sum())
     if n == 0:
         return logits.float().sum() * 0.0
-    return F.cross_entropy(logits.float(), t, ignore_index=IGNORE_INDEX, reduction="sum") / n
+    weight = _balance_weights(t, int(logits.shape[1]), balance) if balance > 0 else None
+    ce = F.cross_entropy(
+        logits.float(), t, weight=weight, ignore_index=IGNORE_INDEX, reduction="sum"
+    )
+    return ce / n
 
 
 def _truth_bce(logits: Tensor, truth: Tensor, valid: Tensor | None) -> Tensor:
@@ -295,6 +321,8 @@ def multitask_loss(
     pure_weight: float = 0.0,
     entropy_weight: float = 0.0,
     truth_weight: float = 0.0,
+    truth_task_weight: float = 0.0,
+    truth_balance: float = 0.0,
 ) -> tuple[Tensor, dict[str, float]]:
     """Weighted sum of the region loss (binary head) and the AutoICE task losses.
 
@@ -323,6 +351,14 @@ def multitask_loss(
     truth_weight : float
         Weight of the pixel BCE against ``targets["truth_ice"]`` (module documentation);
         0 or an absent target skips it.
+    truth_task_weight : float
+        Weight (times the task's weight) of the pixel cross-entropy of the ``sod`` and
+        ``floe`` heads against ``targets["truth_sod"]`` / ``targets["truth_floe"]`` (the
+        simulator's pixel classes, 255 unknown); 0 or an absent target skips it.
+    truth_balance : float
+        Class balancing of those terms: each pixel weighs ``(n_c / n) ** -truth_balance``
+        for its class's share ``n_c / n`` of the batch's labelled pixels (0: unweighted,
+        0.5: inverse square root, 1: inverse frequency); the weights average to 1.
 
     Returns
     -------
@@ -364,6 +400,11 @@ def multitask_loss(
             parts[task] = _masked_regression(outputs[task], targets[task], valid)
         else:
             parts[task] = _masked_ce(outputs[task], targets[task], valid)
+    for task in ("sod", "floe"):
+        key = f"truth_{task}"
+        if truth_task_weight > 0 and weights[task] and task in outputs and key in targets:
+            parts[key] = _masked_ce(outputs[task], targets[key], valid, balance=truth_balance)
+            weights[key] = float(truth_task_weight) * weights[task]
     if not parts:
         raise InvalidArgumentError(
             f"no task could be trained: outputs {sorted(outputs)}, targets {sorted(targets)}, "

@@ -66,7 +66,9 @@ def synthetic_scene(
     Returns
     -------
     TrainScene
-        With ``truth`` (``ice``, ``lead``, ``ice_type``) and ``meta["season"]``; land
+        With ``truth`` (``ice``, ``lead``, ``ice_type`` and the AutoICE ``sod`` / ``floe``
+        classes of every pixel, [`xseaice.training.truth_labels`][]) and
+        ``meta["season"]``; land
         pixels (the scene's ``land_mask``) are not valid.
     """
     from xseaice.synthetic import SceneParams, make_scene, sample_params
@@ -89,7 +91,13 @@ def synthetic_scene(
         params=params,
         generator=generator,  # type: ignore[arg-type]
     )
+    from xseaice.training.truth_labels import floe_truth_classes, sod_truth_classes
+
     truth = {k: np.asarray(sc.truth[k].values) for k in ("ice", "ice_type", "lead")}
+    truth["sod"] = sod_truth_classes(truth["ice_type"])
+    truth["floe"] = floe_truth_classes(
+        np.asarray(sc.truth["floe"].values), truth["ice_type"], pixel_size=float(pixel_size)
+    )
     polygons = sc.chart
     if chart == "analyst":
         from xseaice.synthetic import analyst_chart
