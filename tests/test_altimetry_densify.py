@@ -99,6 +99,23 @@ def test_footprint_averaging_cryosat2() -> None:
     assert float(np.sqrt(np.mean((fb.values - truth) ** 2))) < float(truth.std())
 
 
+def test_cryosat2_uncertainty_keeps_what_the_footprints_miss() -> None:
+    sc = make_scene(23, shape=(256, 256))
+    elev = make_elevation(sc)
+    pts = simulate_tracks(sc.dataset, elev, mission="cryosat2", n_tracks=3, seed=2)
+    fb = densify(sc.dataset, pts, "freeboard", ice=sc.truth["ice"])
+    truth = elev["ice_freeboard"].values
+    # the pixel's unexplained variance is at least what the held-out footprints miss
+    # beyond their 0.1 m noise (the GP's nugget sits at the noise and cannot tell)
+    ice = sc.truth["ice"].values == 1
+    missed = fb.attrs["cv_rmse"] ** 2 - 0.1**2
+    assert missed > 0
+    floor = fb.attrs["calibration_scale"] * np.sqrt(missed)
+    assert float(fb["uncertainty"].values[ice].min()) >= floor * (1 - 1e-5)
+    err = np.abs(fb.values - truth)[ice]
+    assert np.mean(err <= fb.attrs["z90"] * fb["uncertainty"].values[ice]) > 0.85
+
+
 def test_baselines_interpolate_their_points() -> None:
     x = np.arange(10) * 100.0
     y = -np.arange(8) * 100.0

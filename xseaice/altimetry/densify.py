@@ -11,7 +11,9 @@ explain (the residuals along the tracks) with a Gaussian process: *regression kr
 * The uncertainty is the standard deviation of a Gaussian predictive distribution: the
   regression coefficients' posterior covariance, plus the kriging variance of the residual field,
   plus the unexplained pixel variance (the GP's white-noise level less the stated
-  measurement noise).  ``mean +- z std`` is the interval at any level.
+  measurement noise; for footprint samples, the held-out footprints' squared error less
+  the noise, times the pixel-to-footprint variance ratio).  ``mean +- z std`` is the
+  interval at any level.
 """
 
 from __future__ import annotations
@@ -374,8 +376,9 @@ def densify(
     kernel, grid_gp = "none", None
     if fit.gp is not None:
         grid_gp = _GridGP(fit.gp, x, y)
-        support_ratio = _support_ratio(basis, fit, design, pts) if footprints else 1.0
-        extra = support_ratio * max(fit.white - noise, 0.0)
+        extra = max(fit.white - noise, 0.0)
+        if footprints:
+            extra = _support_ratio(basis, fit, design, pts) * _footprint_signal_var(fit, cal, noise)
         kernel = str(fit.gp.kernel_)
     else:
         extra = max(fit.resid_var - noise, 0.0)
@@ -388,6 +391,21 @@ def densify(
 
 def _has_footprints(pts: pd.DataFrame, pixel: float) -> bool:
     return "footprint_across_m" in pts and bool((pts["footprint_across_m"] > pixel).any())
+
+
+def _footprint_signal_var(fit: _Fit, cal: Calibration, noise: float) -> float:
+    """Variance of the signal the model misses, at the footprint scale.
+
+    The GP's white noise of footprint samples sits at the measurement noise (0.1 m for
+    CryoSat-2), so ``white - noise`` is about zero and says nothing of what the model
+    misses; the held-out footprints do: their squared error less the noise (at least the
+    nugget's excess).  Chosen on the validation seeds 100-105 (90 % coverage of the
+    CryoSat-2 maps from 80 % to 90-92 %).
+    """
+    nugget = max(fit.white - noise, 0.0)
+    if not np.isfinite(cal.rmse):  # not calibrated
+        return nugget
+    return max(cal.rmse**2 - noise, nugget)
 
 
 def _support_ratio(basis: Basis, fit: _Fit, design: np.ndarray, pts: pd.DataFrame) -> float:
