@@ -134,7 +134,8 @@ class Basis:
     @property
     def shape(self) -> tuple[int, int]:
         """``(ny, nx)`` of the scene."""
-        return self.support.shape  # type: ignore[return-value]
+        ny, nx = self.support.shape
+        return int(ny), int(nx)
 
     def _assemble(self, feats: np.ndarray, sup: np.ndarray, lab: np.ndarray) -> np.ndarray:
         z = (feats - self.mu[:, None]) / self.sd[:, None]
@@ -228,10 +229,15 @@ def make_basis(
     label = np.full(support.shape, -1, dtype=np.int16)
     basis = Basis(maps, mu, sd, label, names, support, n_clusters, constant_everywhere)
     for r0, r1 in basis.blocks():
-        sup = support[r0:r1]
-        if sup.any():
-            label[r0:r1][sup] = km.predict(zc(lambda a, r0=r0, r1=r1, sup=sup: a[r0:r1][sup]))
+        if support[r0:r1].any():
+            label[r0:r1][support[r0:r1]] = km.predict(zc(_rows_on(r0, r1, support)))
     return basis
+
+
+def _rows_on(r0: int, r1: int, support: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
+    """A picker of the support pixels of rows ``r0:r1`` of a map."""
+    sup = support[r0:r1]
+    return lambda a: a[r0:r1][sup]
 
 
 def footprint_means(
