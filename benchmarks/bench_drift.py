@@ -117,7 +117,9 @@ def run(size: int, seed: int) -> dict[str, Any]:
     return row
 
 
-def full_size(sizes: list[int], tile: int, seed: int, workdir: Path) -> list[dict[str, Any]]:
+def full_size(
+    sizes: list[int], tile: int, seed: int, workdir: Path, name: str = "bench_drift_full.json"
+) -> list[dict[str, Any]]:
     """Time and memory of one lazy drift call per size, on a tiled pair read from zarr."""
     from _fullsize import Measure, open_lazy, tile_dataset
 
@@ -151,7 +153,7 @@ def full_size(sizes: list[int], tile: int, seed: int, workdir: Path) -> list[dic
             f"cpu {r['cpu_s']:7.1f} s  peak RSS {r['peak_rss_mib']:7.0f} MiB",
             flush=True,
         )
-        _write(rows, "bench_drift_full.json", key="wall_s")
+        _write(rows, name, key="wall_s")
         for p in (workdir / f"a_{size}.zarr", workdir / f"b_{size}.zarr"):
             shutil.rmtree(p)
     return rows
@@ -178,7 +180,7 @@ def _write(rows: list[dict[str, Any]], name: str, key: str = "") -> Path:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--runs", nargs="+", default=["512:0,1,2", "1024:0", "2048:0"])
-    ap.add_argument("--out", default="bench_drift.json", help="file name in results/")
+    ap.add_argument("--out", help="file name in results/ (bench_drift[_full].json)")
     ap.add_argument("--full", type=int, nargs="+", help="full-size mode: these sizes (px)")
     ap.add_argument("--tile", type=int, default=2048, help="full-size mode: tile size (px)")
     ap.add_argument("--workdir", default="/tmp/xseaice_bench_drift", help="zarr scratch")
@@ -186,7 +188,7 @@ def main() -> None:
     if args.full:
         work = Path(args.workdir)
         work.mkdir(parents=True, exist_ok=True)
-        full_size(args.full, args.tile, 0, work)
+        full_size(args.full, args.tile, 0, work, args.out or "bench_drift_full.json")
         return
     rows: list[dict[str, Any]] = []
     cols = (
@@ -201,7 +203,7 @@ def main() -> None:
             r = run(int(size), int(seed))
             rows.append(r)
             print(" | ".join(f"{r[c]:.3g}" if isinstance(r[c], float) else str(r[c]) for c in cols))
-            path = _write(rows, args.out)  # after every pair: a long run keeps what it measured
+            path = _write(rows, args.out or "bench_drift.json")  # after every pair: a long run keeps what it measured
     print(f"wrote {path}")
 
 
