@@ -203,7 +203,8 @@ def main() -> None:
             r = run(int(size), int(seed))
             rows.append(r)
             print(" | ".join(f"{r[c]:.3g}" if isinstance(r[c], float) else str(r[c]) for c in cols))
-            path = _write(rows, args.out or "bench_drift.json")  # after every pair: a long run keeps what it measured
+            # after every pair: a long run keeps what it measured
+            path = _write(rows, args.out or "bench_drift.json")
     print(f"wrote {path}")
 
 
