@@ -131,6 +131,6 @@ def open_lazy(ds: xr.Dataset, path: Path, chunk: int = 2048) -> xr.Dataset:
 
     if path.exists():
         shutil.rmtree(path)
-    ds.to_zarr(path, mode="w", consolidated=False)
     chunks = {d: chunk for d in ("y", "x")}
+    ds.chunk(chunks).to_zarr(path, mode="w", consolidated=False)  # stored = read chunks
     return xr.open_zarr(path, chunks=chunks, consolidated=False)
