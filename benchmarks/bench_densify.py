@@ -32,6 +32,16 @@ maps averaged or evidence averaged);
 it writes ``bench_densify_multipass.json``.
 
 Prints a table and writes ``benchmarks/results/bench_densify.json``.
+
+``--full 2048 4096 8192 10000`` measures the cost of a full-size call instead: a scene and
+its elevation made at ``--tile`` px (default 2048) are tiled to each size
+(`benchmarks/_fullsize.py`), the scene (``hh``, ``hv``, ``incidence_angle``, the truth
+``ice`` as the lead map) is written to zarr and opened with dask chunks, three ICESat-2
+passes are drawn on the tiled elevation, and ``densify(ds, points, ice=ds.ice)`` is
+timed (wall, CPU of the process tree) with the peak resident memory of the process tree
+sampled by psutil.  densify computes eagerly (the regression needs the whole scene's
+features), so the peak is what a full scene costs.  Writes
+``benchmarks/results/bench_densify_full.json``.
 """
 
 from __future__ import annotations
@@ -39,6 +49,7 @@ from __future__ import annotations
 import argparse
 import json
 import platform
+import sys
 import time
 import tracemalloc
 import warnings
@@ -48,6 +59,7 @@ from typing import Any
 import numpy as np
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
 
 
 def one_case(
@@ -110,6 +122,88 @@ def timing(size: int) -> dict[str, Any]:
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     return {"size": size, "points": len(pts), "wall_s": wall, "peak_mib": peak / 2**20}
+
+
+def full_size(
+    sizes: list[int], tile: int, workdir: Path, name: str = "bench_densify_full.json"
+) -> list[dict[str, Any]]:
+    """Time and memory of one densify call per size, on a tiled scene read from zarr."""
+    import os
+    import shutil
+
+    from _fullsize import Measure, open_lazy, tile_dataset
+
+    from xseaice.altimetry import densify
+    from xseaice.synthetic import make_scene
+    from xseaice.synthetic.elevation import make_elevation
+    from xseaice.synthetic.tracks import simulate_tracks
+
+    sc = make_scene(4242, shape=(tile, tile))
+    scene0 = sc.dataset[["hh", "hv", "incidence_angle"]].assign(ice=sc.truth["ice"])
+    elev0 = make_elevation(sc)[["freeboard", "sea_surface"]].assign(ice=sc.truth["ice"])
+    tile_pts = simulate_tracks(sc.dataset, elev0, mission="icesat2", n_tracks=3, seed=1)
+    del sc
+    rows: list[dict[str, Any]] = []
+    for size in sizes:
+        path = workdir / f"scene_{size}.zarr"
+        ds = open_lazy(tile_dataset(scene0, size), path)
+        pts = _diagonal_tracks(tile_pts, tile, size, scene0)
+        with Measure() as m:
+            fb = densify(ds, pts, "freeboard", ice=ds["ice"])
+        rows.append(
+            {
+                "size": size,
+                "tile": tile,
+                "points": len(pts),
+                "points_used": int(fb.attrs["n_points"]),
+                **m.row(),
+                "us_per_pixel": 1e6 * m.wall_s / size**2,
+                "load_average_after": os.getloadavg(),
+            }
+        )
+        del fb, ds
+        r = rows[-1]
+        print(
+            f"{size:6d} px  {r['points']:6d} points  wall {r['wall_s']:7.1f} s  "
+            f"cpu {r['cpu_s']:7.1f} s  peak RSS {r['peak_rss_mib']:7.0f} MiB "
+            f"(start {r['start_rss_mib']:.0f})",
+            flush=True,
+        )
+        out = {"benchmark": "bench_densify --full", "machine": platform.platform(),
+               "cpus": os.cpu_count(), "xseaice": str(Path(densify.__code__.co_filename)),
+               "rows": rows}  # fmt: skip
+        tmp = HERE / "results" / (name + ".tmp")
+        tmp.write_text(json.dumps(out, indent=2))
+        tmp.replace(HERE / "results" / name)
+        shutil.rmtree(path)
+    return rows
+
+
+def _diagonal_tracks(pts: Any, tile: int, size: int, scene0: Any) -> Any:
+    """The tile's passes repeated in the tiles along the diagonal of the tiled scene.
+
+    Drawn directly on a large scene, the simulated passes (a fixed number of segments)
+    cover a shrinking share of it; repeated along the diagonal, the point count grows with
+    the scene's side, as a real pass's does, and the values stay those of the tiled truth.
+    """
+    import geopandas as gpd
+    import pandas as pd
+
+    dx = float(scene0.x[1] - scene0.x[0]) * tile
+    dy = float(scene0.y[1] - scene0.y[0]) * tile
+    copies = []
+    for k in range(-(-size // tile)):
+        c = pd.DataFrame(pts.drop(columns="geometry"))
+        c["x"] += k * dx
+        c["y"] += k * dy
+        c["track"] = c["track"] + 100 * k
+        copies.append(c)
+    df = pd.concat(copies, ignore_index=True)
+    col = (df["x"] - float(scene0.x[0])) / (dx / tile)
+    row = (df["y"] - float(scene0.y[0])) / (dy / tile)
+    df = df[(col < size - 0.5) & (row < size - 0.5)].reset_index(drop=True)
+    xy = gpd.points_from_xy(df["x"], df["y"])  # x/y are in the scene CRS, geometry lon/lat
+    return gpd.GeoDataFrame(df, geometry=xy, crs=scene0.odc.crs).to_crs("EPSG:4326")
 
 
 def multipass_case(seed: int, size: int) -> dict[str, Any]:
@@ -195,7 +289,15 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     ap.add_argument("--no-lead-map", action="store_true", help="also densify without ice")
     ap.add_argument("--multipass", type=int, default=0, help="multi-pass runs on N seeds")
     ap.add_argument("--skip-table", action="store_true", help="only the multi-pass runs")
+    ap.add_argument("--full", type=int, nargs="+", help="full-size mode: these sizes (px)")
+    ap.add_argument("--tile", type=int, default=2048, help="full-size mode: tile size (px)")
+    ap.add_argument("--workdir", default="/tmp/xseaice_bench_densify", help="zarr scratch")
+    ap.add_argument("--out", default="bench_densify_full.json", help="full-size: results/ name")
     args = ap.parse_args(argv)
+    if args.full:
+        work = Path(args.workdir)
+        work.mkdir(parents=True, exist_ok=True)
+        return {"full": full_size(args.full, args.tile, work, args.out)}
     a, b = (int(v) for v in args.seeds.split(":"))
     warnings.filterwarnings("ignore", module="sklearn")
     rows: list[dict[str, Any]] = []

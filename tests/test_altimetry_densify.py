@@ -99,6 +99,23 @@ def test_footprint_averaging_cryosat2() -> None:
     assert float(np.sqrt(np.mean((fb.values - truth) ** 2))) < float(truth.std())
 
 
+def test_cryosat2_uncertainty_keeps_what_the_footprints_miss() -> None:
+    sc = make_scene(23, shape=(256, 256))
+    elev = make_elevation(sc)
+    pts = simulate_tracks(sc.dataset, elev, mission="cryosat2", n_tracks=3, seed=2)
+    fb = densify(sc.dataset, pts, "freeboard", ice=sc.truth["ice"])
+    truth = elev["ice_freeboard"].values
+    # the pixel's unexplained variance is at least what the held-out footprints miss
+    # beyond their 0.1 m noise (the GP's nugget sits at the noise and cannot tell)
+    ice = sc.truth["ice"].values == 1
+    missed = fb.attrs["cv_rmse"] ** 2 - 0.1**2
+    assert missed > 0
+    floor = fb.attrs["calibration_scale"] * np.sqrt(missed)
+    assert float(fb["uncertainty"].values[ice].min()) >= floor * (1 - 1e-5)
+    err = np.abs(fb.values - truth)[ice]
+    assert np.mean(err <= fb.attrs["z90"] * fb["uncertainty"].values[ice]) > 0.85
+
+
 def test_baselines_interpolate_their_points() -> None:
     x = np.arange(10) * 100.0
     y = -np.arange(8) * 100.0
@@ -183,3 +200,44 @@ def test_accessor_and_top_level_forward(case) -> None:
     direct = densify(sc.dataset, pts, "freeboard", ice=sc.truth["ice"], method="regression")
     np.testing.assert_array_equal(via.values, direct.values)
     assert xseaice.densify is densify
+
+
+def test_basis_blocks_match_the_pixels_and_the_draw(monkeypatch) -> None:
+    import itertools
+
+    from xseaice.altimetry import features as F
+
+    monkeypatch.setattr(F, "_BLOCK_PIXELS", 112 * 10)  # 10 rows a block, the last one short
+
+    sc = make_scene(22, shape=(96, 112))
+    ice = sc.truth["ice"].values == 1
+    basis = F.make_basis(F.sar_features(sc.dataset, ice, 40.0), ice, n_clusters=4, seed=3)
+    assert basis.names[:2] == ["level", "class_0"] and basis.names[-1] == "hv_floe"
+    rows, cols = np.nonzero(np.ones((96, 112), dtype=bool))
+    whole = basis.at(rows, cols)
+    assert whole.shape == (len(basis.names), 96 * 112)
+    # every class indicator sums to one on the ice, zero on water; z-scores are zero there
+    classes = whole[1:5].reshape(4, 96, 112)
+    np.testing.assert_array_equal(classes.sum(axis=0), ice.astype(float))
+    assert np.all(whole[5:, ~ice.ravel()] == 0)
+    # blocks of rows tile the scene and give the same numbers
+    blocks = basis.blocks()
+    assert len(blocks) == 10 and blocks[0][0] == 0 and blocks[-1] == (90, 96)
+    assert all(a[1] == b[0] for a, b in itertools.pairwise(blocks))
+    np.testing.assert_array_equal(np.concatenate([basis.rows(a, b) for a, b in blocks], 1), whole)
+    # the k-means sample is numpy's draw over the support pixels, found without the index
+    flat = np.flatnonzero(ice)
+    expect = flat[np.random.default_rng(9).choice(flat.size, size=500, replace=False)]
+    r, c = F._support_sample(ice, 500, np.random.default_rng(9))
+    np.testing.assert_array_equal(r * 112 + c, expect)
+
+
+def test_densify_does_not_depend_on_the_block_size(case, monkeypatch) -> None:
+    from xseaice.altimetry import features as F
+
+    sc, _, pts = case
+    one = densify(sc.dataset, pts, "freeboard", ice=sc.truth["ice"])
+    monkeypatch.setattr(F, "_BLOCK_PIXELS", 160 * 7)  # 7 rows a block, the last one short
+    many = densify(sc.dataset, pts, "freeboard", ice=sc.truth["ice"])
+    np.testing.assert_array_equal(one.values, many.values)
+    np.testing.assert_array_equal(one["uncertainty"].values, many["uncertainty"].values)

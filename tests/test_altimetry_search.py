@@ -205,3 +205,149 @@ def test_earthdata_token_only_for_nasa_https_hosts(monkeypatch: pytest.MonkeyPat
     assert earthdata_headers("https://notnsidc.org/x.h5") == {}
     monkeypatch.delenv("EARTHDATA_TOKEN")
     assert earthdata_headers(cloud) == {}
+
+
+# ---------------------------------------------------------------------------------------
+# xseaice.search(..., sensors=[..., "icesat2"]): the same granule rules, with the scenes
+# ---------------------------------------------------------------------------------------
+
+PLACE_A = (-14.0, 74.0, -10.0, 76.0)  # the search cases' place A (tests/conftest.py)
+
+
+def _track(lonlat: list[tuple[float, float]]) -> Any:
+    return shapely.geometry.LineString(lonlat).buffer(0.01)
+
+
+def _place_a_granules() -> list[dict]:
+    """ATL10/ATL07 granules around place A on 2022-03-01 (S1 items A-EW-0301-1 and -2)."""
+    day = pd.Timestamp("2022-03-01T00:00:00Z")
+    cross = _track([(-15.0, 74.5), (-9.0, 75.5)])  # across A-EW-0301-1
+    scene2 = _track([(-14.8, 72.8), (-14.2, 73.6)])  # across A-EW-0301-2, outside the box
+    corner = _track([(-15.0, 75.5), (-13.0, 77.0)])  # its bbox overlaps A, the track misses
+    href = "http://127.0.0.1:9/atl10.h5"
+    return [
+        _granule("ATL10-A-cross", "ATL10_006", cross, day + pd.Timedelta("10h"), href),
+        _granule("ATL10-A-scene2", "ATL10_006", scene2, day + pd.Timedelta("9h"), href),
+        _granule("ATL10-A-corner", "ATL10_006", corner, day + pd.Timedelta("11h"), href),
+        _granule("ATL10-A-late", "ATL10_006", cross, day + pd.Timedelta("3D"), href),
+        _granule("ATL07-A-cross", "ATL07_006", cross, day + pd.Timedelta("10h"), href),
+    ]
+
+
+@pytest.fixture(scope="module")
+def with_place_a(granules: dict, pgstac_db: Any) -> list[dict]:
+    items = _place_a_granules()
+    pgstac_load(pgstac_db, [], items)  # the collections came with `granules`
+    return items
+
+
+@pytest.fixture(scope="module")
+def static_with_granules(tmp_path_factory: pytest.TempPathFactory) -> str:
+    from conftest import search_cases, write_static_catalog
+
+    cols, items = search_cases()
+    cols += [_collection("ATL10_006"), _collection("ATL07_006")]
+    path = write_static_catalog(tmp_path_factory.mktemp("s1-atl10"), cols,
+                                items + _place_a_granules())  # fmt: skip
+    return str(path)
+
+
+@pytest.fixture(params=["api", "static"])
+def catalog_a(request: pytest.FixtureRequest) -> str:
+    if request.param == "api":
+        request.getfixturevalue("with_place_a")
+        return request.getfixturevalue("stac_api")
+    return request.getfixturevalue("static_with_granules")
+
+
+def test_search_finds_the_granules_crossing_the_scenes(catalog_a: str) -> None:
+    import xseaice
+
+    res = xseaice.search(PLACE_A, "2022-03-01", catalog=catalog_a,
+                         sensors=("sentinel-1", "icesat2"))  # fmt: skip
+    assert [it.id for it in res.sentinel1] == ["A-EW-0301-1", "A-EW-0301-2"]
+    # the tracks that cross a scene footprint that day, by time; not the one whose bbox
+    # only overlaps, not three days later, not the other product
+    assert [it.id for it in res.icesat2] == ["ATL10-A-scene2", "ATL10-A-cross"]
+    assert res.amsr2 == []
+    assert len(res) == 4 and [it.id for it in res][2:] == ["ATL10-A-scene2", "ATL10-A-cross"]
+    table = repr(res)
+    assert "2 ICESat-2 granule(s)" in table
+    rows = [line.split() for line in table.splitlines() if line.startswith("icesat2")]
+    assert [r[:4] for r in rows] == [
+        ["icesat2", "ATL10-A-scene2", "2022-03-01", "09:00:00"],
+        ["icesat2", "ATL10-A-cross", "2022-03-01", "10:00:00"],
+    ]
+
+
+def test_search_icesat2_alone_uses_the_box(catalog_a: str) -> None:
+    import xseaice
+
+    res = xseaice.search(PLACE_A, "2022-03-01", catalog=catalog_a, sensors="icesat2")
+    assert res.sentinel1 == [] and [it.id for it in res.icesat2] == ["ATL10-A-cross"]
+    wide = xseaice.search(PLACE_A, "2022-03-01/2022-03-05", catalog=catalog_a,
+                          sensors=["icesat2"])  # fmt: skip
+    assert [it.id for it in wide.icesat2] == ["ATL10-A-cross", "ATL10-A-late"]
+    with pytest.raises(EmptySearchError, match="no ICESat-2 granule"):
+        xseaice.search(PLACE_A, "2022-02-01", catalog=catalog_a, sensors="icesat2")
+    # with Sentinel-1 found, no crossing track is an empty list, not an error
+    res = xseaice.search(PLACE_A, "2022-03-03", catalog=catalog_a,
+                         sensors=("sentinel-1", "icesat2"))  # fmt: skip
+    assert [it.id for it in res.sentinel1] == ["A-EW-0303"] and res.icesat2 == []
+
+
+def test_search_by_ids_takes_the_scene_days(catalog_a: str) -> None:
+    import xseaice
+
+    res = xseaice.search(None, None, catalog=catalog_a, ids=["A-EW-0301-1"],
+                         sensors=("sentinel-1", "icesat2"))  # fmt: skip
+    assert [it.id for it in res.icesat2] == ["ATL10-A-cross"]
+
+
+def test_search_sends_no_earthdata_token_to_other_hosts(
+    with_place_a: list, proxies: tuple, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import xseaice
+
+    a, url_a, b, _ = proxies
+    monkeypatch.setenv("EARTHDATA_TOKEN", TOKEN)
+    a.log.clear()
+    b.log.clear()
+    res = xseaice.search(PLACE_A, "2022-03-01", catalog=url_a, sensors=("sentinel-1", "icesat2"))
+    assert [it.id for it in res.icesat2] == ["ATL10-A-scene2", "ATL10-A-cross"]
+    # a loopback catalog is not an Earthdata host: xseaice.search, which also asks it for
+    # Sentinel-1, never hands it the token (search_altimetry(catalog=...) does, by choice)
+    assert a.log and all(auth is None for _, _, auth in a.log)
+    assert all(auth is None for _, _, auth in b.log)
+
+
+def test_registered_catalogs_route_icesat2_to_cmr() -> None:
+    from xseaice.stac.altimetry import ALTIMETRY_PRODUCTS
+    from xseaice.stac.searching import _catalogs_per_sensor
+
+    chosen = _catalogs_per_sensor("planetary-computer", ("sentinel-1", "icesat2"), None)
+    assert chosen["sentinel-1"].name == "planetary-computer"
+    assert chosen["icesat2"].name == "cmr"
+    assert chosen["icesat2"].collections_for("icesat2") == ALTIMETRY_PRODUCTS["ATL10"]
+    override = _catalogs_per_sensor("cmr", ("icesat2",), {"icesat2": ["ATL07_006"]})
+    assert override["icesat2"].collections_for("icesat2") == ("ATL07_006",)
+    with pytest.raises(InvalidArgumentError, match="expected values among"):
+        import xseaice
+
+        xseaice.search(PLACE_A, "2022-03-01", catalog="embedded", sensors="icesat3")
+
+
+def test_cli_search_lists_icesat2(catalog_a: str, capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    from xseaice.cli import EXIT_OK, main
+
+    args = ["search", "--bbox", *map(str, PLACE_A), "--datetime", "2022-03-01",
+            "--catalog", catalog_a, "--sensors", "sentinel-1", "icesat2"]  # fmt: skip
+    assert main([*args, "--json"]) == EXIT_OK
+    doc = json.loads(capsys.readouterr().out)
+    assert [f["id"] for f in doc["features"]] == [
+        "A-EW-0301-1", "A-EW-0301-2", "ATL10-A-scene2", "ATL10-A-cross"
+    ]  # fmt: skip
+    assert main(args) == EXIT_OK
+    assert "ATL10-A-cross" in capsys.readouterr().out

@@ -127,6 +127,17 @@ def test_drift_grid_lazy_and_seamless(pair):
     assert (diff[good] < 0.5).mean() > 0.9
 
 
+def test_drift_halo_wider_than_the_scene(pair, measured):
+    # the default 8 km search needs a halo (over 200 px) wider than this 192 px scene:
+    # padded, not split into extra blocks, and the same motion found
+    wide = drift(pair.first.dataset, pair.second).compute()
+    assert wide.u.shape == measured.u.shape
+    good = (wide.quality.values > 0) & (measured.quality.values > 0)
+    assert good.mean() > 0.5
+    diff = np.hypot(wide.u - measured.u, wide.v - measured.v).values[good] / PX
+    assert np.median(diff) < 0.25
+
+
 def test_drift_no_data_gives_no_vector(pair):
     a = pair.first.dataset.copy(deep=True)
     for v in ("hh", "hv"):

@@ -145,7 +145,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     search = sub.add_parser(
         "search",
-        help="list Sentinel-1 / AMSR-2 items matching a place and time",
+        help="list Sentinel-1 / AMSR-2 items (and ICESat-2 granules) matching a place and time",
         description="Search a STAC catalog and print a table of matching items.",
     )
     search.add_argument(
@@ -166,7 +166,11 @@ def build_parser() -> argparse.ArgumentParser:
     search.add_argument("--mode", default="EW", help="Sentinel-1 instrument mode (EW, IW)")
     search.add_argument("--polarizations", nargs="+", default=["HH", "HV"], help="polarisations")
     search.add_argument(
-        "--sensors", nargs="+", default=["sentinel-1", "amsr2"], help="sensors to search"
+        "--sensors",
+        nargs="+",
+        default=["sentinel-1", "amsr2"],
+        help="sensors to search: sentinel-1, amsr2, icesat2 (ICESat-2 ATL10 granules crossing "
+        "the scenes found)",
     )
     search.add_argument(
         "--json", action="store_true", help="print a STAC ItemCollection instead of a table"

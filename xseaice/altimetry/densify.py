@@ -11,7 +11,9 @@ explain (the residuals along the tracks) with a Gaussian process: *regression kr
 * The uncertainty is the standard deviation of a Gaussian predictive distribution: the
   regression coefficients' posterior covariance, plus the kriging variance of the residual field,
   plus the unexplained pixel variance (the GP's white-noise level less the stated
-  measurement noise).  ``mean +- z std`` is the interval at any level.
+  measurement noise; for footprint samples, the held-out footprints' squared error less
+  the noise, times the pixel-to-footprint variance ratio).  ``mean +- z std`` is the
+  interval at any level.
 """
 
 from __future__ import annotations
@@ -184,27 +186,30 @@ def _fit_gp(xy: np.ndarray, resid: np.ndarray, seed: int, kernel: Any = None) ->
     return gp
 
 
-def _grid_gp(gp: Any, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """GP mean and latent variance on a coarse grid, bilinearly upsampled to the scene."""
-    from scipy.interpolate import RegularGridInterpolator
+class _GridGP:
+    """GP mean and latent variance on a coarse grid, bilinearly upsampled row block by block."""
 
-    step = max(1, int(np.ceil(max(x.size, y.size) / 64)))
-    xs, ys = x[::step], y[::step]
-    if xs[-1] != x[-1]:
-        xs = np.append(xs, x[-1])
-    if ys[-1] != y[-1]:
-        ys = np.append(ys, y[-1])
-    gx, gy = np.meshgrid(xs, ys)
-    mean, std = gp.predict(np.column_stack([gx.ravel(), gy.ravel()]) / 1000.0, return_std=True)
-    full = np.meshgrid(y, x, indexing="ij")
-    query = np.stack([full[0].ravel(), full[1].ravel()], axis=1)
+    def __init__(self, gp: Any, x: np.ndarray, y: np.ndarray) -> None:
+        from scipy.interpolate import RegularGridInterpolator
 
-    def up(a: np.ndarray) -> np.ndarray:
-        f = RegularGridInterpolator((ys, xs), a.reshape(gy.shape))
-        return f(query).reshape(y.size, x.size)
+        step = max(1, int(np.ceil(max(x.size, y.size) / 64)))
+        xs, ys = x[::step], y[::step]
+        if xs[-1] != x[-1]:
+            xs = np.append(xs, x[-1])
+        if ys[-1] != y[-1]:
+            ys = np.append(ys, y[-1])
+        gx, gy = np.meshgrid(xs, ys)
+        mean, std = gp.predict(np.column_stack([gx.ravel(), gy.ravel()]) / 1000.0, return_std=True)
+        self.x, self.y = x, y
+        self.mean = RegularGridInterpolator((ys, xs), mean.reshape(gy.shape))
+        self.var = RegularGridInterpolator((ys, xs), (std**2).reshape(gy.shape))
+        self.white = float(gp.kernel_.k2.noise_level)
 
-    white = float(gp.kernel_.k2.noise_level)
-    return up(mean), np.maximum(up(std**2) - white, 0.0)
+    def rows(self, r0: int, r1: int) -> tuple[np.ndarray, np.ndarray]:
+        """Mean and latent variance of rows ``r0:r1``, flattened."""
+        yy, xx = np.meshgrid(self.y[r0:r1], self.x, indexing="ij")
+        query = np.stack([yy.ravel(), xx.ravel()], axis=1)
+        return self.mean(query), np.maximum(self.var(query) - self.white, 0.0)
 
 
 def _calibrate(
@@ -367,29 +372,40 @@ def densify(
             cal = _calibrate(
                 design, xy, target, folds, fit, method=method, regressor=used, seed=seed
             )
-        mean, var = _predict(basis, fit)
     noise = float(np.nanmedian(pts["freeboard_sigma"])) ** 2 if "freeboard_sigma" in pts else 0.0
-    kernel = "none"
+    kernel, grid_gp = "none", None
     if fit.gp is not None:
-        gm, gv = _grid_gp(fit.gp, x, y)
-        mean += gm
-        support_ratio = _support_ratio(basis, fit, design, pts) if footprints else 1.0
-        var += gv + support_ratio * max(fit.white - noise, 0.0)
+        grid_gp = _GridGP(fit.gp, x, y)
+        extra = max(fit.white - noise, 0.0)
+        if footprints:
+            extra = _support_ratio(basis, fit, design, pts) * _footprint_signal_var(fit, cal, noise)
         kernel = str(fit.gp.kernel_)
     else:
-        var += max(fit.resid_var - noise, 0.0)
-    var *= cal.scale**2
-    if zero_on_water:
-        mean, var = np.where(support, mean, 0.0), np.where(support, var, 0.0)
-    if valid is not None:  # no-data in the lead map (binarize's 255): no estimate
-        mean, var = np.where(valid, mean, np.nan), np.where(valid, var, np.nan)
-    da = _to_dataarray(scene_ds, value, mean, np.sqrt(var), method, len(pts), kernel)
+        extra = max(fit.resid_var - noise, 0.0)
+    with threadpool_limits(limits=1, user_api="openmp"):
+        mean, std = _predict(basis, fit, grid_gp, extra, cal.scale, zero_on_water, valid)
+    da = _to_dataarray(scene_ds, value, mean, std, method, len(pts), kernel)
     da.attrs.update(regressor=used, **cal.attrs())
     return da
 
 
 def _has_footprints(pts: pd.DataFrame, pixel: float) -> bool:
     return "footprint_across_m" in pts and bool((pts["footprint_across_m"] > pixel).any())
+
+
+def _footprint_signal_var(fit: _Fit, cal: Calibration, noise: float) -> float:
+    """Variance of the signal the model misses, at the footprint scale.
+
+    The GP's white noise of footprint samples sits at the measurement noise (0.1 m for
+    CryoSat-2), so ``white - noise`` is about zero and says nothing of what the model
+    misses; the held-out footprints do: their squared error less the noise (at least the
+    nugget's excess).  Chosen on the validation seeds 100-105 (90 % coverage of the
+    CryoSat-2 maps from 80 % to 90-92 %).
+    """
+    nugget = max(fit.white - noise, 0.0)
+    if not np.isfinite(cal.rmse):  # not calibrated
+        return nugget
+    return max(cal.rmse**2 - noise, nugget)
 
 
 def _support_ratio(basis: Basis, fit: _Fit, design: np.ndarray, pts: pd.DataFrame) -> float:
@@ -400,22 +416,53 @@ def _support_ratio(basis: Basis, fit: _Fit, design: np.ndarray, pts: pd.DataFram
     the same points (pixel at the footprint centre vs footprint mean), and assumed to
     hold for the unexplained part too.
     """
-    centre = basis.maps[:, pts["row"].to_numpy(), pts["col"].to_numpy()].T @ fit.beta
+    centre = basis.at(pts["row"].to_numpy(), pts["col"].to_numpy()).T @ fit.beta
     mean_fp = design @ fit.beta
     ratio = float(np.var(centre)) / max(float(np.var(mean_fp)), 1e-12)
     return float(np.clip(ratio, 1.0, 25.0))
 
 
-def _predict(basis: Basis, fit: _Fit) -> tuple[np.ndarray, np.ndarray]:
-    k, ny, nx = basis.maps.shape
-    m = basis.maps.reshape(k, -1).astype(np.float64)
-    mean = fit.beta @ m
-    var = np.einsum("kn,kn->n", fit.cov @ m, m)
-    if fit.booster is not None:
-        on = np.flatnonzero(basis.support.ravel())
-        for chunk in np.array_split(on, max(1, on.size // 200_000)):
-            mean[chunk] += fit.booster.predict(m[:, chunk].T)
-    return mean.reshape(ny, nx), np.maximum(var, 0.0).reshape(ny, nx)
+def _predict(
+    basis: Basis,
+    fit: _Fit,
+    grid_gp: _GridGP | None,
+    extra_var: float,
+    scale: float,
+    zero_on_water: bool,
+    valid: np.ndarray | None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and standard deviation maps (float32), computed block by block of rows.
+
+    The variance is the regression's, plus the kriging variance (or the residual
+    variance without the GP), plus ``extra_var`` (unexplained pixel variance), times
+    ``scale**2`` (the calibration); zero off the support with ``zero_on_water``, NaN
+    where the lead map has no data.
+    """
+    ny, nx = basis.shape
+    mean_map = np.empty((ny, nx), dtype=np.float32)
+    std_map = np.empty((ny, nx), dtype=np.float32)
+    for r0, r1 in basis.blocks():
+        m = basis.rows(r0, r1)
+        mean = fit.beta @ m
+        var = np.maximum(np.einsum("kn,kn->n", fit.cov @ m, m), 0.0)
+        sup = basis.support[r0:r1].ravel()
+        if fit.booster is not None and sup.any():
+            on = np.flatnonzero(sup)
+            mean[on] += fit.booster.predict(m[:, on].T)
+        if grid_gp is not None:
+            gm, gv = grid_gp.rows(r0, r1)
+            mean += gm
+            var += gv
+        var += extra_var
+        var *= scale**2
+        if zero_on_water:
+            mean, var = np.where(sup, mean, 0.0), np.where(sup, var, 0.0)
+        if valid is not None:  # no-data in the lead map (binarize's 255): no estimate
+            ok = valid[r0:r1].ravel()
+            mean, var = np.where(ok, mean, np.nan), np.where(ok, var, np.nan)
+        mean_map[r0:r1] = mean.reshape(r1 - r0, nx)
+        std_map[r0:r1] = np.sqrt(var).reshape(r1 - r0, nx)
+    return mean_map, std_map
 
 
 def _to_dataarray(
@@ -431,11 +478,13 @@ def _to_dataarray(
     t = scene_time(scene_ds)
     if t is not None:
         coords["time"] = xr.DataArray(np.datetime64(t, "ns"))
-    da = xr.DataArray(mean.astype(np.float32), dims=("y", "x"), coords=coords, name=value)
+    da = xr.DataArray(
+        np.asarray(mean, dtype=np.float32), dims=("y", "x"), coords=coords, name=value
+    )
     da = da.assign_coords(
         uncertainty=(
             ("y", "x"),
-            std.astype(np.float32),
+            np.asarray(std, dtype=np.float32),
             {"long_name": f"{value} standard deviation", "units": "m"},
         )
     )

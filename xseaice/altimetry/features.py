@@ -1,14 +1,16 @@
 """SAR evidence for densification: smoothed backscatter, texture, lead map, footprint means.
 
-Features are plain ``(ny, nx)`` arrays.  The regression basis is *linear in the
-elevation* (cluster indicators of the ice and standardized features, all zero on
-water), so the mean of the basis over an altimeter footprint is the regressor of the
-footprint mean of the elevation: a model fitted on 1.6 km CryoSat-2 footprints predicts
-at the 40 m pixel without a change-of-support bias.
+Features are plain ``(ny, nx)`` float32 arrays; the basis is assembled from them in blocks
+of rows, so that a full EW scene (10000 x 10000 px) never holds the basis maps at once.
+The regression basis is *linear in the elevation* (cluster indicators of the ice and
+standardized features, all zero on water), so the mean of the basis over an altimeter
+footprint is the regressor of the footprint mean of the elevation: a model fitted on
+1.6 km CryoSat-2 footprints predicts at the 40 m pixel without a change-of-support bias.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -27,9 +29,9 @@ def _plane(ds: xr.Dataset, name: str) -> np.ndarray:
     da = ds[name]
     if "time" in da.dims:
         da = da.isel(time=0)
-    a = np.asarray(da.transpose("y", "x").values, dtype=np.float64)
+    a = np.asarray(da.transpose("y", "x").values, dtype=np.float32)
     if np.isnan(a).any():
-        a = np.where(np.isnan(a), np.nanmean(a), a)
+        a = np.where(np.isnan(a), np.float32(np.nanmean(a)), a)
     return a
 
 
@@ -40,7 +42,7 @@ def _local_mean(a: np.ndarray, size: int) -> np.ndarray:
 def sar_features(
     scene_ds: xr.Dataset, ice: np.ndarray | None, pixel_size: float
 ) -> dict[str, np.ndarray]:
-    """Per-pixel SAR evidence.
+    """Per-pixel SAR evidence (float32 maps: a full EW scene holds nine of them).
 
     Parameters
     ----------
@@ -70,35 +72,116 @@ def sar_features(
             f"scene_ds lacks {missing}; densify needs Sentinel-1 'hh' and 'hv' in dB "
             "(xseaice.open_scene or make_scene provide them)"
         )
-    hh, hv = _plane(scene_ds, "hh"), _plane(scene_ds, "hv")
     km = max(round(1000.0 / pixel_size) | 1, 3)
-    mean9 = _local_mean(hh, 9)
-    out = {
-        "hh": _local_mean(hh, 5),
-        "hv": _local_mean(hv, 5),
-        "hh_1km": _local_mean(hh, km),
-        "hv_1km": _local_mean(hv, km),
-        "texture": np.sqrt(np.maximum(_local_mean(hh * hh, 9) - mean9 * mean9, 0.0)),
-    }
+    labels, n = (None, 0)
+    if ice is not None and (~ice).any():
+        labels, n = ndimage.label(ice)
+    out: dict[str, np.ndarray] = {}
+    for name in ("hh", "hv"):  # one channel at a time: bounded temporaries
+        a = _plane(scene_ds, name)
+        out[name] = _local_mean(a, 5)
+        out[f"{name}_1km"] = _local_mean(a, km)
+        if name == "hh":
+            mean9 = _local_mean(a, 9)
+            mean9 *= mean9
+            sq = _local_mean(a * a, 9)
+            sq -= mean9
+            del mean9
+            out["texture"] = np.sqrt(np.maximum(sq, 0.0, out=sq), out=sq)
+        if labels is not None:
+            means = np.asarray(ndimage.mean(a, labels, np.arange(n + 1)), dtype=np.float32)
+            out[f"{name}_floe"] = np.where(labels > 0, means[labels], np.float32(0.0))
+    order = ["hh", "hv", "hh_1km", "hv_1km", "texture"]
     if "incidence_angle" in scene_ds:
         out["incidence"] = _plane(scene_ds, "incidence_angle")
-    if ice is not None and (~ice).any():
-        out["lead_distance"] = np.log1p(ndimage.distance_transform_edt(ice))
-        labels, n = ndimage.label(ice)
-        index = np.arange(n + 1)
-        for name, a in (("hh_floe", hh), ("hv_floe", hv)):
-            means = np.asarray(ndimage.mean(a, labels, index))
-            out[name] = np.where(labels > 0, means[labels], 0.0)
-    return out
+        order.append("incidence")
+    if labels is not None:
+        dist = ndimage.distance_transform_edt(ice).astype(np.float32)
+        out["lead_distance"] = np.log1p(dist, out=dist)
+        order += ["lead_distance", "hh_floe", "hv_floe"]
+    return {k: out[k] for k in order}
+
+
+#: Rows of the scene a basis block spans at most (about 64 MiB of float64 per block).
+_BLOCK_PIXELS = 400_000
 
 
 @dataclass
 class Basis:
-    """Regression basis on the scene grid: ``maps`` is ``(k, ny, nx)``, zero off ``support``."""
+    """Regression basis on the scene grid, zero off ``support``; built block by block.
 
-    maps: np.ndarray
-    names: list[str]
+    The basis maps (the level, one indicator per SAR class, the standardized features,
+    an optional constant) are never held for the whole scene: ``at`` and ``rows``
+    assemble them from the float32 features, their support mean and spread, and the
+    class map (-1 off the support).
+    """
+
+    features: list[np.ndarray]  # f maps (ny, nx), float32
+    mu: np.ndarray
+    sd: np.ndarray
+    label: np.ndarray  # (ny, nx) int16, -1 off support
+    feature_names: list[str]
     support: np.ndarray
+    n_clusters: int
+    constant_everywhere: bool = False
+
+    @property
+    def names(self) -> list[str]:
+        """Names of the basis maps, in order."""
+        out = ["level"] + [f"class_{k}" for k in range(self.n_clusters)] + self.feature_names
+        return out + (["constant"] if self.constant_everywhere else [])
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """``(ny, nx)`` of the scene."""
+        ny, nx = self.support.shape
+        return int(ny), int(nx)
+
+    def _assemble(self, feats: np.ndarray, sup: np.ndarray, lab: np.ndarray) -> np.ndarray:
+        z = (feats - self.mu[:, None]) / self.sd[:, None]
+        parts = [sup[None, :] * _LEVEL_SCALE]
+        parts.append(lab[None, :] == np.arange(self.n_clusters)[:, None])
+        parts.append(np.where(sup[None, :], z, 0.0))
+        if self.constant_everywhere:
+            parts.append(np.ones((1, sup.size)))
+        # the maps are float32 on the grid: the values are too
+        return np.concatenate(parts).astype(np.float32).astype(np.float64)
+
+    def at(self, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+        """The basis at pixels ``(rows, cols)``: ``(k, n)`` float64."""
+        feats = np.stack([f[rows, cols] for f in self.features])
+        return self._assemble(feats, self.support[rows, cols], self.label[rows, cols])
+
+    def rows(self, r0: int, r1: int) -> np.ndarray:
+        """The basis of rows ``r0:r1``, flattened: ``(k, (r1 - r0) * nx)`` float64."""
+        feats = np.stack([f[r0:r1].ravel() for f in self.features])
+        return self._assemble(feats, self.support[r0:r1].ravel(), self.label[r0:r1].ravel())
+
+    def blocks(self) -> list[tuple[int, int]]:
+        """Row ranges of at most about ``_BLOCK_PIXELS`` pixels covering the scene."""
+        ny, nx = self.shape
+        step = max(1, _BLOCK_PIXELS // max(nx, 1))
+        return [(r, min(ny, r + step)) for r in range(0, ny, step)]
+
+
+def _support_sample(
+    support: np.ndarray, n: int, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """``(rows, cols)`` of ``n`` support pixels drawn without replacement (in draw order).
+
+    The same draw as ``rng.choice`` over the flattened support pixels, without an index
+    array the size of the scene.
+    """
+    counts = support.sum(axis=1)
+    ends = np.cumsum(counts)
+    take = rng.choice(int(ends[-1]), size=min(int(ends[-1]), n), replace=False)
+    rows = np.searchsorted(ends, take, side="right")
+    within = take - (ends - counts)[rows]
+    cols = np.empty_like(take)
+    for r in np.unique(rows):
+        sel = rows == r
+        cols[sel] = np.flatnonzero(support[r])[within[sel]]
+    return rows, cols
 
 
 def make_basis(
@@ -127,27 +210,34 @@ def make_basis(
     from sklearn.cluster import MiniBatchKMeans
 
     names = list(features)
-    stack = np.stack([features[n] for n in names])
-    sel = stack[:, support]
-    mu, sd = sel.mean(axis=1), sel.std(axis=1) + 1e-9
-    z = (stack - mu[:, None, None]) / sd[:, None, None]
-    clus = [n for n in names if n in ("hh", "hv", "hh_1km", "hv_1km", "texture")]
-    zc = np.stack([z[names.index(n)][support] for n in clus], axis=1)
+    maps = [np.asarray(features[n], dtype=np.float32) for n in names]
+    mu, sd = np.empty(len(names)), np.empty(len(names))
+    for i, a in enumerate(maps):
+        on = a[support]
+        mu[i], sd[i] = on.mean(dtype=np.float64), on.std(dtype=np.float64) + 1e-9
+    clus = [names.index(n) for n in names if n in ("hh", "hv", "hh_1km", "hv_1km", "texture")]
+
+    def zc(take: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
+        """The clustered features at some pixels, standardized: ``(n, 5)``."""
+        f = np.stack([take(maps[i]) for i in clus], axis=1)
+        return (f - mu[clus]) / sd[clus]
+
     rng = np.random.default_rng(seed)
-    take = rng.choice(zc.shape[0], size=min(zc.shape[0], 20000), replace=False)
-    km = MiniBatchKMeans(n_clusters=n_clusters, random_state=seed, n_init=3).fit(zc[take])
-    label = np.full(support.shape, -1, dtype=np.int64)
-    label[support] = km.predict(zc)
-    # the level on the support, scaled up so that the ridge penalty barely touches it: an
-    # unsampled class falls back to the scene's mean level, not to zero
-    maps = [support * _LEVEL_SCALE]
-    maps += [(label == k).astype(np.float64) for k in range(n_clusters)]
-    maps += [np.where(support, z[i], 0.0) for i in range(len(names))]
-    out_names = ["level"] + [f"class_{k}" for k in range(n_clusters)] + names
-    if constant_everywhere:
-        maps.append(np.ones(support.shape))
-        out_names.append("constant")
-    return Basis(np.stack(maps).astype(np.float32), out_names, support)
+    rr, cc = _support_sample(support, 20000, rng)
+    km = MiniBatchKMeans(n_clusters=n_clusters, random_state=seed, n_init=3)
+    km.fit(zc(lambda a: a[rr, cc]))
+    label = np.full(support.shape, -1, dtype=np.int16)
+    basis = Basis(maps, mu, sd, label, names, support, n_clusters, constant_everywhere)
+    for r0, r1 in basis.blocks():
+        if support[r0:r1].any():
+            label[r0:r1][support[r0:r1]] = km.predict(zc(_rows_on(r0, r1, support)))
+    return basis
+
+
+def _rows_on(r0: int, r1: int, support: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
+    """A picker of the support pixels of rows ``r0:r1`` of a map."""
+    sup = support[r0:r1]
+    return lambda a: a[r0:r1][sup]
 
 
 def footprint_means(
@@ -160,7 +250,7 @@ def footprint_means(
     take their pixel.  Returns ``(design (n, k), support fraction (n,))``.
     """
     rows, cols = pts["row"].to_numpy(), pts["col"].to_numpy()
-    design = basis.maps[:, rows, cols].T.astype(np.float64)
+    design = basis.at(rows, cols).T
     frac = basis.support[rows, cols].astype(np.float64)
     if "footprint_across_m" not in pts or not (pts["footprint_across_m"] > pixel_size).any():
         return design, frac
@@ -183,7 +273,7 @@ def footprint_means(
         s = sup[r, c]
         frac[i] = s.mean() if s.size else 0.0
         if s.any():
-            design[i] = basis.maps[:, r[s], c[s]].mean(axis=1)
+            design[i] = basis.at(r[s], c[s]).mean(axis=1)
     return design, frac
 
 

@@ -45,6 +45,8 @@ def with_halo(arr: da.Array, depth: int, fill: Any) -> da.Array:
             depths[ax], bounds[ax] = depth, fill
     if any(p != (0, 0) for p in pad):
         arr = da.pad(arr, pad, mode="constant", constant_values=fill)
+        # da.pad adds the padding as chunks of their own: one block per padded axis again
+        arr = arr.rechunk({ax: arr.shape[ax] for ax in spatial if pad[ax] != (0, 0)})
     if any(depths.values()):
         arr = da.overlap.overlap(arr, depth=depths, boundary=bounds)
     return arr

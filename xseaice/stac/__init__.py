@@ -12,7 +12,7 @@ from typing import Any
 
 _LAZY: dict[str, str] = {
     "search": "xseaice.stac.searching",
-    "SearchResult": "xseaice.stac.searching",
+    "SearchResult": "xseaice.stac.result",
     "load": "xseaice.stac.loading",
     "open_scene": "xseaice.stac.loading",
     "make_geobox": "xseaice.stac.grid",

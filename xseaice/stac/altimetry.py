@@ -26,22 +26,22 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from xseaice.exceptions import CatalogError, EmptySearchError, InvalidArgumentError
-from xseaice.io.urls import install_log_redaction, redact_url
-from xseaice.stac.items import in_time, iso, parse_datetime
+from xseaice.io.urls import earthdata_headers, install_log_redaction, redact_url
+from xseaice.stac.catalogs import ALTIMETRY_PRODUCTS, Catalog
+from xseaice.stac.items import in_time, iso, parse_datetime, sensor_of
 
-__all__ = ["ALTIMETRY_PRODUCTS", "CMR_NSIDC", "altimetry_assets", "search_altimetry"]
+__all__ = [
+    "ALTIMETRY_PRODUCTS",
+    "CMR_NSIDC",
+    "altimetry_assets",
+    "find_granules",
+    "search_altimetry",
+]
 
 logger = logging.getLogger(__name__)
 
 #: NASA CMR-STAC provider catalog of NSIDC (ICESat-2, AMSR).
 CMR_NSIDC = "https://cmr.earthdata.nasa.gov/stac/NSIDC_ECS"
-
-#: Product -> collection ids tried (CMR-STAC names collections ``<short name>_<version>``;
-#: older deployments ``<short name>.v<version>``).
-ALTIMETRY_PRODUCTS: dict[str, tuple[str, ...]] = {
-    "ATL10": ("ATL10_006", "ATL10.v006"),
-    "ATL07": ("ATL07_006", "ATL07.v006"),
-}
 
 _LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
@@ -178,7 +178,24 @@ def search_altimetry(
     start, end = parse_datetime(datetime)
     ids = list(collections) if collections is not None else list(ALTIMETRY_PRODUCTS[product])
     client = _client(catalog, _token(token, catalog), timeout)
-    kwargs: dict[str, Any] = {"collections": ids, "intersects": area.__geo_interface__}
+    out = _search(client, catalog, ids, area, (start, end), max_items)
+    if not out:
+        raise EmptySearchError(
+            f"no {ids} granule in {redact_url(catalog)} crosses the footprint "
+            f"{tuple(round(v, 3) for v in area.bounds)} in {iso(start)[:19]}/{iso(end)[:19]}; "
+            "widen the time window (ICESat-2 revisits a point every 91 days, but crosses "
+            "polar scenes daily)"
+        )
+    logger.info("found %d altimetry granule(s) in %s", len(out), redact_url(catalog))
+    return out
+
+
+def _search(
+    client: Any, url: str, ids: Sequence[str], area: Any, window: tuple[Any, Any], max_items: int
+) -> list[Any]:
+    """Granules of ``ids`` whose footprint crosses ``area`` in ``window``, sorted by time."""
+    start, end = window
+    kwargs: dict[str, Any] = {"collections": list(ids), "intersects": area.__geo_interface__}
     if start is not None or end is not None:
         kwargs["datetime"] = f"{iso(start)}/{iso(end)}"
     out: list[Any] = []
@@ -190,18 +207,71 @@ def search_altimetry(
                     break
     except Exception as exc:
         raise CatalogError(
-            f"searching {redact_url(catalog)} for {ids} failed ({type(exc).__name__}); check "
+            f"searching {redact_url(url)} for {list(ids)} failed ({type(exc).__name__}); check "
             "the catalog URL and the collection ids, or retry later"
         ) from None
-    if not out:
-        raise EmptySearchError(
-            f"no {ids} granule in {redact_url(catalog)} crosses the footprint "
-            f"{tuple(round(v, 3) for v in area.bounds)} in {iso(start)[:19]}/{iso(end)[:19]}; "
-            "widen the time window (ICESat-2 revisits a point every 91 days, but crosses "
-            "polar scenes daily)"
-        )
-    logger.info("found %d altimetry granule(s) in %s", len(out), redact_url(catalog))
-    return sorted(out, key=lambda it: str(it.properties.get("datetime") or it.id))
+    return sorted(out, key=_time_key)
+
+
+def _time_key(item: Any) -> str:
+    props = item.properties
+    return str(props.get("datetime") or props.get("start_datetime") or item.id)
+
+
+def find_granules(
+    catalog: Catalog, area: Any, window: tuple[Any, Any], max_items: int
+) -> list[Any]:
+    """ICESat-2 granules of a catalog whose footprint crosses ``area`` in ``window``.
+
+    The part of [`xseaice.search`][xseaice.stac.searching.search] that serves
+    ``sensors=[..., "icesat2"]``.  A STAC API is searched like
+    [`search_altimetry`][xseaice.stac.altimetry.search_altimetry] does, with the
+    catalog's ``icesat2`` collections; a static catalog's items are walked.  The
+    ``EARTHDATA_TOKEN`` is sent only when the catalog is an HTTPS Earthdata host
+    ([`earthdata_headers`][xseaice.io.urls.earthdata_headers]): a catalog of another
+    server, where ``xseaice.search`` also looks for Sentinel-1, never receives it.
+
+    Parameters
+    ----------
+    catalog : Catalog
+        The catalog chosen for ``"icesat2"``.
+    area : shapely geometry
+        The footprint in EPSG:4326.
+    window : (datetime or None, datetime or None)
+        The time window (UTC; None = open).
+    max_items : int
+        Most granules returned.
+
+    Returns
+    -------
+    list of pystac.Item
+        Sorted by time; empty when none crosses.
+
+    Raises
+    ------
+    CatalogError
+        If the catalog cannot be reached or searched.
+    """
+    ids = catalog.collections_for("icesat2")
+    if catalog.kind == "static":
+        from xseaice.stac.finding import static_items
+
+        found = [
+            it
+            for it in static_items(catalog)
+            if sensor_of(it, catalog) == "icesat2"
+            and (not it.collection_id or it.collection_id in ids)  # the product asked for
+            and _crosses(it, area)
+            and in_time(it, *window)
+        ]
+        return sorted(found, key=_time_key)[:max_items]
+    if not ids:
+        return []
+    token = None if earthdata_headers(catalog.url) else ""
+    client = _client(catalog.url, _token(token, catalog.url), catalog.timeout)
+    found = _search(client, catalog.url, ids, area, window, max_items)
+    logger.info("found %d ICESat-2 granule(s) in %s", len(found), catalog.safe_url)
+    return found
 
 
 def _client(url: str, token: str | None, timeout: float) -> Any:

@@ -1,13 +1,13 @@
-"""The catalog registry: where Sentinel-1 and AMSR-2 items are searched.
+"""The catalog registry: where Sentinel-1, AMSR-2 and ICESat-2 items are searched.
 
 A catalog is one of
 
 * a registered name ([`CATALOGS`][xseaice.stac.catalogs.CATALOGS]): ``"planetary-computer"`` (the
   default online catalog; asset URLs are signed with ``planetary_computer`` when they are read),
   ``"earth-search"`` (Element 84, Sentinel-1 GRD on requester-pays S3), ``"cmr"`` (NASA
-  CMR-STAC at NSIDC: AMSR-E/AMSR2 unified L3 ``AU_SI12``/``AU_SI25``; downloads need an
-  Earthdata login, see [`xseaice.io.amsr2`][]) and ``"embedded"`` (the sample scene shipped
-  in ``xseaice/data/sample/``, works offline);
+  CMR-STAC at NSIDC: AMSR-E/AMSR2 unified L3 ``AU_SI12``/``AU_SI25`` and ICESat-2
+  ``ATL10``; downloads need an Earthdata login, see [`xseaice.io.amsr2`][]) and
+  ``"embedded"`` (the sample scene shipped in ``xseaice/data/sample/``, works offline);
 * the URL of any STAC API (``https://.../stac/v1``);
 * a static catalog: a local ``catalog.json``/``collection.json`` path, a directory that
   holds one, or an ``http(s)://`` URL ending in ``.json``.
@@ -39,6 +39,7 @@ from xseaice.io.http import DEFAULT_TIMEOUT, RETRY_STATUS, current_deadline, get
 from xseaice.io.urls import install_log_redaction, redact_text, redact_url
 
 __all__ = [
+    "ALTIMETRY_PRODUCTS",
     "CATALOGS",
     "EMBEDDED_CATALOG",
     "SENSORS",
@@ -51,7 +52,14 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 #: Sensors that can be searched, and how their items are recognised.
-SENSORS: tuple[str, ...] = ("sentinel-1", "amsr2")
+SENSORS: tuple[str, ...] = ("sentinel-1", "amsr2", "icesat2")
+
+#: ICESat-2 product -> collection ids tried (CMR-STAC names collections
+#: ``<short name>_<version>``; older deployments ``<short name>.v<version>``).
+ALTIMETRY_PRODUCTS: dict[str, tuple[str, ...]] = {
+    "ATL10": ("ATL10_006", "ATL10.v006"),
+    "ATL07": ("ATL07_006", "ATL07.v006"),
+}
 
 #: Path of the embedded sample catalog (built by ``scripts/make_sample_scene.py``).
 EMBEDDED_CATALOG: Path = Path(__file__).parents[1] / "data" / "sample" / "catalog.json"
@@ -60,6 +68,7 @@ EMBEDDED_CATALOG: Path = Path(__file__).parents[1] / "data" / "sample" / "catalo
 DEFAULT_COLLECTIONS: dict[str, tuple[str, ...]] = {
     "sentinel-1": ("sentinel-1-grd",),
     "amsr2": ("amsr2-l3", "AU_SI12_1", "AU_SI12.v1", "AU_SI25_1", "AU_SI25.v1"),
+    "icesat2": ALTIMETRY_PRODUCTS["ATL10"],
 }
 
 
@@ -87,7 +96,8 @@ class Catalog:
     kind : {"api", "static"}
         How it is searched.
     collections : dict
-        Sensor (``"sentinel-1"``, ``"amsr2"``) -> collection ids holding its items.  An
+        Sensor (``"sentinel-1"``, ``"amsr2"``, ``"icesat2"``) -> collection ids holding
+        its items.  An
         empty tuple means the catalog has none of that sensor.
     sign : callable, optional
         ``href -> href`` applied to asset URLs just before they are read (never stored).
@@ -291,16 +301,16 @@ CATALOGS: dict[str, Catalog] = {
     "planetary-computer": Catalog(
         name="planetary-computer",
         url="https://planetarycomputer.microsoft.com/api/stac/v1",
-        collections={"sentinel-1": ("sentinel-1-grd",), "amsr2": ()},
+        collections={"sentinel-1": ("sentinel-1-grd",), "amsr2": (), "icesat2": ()},
         sign=_sign_planetary_computer,
-        fallback={"amsr2": "cmr"},
+        fallback={"amsr2": "cmr", "icesat2": "cmr"},
         description="Microsoft Planetary Computer: Sentinel-1 GRD COGs (signed on read)",
     ),
     "earth-search": Catalog(
         name="earth-search",
         url="https://earth-search.aws.element84.com/v1",
-        collections={"sentinel-1": ("sentinel-1-grd",), "amsr2": ()},
-        fallback={"amsr2": "cmr"},
+        collections={"sentinel-1": ("sentinel-1-grd",), "amsr2": (), "icesat2": ()},
+        fallback={"amsr2": "cmr", "icesat2": "cmr"},
         description="Element 84 Earth Search: Sentinel-1 GRD (requester-pays S3)",
     ),
     "cmr": Catalog(
@@ -309,8 +319,10 @@ CATALOGS: dict[str, Catalog] = {
         collections={
             "sentinel-1": (),
             "amsr2": ("AU_SI12_1", "AU_SI12.v1", "AU_SI25_1", "AU_SI25.v1"),
+            "icesat2": ALTIMETRY_PRODUCTS["ATL10"],
         },
-        description="NASA CMR-STAC (NSIDC): AMSR-E/AMSR2 unified L3 AU_SI12 (Earthdata login)",
+        description="NASA CMR-STAC (NSIDC): AMSR-E/AMSR2 unified L3 AU_SI12, ICESat-2 ATL10 "
+        "(Earthdata login)",
     ),
     "embedded": Catalog(
         name="embedded",
@@ -516,7 +528,7 @@ def with_collections(catalog: Catalog, **collections: Sequence[str]) -> Catalog:
     ----------
     catalog : Catalog
     **collections
-        ``sentinel_1=("...",)``, ``amsr2=("...",)``.
+        ``sentinel_1=("...",)``, ``amsr2=("...",)``, ``icesat2=("...",)``.
 
     Returns
     -------

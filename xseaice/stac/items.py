@@ -237,7 +237,7 @@ def norm_list(value: Any, name: str, allowed: Sequence[str]) -> tuple[str, ...]:
 
 
 def sensor_of(item: Any, catalog: Catalog | None = None) -> str | None:
-    """Which sensor an item belongs to: ``"sentinel-1"``, ``"amsr2"`` or None.
+    """Which sensor an item belongs to: ``"sentinel-1"``, ``"amsr2"``, ``"icesat2"`` or None.
 
     Parameters
     ----------
@@ -262,6 +262,8 @@ def sensor_of(item: Any, catalog: Catalog | None = None) -> str | None:
         return "sentinel-1"
     if "amsr" in coll or coll.startswith("au_si") or "amsr" in instruments or "gcom-w" in platform:
         return "amsr2"
+    if coll.startswith(("atl10", "atl07")) or "icesat-2" in platform or "atlas" in instruments:
+        return "icesat2"
     if "sar:instrument_mode" in props:
         return "sentinel-1"
     return None

@@ -1,27 +1,23 @@
-"""Search STAC catalogs for Sentinel-1 GRD and AMSR-2 L3 items.
+"""Search STAC catalogs for Sentinel-1 GRD, AMSR-2 L3 and ICESat-2 items of a place and time.
 
 [`search`][xseaice.stac.searching.search] asks one catalog (or one per sensor) for the Sentinel-1
-scenes of a place and time in one acquisition mode and polarisation set, and for the AMSR-2 daily
-files of the same days.  STAC APIs are queried with pystac-client; the ``query`` or ``filter``
-extension narrows the mode on the server when the API declares it in ``conformsTo``, and
-every filter is checked again on the client (some servers ignore what they do not
-support).  Static catalogs have no search endpoint: their items are walked and filtered
-in process.
+scenes of a place and time in one acquisition mode and polarisation set, for the AMSR-2 daily
+files of the same days, and for the ICESat-2 granules whose ground track crosses the scenes
+in the time window.  How a catalog is asked is in [`xseaice.stac.finding`][] (Sentinel-1,
+AMSR-2) and [`xseaice.stac.altimetry`][] (ICESat-2).
 
-The result, [`SearchResult`][xseaice.stac.searching.SearchResult], holds plain `pystac.Item` lists
+The result, [`SearchResult`][xseaice.stac.result.SearchResult], holds plain `pystac.Item` lists
 and prints as a table; [`xseaice.load`][xseaice.stac.loading.load] turns it into a co-registered
 dataset.
 """
 
 from __future__ import annotations
 
-import datetime as _dt
-import html
 import logging
 import os
 import warnings
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 from xseaice.exceptions import (
@@ -30,327 +26,26 @@ from xseaice.exceptions import (
     InvalidArgumentError,
     MissingSensorWarning,
 )
-from xseaice.io.http import DEFAULT_TIMEOUT, current_deadline, deadline
-from xseaice.io.urls import redact_text, redact_url
-from xseaice.stac.catalogs import SENSORS, Catalog, get_catalog, read_static
+from xseaice.io.http import DEFAULT_TIMEOUT, deadline
+from xseaice.io.urls import redact_url
+from xseaice.stac.catalogs import SENSORS, Catalog, get_catalog
+from xseaice.stac.finding import Query, explain_empty, find
 from xseaice.stac.items import (
     MODES,
     POLARIZATIONS,
     BBox,
-    in_space,
-    in_time,
     iso,
-    item_mode,
-    item_orbit,
-    item_polarizations,
     item_time,
     norm_list,
     parse_bbox,
     parse_datetime,
-    sensor_of,
     whole_days,
 )
+from xseaice.stac.result import SearchResult
 
 __all__ = ["SearchResult", "search"]
 
 logger = logging.getLogger(__name__)
-
-# ---------------------------------------------------------------------------------------
-# result
-# ---------------------------------------------------------------------------------------
-
-
-@dataclass
-class SearchResult:
-    """Items found by [`search`][xseaice.stac.searching.search], grouped per sensor.
-
-    Attributes
-    ----------
-    sentinel1 : list of pystac.Item
-        Sentinel-1 GRD items, sorted by time.
-    amsr2 : list of pystac.Item
-        AMSR-2 L3 items of the same days, sorted by time.
-    bbox : tuple or None
-        The searched ``(west, south, east, north)``.
-    datetime : (datetime, datetime)
-        The searched interval (UTC, inclusive; None = open).
-    mode : str
-        Sentinel-1 acquisition mode.
-    polarizations : tuple of str
-        Polarisations every Sentinel-1 item carries.
-    catalogs : dict
-        Sensor -> the `Catalog` it was found in (used by
-        [`xseaice.load`][xseaice.stac.loading.load] to sign asset URLs when they are read).
-    signed : bool
-        True when the items' asset hrefs are already signed (``search(..., sign=True)``);
-        [`xseaice.load`][xseaice.stac.loading.load] then reads them as they are.
-    """
-
-    sentinel1: list[Any] = field(default_factory=list)
-    amsr2: list[Any] = field(default_factory=list)
-    bbox: BBox | None = None
-    datetime: tuple[_dt.datetime | None, _dt.datetime | None] = (None, None)
-    mode: str = "EW"
-    polarizations: tuple[str, ...] = ("HH", "HV")
-    catalogs: dict[str, Catalog] = field(default_factory=dict)
-    signed: bool = False
-
-    def __len__(self) -> int:
-        return len(self.sentinel1) + len(self.amsr2)
-
-    def __iter__(self) -> Iterator[Any]:
-        yield from self.sentinel1
-        yield from self.amsr2
-
-    @property
-    def items(self) -> list[Any]:
-        """All items, Sentinel-1 first."""
-        return list(self)
-
-    @property
-    def dates(self) -> list[_dt.date]:
-        """The distinct UTC days of the Sentinel-1 items."""
-        return sorted({item_time(i).date() for i in self.sentinel1})
-
-    def catalog_for(self, sensor: str) -> Catalog | None:
-        """The catalog a sensor's items came from (None if unknown)."""
-        return self.catalogs.get(sensor)
-
-    def rows(self) -> list[dict[str, str]]:
-        """One dict per item: sensor, id, time, mode, polarizations, orbit."""
-        rows = []
-        for sensor, items in (("sentinel-1", self.sentinel1), ("amsr2", self.amsr2)):
-            for it in items:
-                rows.append(
-                    {
-                        "sensor": sensor,
-                        "id": it.id,
-                        "time": item_time(it).strftime("%Y-%m-%d %H:%M:%S"),
-                        "mode": item_mode(it) or "-",
-                        "polarizations": "+".join(item_polarizations(it)) or "-",
-                        "orbit": item_orbit(it) if sensor == "sentinel-1" else "-",
-                    }
-                )
-        return rows
-
-    def _header(self) -> str:
-        names = sorted({c.name for c in self.catalogs.values()})
-        where = ", ".join(redact_url(n) for n in names) or "?"
-        return (
-            f"SearchResult: {len(self.sentinel1)} Sentinel-1 {self.mode} "
-            f"{'+'.join(self.polarizations)} item(s), {len(self.amsr2)} AMSR-2 item(s) "
-            f"from {where}"
-        )
-
-    def __repr__(self) -> str:
-        cols = ("sensor", "id", "time", "mode", "polarizations", "orbit")
-        rows = self.rows()
-        widths = {c: max([len(c), *(len(r[c]) for r in rows)]) for c in cols}
-        lines = [self._header()]
-        if rows:
-            lines.append("  ".join(c.ljust(widths[c]) for c in cols).rstrip())
-            lines.append("  ".join("-" * widths[c] for c in cols))
-            lines.extend("  ".join(r[c].ljust(widths[c]) for c in cols).rstrip() for r in rows)
-        return "\n".join(lines)
-
-    __str__ = __repr__
-
-    def _repr_html_(self) -> str:
-        cols = ("sensor", "id", "time", "mode", "polarizations", "orbit")
-        head = "".join(f"<th>{c}</th>" for c in cols)
-        body = "".join(
-            "<tr>" + "".join(f"<td>{html.escape(r[c])}</td>" for c in cols) + "</tr>"
-            for r in self.rows()
-        )
-        return (
-            f"<div><p>{html.escape(self._header())}</p>"
-            f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>"
-        )
-
-
-# ---------------------------------------------------------------------------------------
-# searching
-# ---------------------------------------------------------------------------------------
-
-
-@dataclass
-class _Query:
-    boxes: list[BBox]
-    start: _dt.datetime | None
-    end: _dt.datetime | None
-    mode: str | None = None
-    polarizations: tuple[str, ...] = ()
-    ids: frozenset[str] = frozenset()
-
-
-def _matches(item: Any, sensor: str, q: _Query, catalog: Catalog) -> bool:
-    if sensor_of(item, catalog) != sensor:
-        return False
-    if q.ids and item.id not in q.ids:
-        return False
-    if not in_time(item, q.start, q.end) or not in_space(item, q.boxes):
-        return False
-    if sensor == "sentinel-1":
-        if q.mode and item_mode(item) != q.mode:
-            return False
-        if not set(q.polarizations) <= set(item_polarizations(item)):
-            return False
-    return True
-
-
-def _static_items(catalog: Catalog) -> list[Any]:
-    import pystac
-
-    try:
-        root = read_static(catalog.url, timeout=catalog.timeout)
-        if isinstance(root, pystac.Item):
-            return [root]
-        if not isinstance(root, pystac.Catalog):
-            raise CatalogError(f"{redact_url(catalog.url)} is not a STAC catalog or collection.")
-        items = list(root.get_items(recursive=True))  # children are read here
-    except CatalogError:
-        raise
-    except Exception as exc:
-        limit = current_deadline()
-        if limit is not None and limit.remaining() <= 0:  # pystac rewords the cause
-            raise CatalogError(limit.message(f"reading {redact_url(catalog.url)}")) from None
-        raise CatalogError(
-            f"could not read the static catalog {redact_url(catalog.url)} "
-            f"({type(exc).__name__}: {redact_text(str(exc))}); expected a STAC catalog.json "
-            "or collection.json."
-        ) from None
-    for it in items:
-        it.make_asset_hrefs_absolute()
-    return items
-
-
-def _api_collections(catalog: Catalog, sensor: str) -> tuple[str, ...]:
-    wanted = catalog.collections_for(sensor)
-    if not wanted:
-        return ()
-    from xseaice.stac.catalogs import CATALOGS
-
-    if CATALOGS.get(catalog.name) is catalog:
-        return wanted  # registered: trust the collection ids
-    try:
-        available = {c.id for c in catalog.client().get_collections()}
-    except CatalogError:
-        raise
-    except Exception:  # an API without /collections: try the ids as they are
-        logger.debug("could not list collections of %s", catalog.safe_url)
-        return wanted
-    return tuple(c for c in wanted if c in available)
-
-
-def _api_items(
-    catalog: Catalog, sensor: str, q: _Query, max_items: int, *, server_filters: bool = True
-) -> list[Any]:
-    collections = _api_collections(catalog, sensor)
-    if not collections:
-        return []
-    client = catalog.client()
-    conf = catalog.conformance()
-    if "item-search" not in conf:
-        raise CatalogError(
-            f"the STAC API {catalog.safe_url} does not conform to item-search; expected a "
-            "STAC API with /search (or pass a static catalog path)."
-        )
-    kwargs: dict[str, Any] = {
-        "collections": list(collections),
-        "limit": min(max(max_items, 10), 250),
-    }
-    if q.start is not None or q.end is not None:  # APIs refuse "../.."
-        kwargs["datetime"] = f"{iso(q.start)}/{iso(q.end)}"
-    if q.ids:
-        kwargs["ids"] = sorted(q.ids)
-    if len(q.boxes) == 1:
-        kwargs["bbox"] = list(q.boxes[0])
-    else:
-        kwargs["intersects"] = {
-            "type": "MultiPolygon",
-            "coordinates": [[[[w, s], [e, s], [e, n], [w, n], [w, s]]] for (w, s, e, n) in q.boxes],
-        }
-    filtered_on_server = False
-    if server_filters and sensor == "sentinel-1" and q.mode:
-        if "query" in conf:
-            kwargs["query"] = {"sar:instrument_mode": {"eq": q.mode}}
-            filtered_on_server = True
-        elif "filter" in conf:
-            kwargs["filter"] = {"op": "=", "args": [{"property": "sar:instrument_mode"}, q.mode]}
-            kwargs["filter_lang"] = "cql2-json"
-            filtered_on_server = True
-    logger.info(
-        "searching %s %s (server-side mode filter: %s)",
-        catalog.safe_url,
-        list(collections),
-        filtered_on_server,
-    )
-    # the client re-checks everything; scan a bounded number of items
-    scan_limit = max_items if filtered_on_server else max(20 * max_items, 500)
-    out: list[Any] = []
-    try:
-        search = client.search(max_items=scan_limit, **kwargs)
-        for item in search.items():
-            if _matches(item, sensor, q, catalog):
-                out.append(item)
-                if len(out) >= max_items:
-                    break
-    except CatalogError:
-        raise
-    except Exception as exc:
-        limit = current_deadline()
-        if limit is not None and limit.remaining() <= 0:
-            why = limit.message(f"searching {catalog.safe_url} did not finish")
-            raise CatalogError(why) from None
-        raise CatalogError(
-            f"searching {catalog.safe_url} failed ({type(exc).__name__}: "
-            f"{_brief(exc)}; timeout {catalog.timeout:g} s); check the catalog, or retry later."
-        ) from None
-    return out
-
-
-def _brief(exc: BaseException) -> str:
-    return redact_text(" ".join(str(exc).split()))[:200]
-
-
-def _find(catalog: Catalog, sensor: str, q: _Query, max_items: int) -> list[Any]:
-    if catalog.kind == "static":
-        found = [it for it in _static_items(catalog) if _matches(it, sensor, q, catalog)]
-        return sorted(found, key=lambda i: (item_time(i), i.id))[:max_items]
-    found = _api_items(catalog, sensor, q, max_items)
-    return sorted(found, key=lambda i: (item_time(i), i.id))
-
-
-def _explain_empty(catalog: Catalog, q: _Query, mode: str, polarizations: tuple[str, ...]) -> str:
-    """Why nothing matched: look at the items of that place and time without mode/pols."""
-    loose = _Query(q.boxes, q.start, q.end, mode=None, polarizations=())
-    try:
-        if catalog.kind == "static":
-            near = [
-                it for it in _static_items(catalog) if _matches(it, "sentinel-1", loose, catalog)
-            ]
-        else:
-            near = _api_items(catalog, "sentinel-1", loose, 50, server_filters=False)
-    except Exception:  # diagnostics only
-        return ""
-    if not near:
-        return ""
-    modes = sorted({item_mode(i) or "?" for i in near})
-    in_mode = [i for i in near if item_mode(i) == mode]
-    if not in_mode:
-        return (
-            f" {len(near)} Sentinel-1 item(s) cover this place and time, but in mode(s) "
-            f"{modes}, not {mode!r}: pass mode={modes[0]!r}."
-        )
-    have = sorted({"+".join(item_polarizations(i)) or "?" for i in in_mode})
-    lacking = "+".join(
-        p for p in polarizations if all(p not in item_polarizations(i) for i in in_mode)
-    )
-    return (
-        f" {len(in_mode)} {mode} item(s) cover this place and time, but with polarizations "
-        f"{have} (missing {lacking}): "
-        f"pass polarizations={tuple(have[0].split('+'))!r}."
-    )
 
 
 def search(
@@ -367,7 +62,7 @@ def search(
     ids: Sequence[str] | str | None = None,
     sign: bool = False,
 ) -> SearchResult:
-    """Search a STAC catalog for Sentinel-1 GRD scenes and the AMSR-2 files of their days.
+    """Search STAC catalogs for Sentinel-1 GRD scenes, their days' AMSR-2 files, ICESat-2 tracks.
 
     Parameters
     ----------
@@ -381,14 +76,21 @@ def search(
     catalog : str, os.PathLike, Catalog or mapping
         A registered name (``"planetary-computer"``, ``"earth-search"``, ``"cmr"``,
         ``"embedded"``), a STAC API URL, a static catalog path, or a mapping
-        ``{"sentinel-1": ..., "amsr2": ...}`` with one catalog per sensor.  A catalog
-        without AMSR-2 (Planetary Computer, Earth Search) searches it in ``"cmr"``.
+        ``{"sentinel-1": ..., "amsr2": ..., "icesat2": ...}`` with one catalog per
+        sensor.  A catalog without AMSR-2 or ICESat-2 (Planetary Computer, Earth Search)
+        searches them in ``"cmr"``.
     mode : {"EW", "IW", "SM", "WV"}
         Sentinel-1 acquisition mode; sea-ice work uses EW (extra wide swath).
     polarizations : sequence of str
         Polarisations every Sentinel-1 item must carry.
-    sensors : sequence of {"sentinel-1", "amsr2"}
-        What to search.
+    sensors : sequence of {"sentinel-1", "amsr2", "icesat2"}
+        What to search.  ``"icesat2"`` finds the altimeter granules (ATL10 freeboard on
+        NASA CMR-STAC by default) whose ground track crosses the footprints of the
+        Sentinel-1 items found (the ``bbox`` when Sentinel-1 is not searched) in
+        ``datetime`` (with ``ids``: the found items' whole days).  It is checked on the
+        footprint, not its bounding box, as
+        [`search_altimetry`][xseaice.stac.altimetry.search_altimetry] does; the
+        ``EARTHDATA_TOKEN`` goes only to an HTTPS Earthdata catalog.
     max_items : int
         Most items returned per sensor.
     collections : mapping, optional
@@ -415,12 +117,13 @@ def search(
     Returns
     -------
     SearchResult
-        ``.sentinel1`` and ``.amsr2`` lists of `pystac.Item`, printable as a table.
+        ``.sentinel1``, ``.amsr2`` and ``.icesat2`` lists of `pystac.Item`, printable as
+        a table.
 
     Raises
     ------
     EmptySearchError
-        If no Sentinel-1 item matches (or no AMSR-2 item, when only AMSR-2 is searched);
+        If no Sentinel-1 item matches (or nothing, when Sentinel-1 is not searched);
         the message says what was searched and, when items exist in another mode or
         polarisation set, which option to change.
     InvalidArgumentError
@@ -462,13 +165,13 @@ def search(
         }
     seconds = max((c.timeout for c in per_sensor.values() if c), default=DEFAULT_TIMEOUT)
     with deadline(seconds):  # the whole search, every catalog request
-        q = _Query(boxes, start, end, mode=mode_u[0], polarizations=pols, ids=wanted)
+        q = Query(boxes, start, end, mode=mode_u[0], polarizations=pols, ids=wanted)
         return _search(per_sensor, sensor_list, bbox, sign, wanted, max_items, q)
 
 
 def _search(
     per_sensor: Mapping[str, Catalog | None], sensor_list: tuple[str, ...], bbox: Any,
-    sign: bool, wanted: frozenset[str], max_items: int, q: _Query,
+    sign: bool, wanted: frozenset[str], max_items: int, q: Query,
 ) -> SearchResult:  # fmt: skip
     start, end, pols = q.start, q.end, q.polarizations
     result = SearchResult(
@@ -483,11 +186,13 @@ def _search(
             continue
         result.catalogs[sensor] = cat
         if sensor == "sentinel-1":
-            result.sentinel1 = _find(cat, sensor, q, max_items)
+            result.sentinel1 = find(cat, sensor, q, max_items)
+        elif sensor == "icesat2":
+            result.icesat2 = _find_icesat2(cat, q, result.sentinel1, wanted, max_items)
         else:
             aq = _amsr2_query(q, result.sentinel1 if wanted else [])
             try:
-                result.amsr2 = _find(cat, sensor, aq, max_items)
+                result.amsr2 = find(cat, sensor, aq, max_items)
             except CatalogError as exc:
                 if "sentinel-1" not in sensor_list:
                     raise
@@ -503,7 +208,10 @@ def _search(
         result.amsr2 = _signed(result.amsr2, result.catalogs.get("amsr2"))
         result.signed = True
     logger.info(
-        "found %d Sentinel-1 and %d AMSR-2 item(s)", len(result.sentinel1), len(result.amsr2)
+        "found %d Sentinel-1, %d AMSR-2 item(s), %d ICESat-2 granule(s)",
+        len(result.sentinel1),
+        len(result.amsr2),
+        len(result.icesat2),
     )
     return result
 
@@ -536,13 +244,43 @@ def _parse_ids(ids: Sequence[str] | str | None) -> frozenset[str]:
     return frozenset(v.strip() for v in values)
 
 
-def _amsr2_query(q: _Query, s1_items: Sequence[Any]) -> _Query:
+def _amsr2_query(q: Query, s1_items: Sequence[Any]) -> Query:
     """AMSR-2 days and boxes: the query's, or (searching by ids) the found items'."""
     if not s1_items:
-        return _Query(q.boxes, *whole_days(q.start, q.end))
+        return Query(q.boxes, *whole_days(q.start, q.end))
     times = [item_time(it) for it in s1_items]
     boxes = [tuple(float(v) for v in it.bbox[:4]) for it in s1_items if it.bbox]
-    return _Query(boxes or q.boxes, *whole_days(min(times), max(times)))  # type: ignore[arg-type]
+    return Query(boxes or q.boxes, *whole_days(min(times), max(times)))  # type: ignore[arg-type]
+
+
+def _find_icesat2(
+    catalog: Catalog, q: Query, s1_items: Sequence[Any], wanted: frozenset[str], max_items: int
+) -> list[Any]:
+    """ICESat-2 granules crossing the Sentinel-1 footprints (else the boxes) in the window."""
+    import shapely.geometry
+    import shapely.ops
+
+    from xseaice.stac.altimetry import find_granules
+
+    shapes = [shapely.geometry.shape(it.geometry) for it in s1_items if it.geometry]
+    if not shapes:
+        shapes = [shapely.geometry.box(*b) for b in q.boxes]
+    window = (q.start, q.end)
+    if wanted and s1_items:  # searched by ids: the found items' days
+        times = [item_time(it) for it in s1_items]
+        window = whole_days(min(times), max(times))
+    area = shapely.ops.unary_union(shapes)
+    try:
+        return find_granules(catalog, area, window, max_items)
+    except CatalogError as exc:
+        if not s1_items:
+            raise
+        warnings.warn(
+            f"ICESat-2 search in {catalog.name!r} failed ({exc}); continuing without it.",
+            MissingSensorWarning,
+            stacklevel=4,
+        )
+        return []
 
 
 def _catalogs_per_sensor(
@@ -592,7 +330,7 @@ def _check_not_empty(
     result: SearchResult,
     sensors: Sequence[str],
     per_sensor: Mapping[str, Catalog | None],
-    q: _Query,
+    q: Query,
 ) -> None:
     start, end = q.start, q.end
     when = f"{iso(start)[:19]}/{iso(end)[:19]}"
@@ -611,7 +349,7 @@ def _check_not_empty(
                 f"{redact_url(name)!r} for {where}, datetime={when}; check the ids (and mode) "
                 "with `xseaice search`."
             )
-        why = _explain_empty(cat, q, result.mode, result.polarizations)
+        why = explain_empty(cat, q, result.mode, result.polarizations)
         raise EmptySearchError(
             f"no Sentinel-1 {result.mode} {'+'.join(result.polarizations)} item in catalog "
             f"{redact_url(name)!r} for {where}, datetime={when}.{why or ''} "
@@ -622,21 +360,11 @@ def _check_not_empty(
                 "bbox is (west, south, east, north) in degrees, or try another catalog."
             )
         )
-    if list(sensors) == ["amsr2"] and not result.amsr2:
-        cat = per_sensor["amsr2"]
+    if "sentinel-1" not in sensors and not len(result):
+        names = sorted({redact_url(c.name) for c in per_sensor.values() if c}) or ["?"]
+        what = " or ".join({"amsr2": "AMSR-2 item", "icesat2": "ICESat-2 granule"}[s]
+                           for s in sensors)  # fmt: skip
         raise EmptySearchError(
-            f"no AMSR-2 item in catalog {redact_url(cat.name) if cat else '?'!r} for {where}, "
-            f"datetime={when}; widen datetime or use catalog='cmr' (NASA CMR-STAC, AU_SI12)."
+            f"no {what} in catalog(s) {names} for {where}, datetime={when}; widen datetime "
+            "or use catalog='cmr' (NASA CMR-STAC: AMSR-2 AU_SI12, ICESat-2 ATL10)."
         )
-
-
-def _flatten(items: Iterable[Any]) -> list[Any]:
-    out: list[Any] = []
-    for it in items:
-        if isinstance(it, SearchResult):
-            out.extend(it)
-        elif isinstance(it, (list, tuple)):
-            out.extend(_flatten(it))
-        else:
-            out.append(it)
-    return out
