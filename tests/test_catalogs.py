@@ -16,10 +16,12 @@ from xseaice.stac.catalogs import CATALOGS, Catalog, get_catalog
 def test_registered_catalogs() -> None:
     pc = get_catalog("planetary-computer")
     assert pc.kind == "api" and pc.collections_for("sentinel-1") == ("sentinel-1-grd",)
-    assert pc.collections_for("amsr2") == () and pc.fallback == {"amsr2": "cmr"}
+    assert pc.collections_for("amsr2") == () and pc.collections_for("icesat2") == ()
+    assert pc.fallback == {"amsr2": "cmr", "icesat2": "cmr"}  # both are NASA's
     assert pc.sign is not None  # signed on read, never at search time
     cmr = get_catalog("cmr")
     assert "AU_SI12_1" in cmr.collections_for("amsr2") and cmr.collections_for("sentinel-1") == ()
+    assert any(c.startswith("ATL10") for c in cmr.collections_for("icesat2"))
     assert get_catalog("earth-search").url.startswith("https://earth-search")
     assert get_catalog(pc) is pc
 
