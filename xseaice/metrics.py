@@ -164,13 +164,10 @@ def f1_weighted(
     n = len(labels)
     ti, pi = inverse[: t.size], inverse[t.size :]
     cm = np.bincount(ti * n + pi, minlength=n * n).reshape(n, n)
-    tp = np.diag(cm).astype("float64")
-    support = cm.sum(axis=1).astype("float64")
-    predicted = cm.sum(axis=0).astype("float64")
-    denom = support + predicted
-    f1 = np.divide(2 * tp, denom, out=np.zeros(n), where=denom > 0)
+    support = cm.sum(axis=1)
     total = support.sum()
-    return float((f1 * support).sum() / total) if total > 0 else 0.0
+    # every label here is in the reference or the prediction, so no F1 is NaN
+    return float((f1_per_class(cm) * support).sum() / total) if total > 0 else 0.0
 
 
 def confusion_matrix(
