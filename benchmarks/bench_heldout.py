@@ -22,6 +22,10 @@ coastline would), and every score is against the pixel truth (``heldout_scores``
 * model: ``raw`` (logit > 0), ``als`` (``scale_logits()`` default), ``als_analyst``
   (``preserve=<analyst chart>``), ``UPPER_als_truthchart`` (``preserve=<exact chart>``:
   an upper bound, NOT a result: no analyst has the exact chart);
+  the binary map is the probability >= 0.5 (``raw``: logit > 0); the regional error
+  ``conc_mae`` is the mean absolute error of the polygons' ice fraction in that binary map,
+  ``conc_mae_prob`` that of their mean probability (what
+  ``prob.seaice.concentration(polygons)`` and the product table report);
 * classical: Otsu on 5x5-boxcar HH and HV (dB), HH and HV quantiles matched to the
   analyst chart's CT per polygon, and the analyst chart itself as a concentration map.
 
@@ -64,6 +68,7 @@ COLS = [
     "accuracy",
     "lead_iou_pack",
     "conc_mae",
+    "conc_mae_prob",
     "fsd_log_err",
 ]
 ANALYST_SEED_OFFSET = 7919
@@ -102,6 +107,7 @@ def _scenes(spec: Any, split: str, args: argparse.Namespace) -> list[dict[str, A
 def _model_maps(
     module: Any, spec: Any, item: dict[str, Any], precision: str
 ) -> dict[str, np.ndarray]:
+    """Per method, the ice probability (``raw``: the sigmoid of the logit; NaN on land)."""
     from xseaice.training.evaluation import als_probabilities, predict_scene
 
     land = item["scene"].truth["land_mask"].values.astype(bool)
@@ -109,13 +115,13 @@ def _model_maps(
         "ice_logit"
     ]
     logit = np.where(land, np.nan, logit).astype(np.float32)
-    maps = {"raw": np.where(np.isfinite(logit), (logit > 0).astype(np.float32), np.nan)}
+    maps = {"raw": 1.0 / (1.0 + np.exp(-logit.astype(np.float64)))}
     a = als_probabilities(logit, item["analyst"], methods=("als", "als_chart"))
     t = als_probabilities(logit, item["exact"], methods=("als_chart",))
     for name, p in (("als", a.get("als")), ("als_analyst", a.get("als_chart")),
                     ("UPPER_als_truthchart", t.get("als_chart"))):  # fmt: skip
         if p is not None:
-            maps[name] = np.where(np.isfinite(p), (p >= 0.5).astype(np.float32), np.nan)
+            maps[name] = p
     return maps
 
 
@@ -146,10 +152,16 @@ def evaluate(
         kw = dict(valid=ex.valid, chart_ids=np.asarray(sc.chart_ids), land_ids=land_ids,
                   pixel_size=float(ex.pixel_size))  # fmt: skip
         base = {"scene": ex.name, "generator": item["generator"], "season": item["season"]}
-        maps = _model_maps(module, spec, item, precision) if module is not None else {}
+        probs = _model_maps(module, spec, item, precision) if module is not None else {}
+        for method, p in probs.items():
+            binary = np.where(np.isfinite(p), (p >= 0.5).astype(np.float32), np.nan)
+            soft = truth_scores(None, truth, conc_map=p, **kw)
+            rows.append(
+                {**base, "method": method, **truth_scores(binary, truth, **kw),
+                 "conc_mae_prob": soft["conc_mae"], "conc_max_prob": soft["conc_max"]}
+            )  # fmt: skip
         bmaps, chart_conc = _baseline_maps(item)
-        maps.update(bmaps)
-        for method, m in maps.items():
+        for method, m in bmaps.items():
             rows.append({**base, "method": method, **truth_scores(m, truth, **kw)})
         rows.append(
             {
@@ -169,7 +181,7 @@ def summarise(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     out = []
     for (g, s, m), rs in groups.items():
         rec: dict[str, Any] = {"generator": g, "season": s, "method": m, "n": len(rs)}
-        for c in [*COLS[4:], "conc_max"]:
+        for c in [*COLS[4:], "conc_max", "conc_max_prob"]:
             v = np.array([r.get(c, np.nan) for r in rs], dtype=np.float64)
             rec[c] = float(np.nanmean(v)) if np.isfinite(v).any() else None
         out.append(rec)

@@ -252,6 +252,13 @@ def main(argv: list[str] | None = None) -> int:
         help="fine-tune from these weights (a name or a path; with --multitask-only: "
         "multitask weights)",
     )
+    parser.add_argument(
+        "--scene-size",
+        type=int,
+        default=SCENE_SHAPE[0],
+        help="side of the square training scenes (px)",
+    )
+    parser.add_argument("--patch", type=int, default=PATCH, help="training patch side (px)")
     parser.add_argument("--epochs", type=int, default=EPOCHS, help="epochs of 400 steps")
     parser.add_argument("--lr", type=float, default=LR, help="peak learning rate")
     parser.add_argument("--resume", action="store_true", help="resume runs in --workdir")
@@ -273,6 +280,8 @@ def main(argv: list[str] | None = None) -> int:
     base["loss"]["truth_weight"] = args.truth_weight
     if not args.quick:
         base["optim"]["epochs"] = args.epochs
+        base["data"]["synthetic"]["shape"] = [args.scene_size, args.scene_size]
+        base["data"]["patch_size"] = args.patch
     base["optim"]["lr"] = args.lr
     if args.init and not args.multitask_only:
         base["model"]["init_weights"] = args.init

@@ -338,7 +338,9 @@ def _write_set(
 
     table = None
     if chart is not None:
-        table = concentration(first["ice"].where(first["ice"] != 255), chart)
+        # the mean probability, not the binary map's ice fraction: a narrow lead at
+        # p = 0.3-0.5 counts as ice in the map (see docs/training.md)
+        table = concentration(first["ice_probability"], chart)
         if mode is chart:  # the probability was scaled to this chart: how, per polygon
             table = als_columns(table, first)
         result.files.update(write_table(table, folder, prefix))
