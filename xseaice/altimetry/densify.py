@@ -341,6 +341,7 @@ def densify(
             f"max_dt={max_dt!r}); pass more passes, a larger max_dt, or another value column"
         )
     zero_on_water = value == "freeboard" and ice_map is not None
+    footprints = _has_footprints(pts, pixel)
     support = np.ones((y.size, x.size), dtype=bool)
     if zero_on_water and ice_map is not None:
         support = ice_map
@@ -350,13 +351,16 @@ def densify(
         n_clusters=n_clusters,
         seed=seed,
         constant_everywhere=not zero_on_water,
+        # footprints resolve floes, not pixels: classes of floes (speckle-free), chosen on
+        # the validation seeds 100-105 (CryoSat-2, one pass: RMSE 0.139 -> 0.134 m; three:
+        # 0.119 -> 0.116 m; for ICESat-2's pixel samples the pixel classes stay better)
+        cluster_on="floe" if footprints else "pixel",
     )
     design, frac = footprint_means(basis, pts, pixel, x, y)
     ok = frac > 0
     pts, design = pts.loc[ok].reset_index(drop=True), design[ok]
     target = pts[value].to_numpy(dtype=np.float64)
     xy = np.column_stack([pts["x"].to_numpy(), pts["y"].to_numpy()]) / 1000.0
-    footprints = _has_footprints(pts, pixel)
     # trees are not linear in the basis: footprint means of the features do not carry
     # over to the pixel, so boosting is for pixel-scale samples (ICESat-2) only
     used = "linear" if footprints else regressor

@@ -1,0 +1,92 @@
+"""The SAR evidence of densify: ice-only smoothing, floe classes, the unshrunk level."""
+
+from __future__ import annotations
+
+import numpy as np
+import xarray as xr
+from scipy import ndimage
+
+from xseaice.altimetry import densify
+from xseaice.altimetry import features as F
+from xseaice.synthetic import make_scene
+from xseaice.synthetic.elevation import make_elevation
+from xseaice.synthetic.tracks import simulate_tracks
+
+
+def _scene(hh: np.ndarray, hv: np.ndarray) -> xr.Dataset:
+    ny, nx = hh.shape
+    return xr.Dataset(
+        {"hh": (("y", "x"), hh), "hv": (("y", "x"), hv)},
+        coords={"y": -40.0 * np.arange(ny), "x": 40.0 * np.arange(nx)},
+    )
+
+
+def test_smoothing_averages_the_ice_pixels_only() -> None:
+    rng = np.random.default_rng(4)
+    ny, nx = 24, 30
+    ice = np.ones((ny, nx), dtype=bool)
+    ice[:, 11:13] = False  # a lead two pixels wide
+    ice[5:8, 20:26] = False  # and a pond-sized opening
+    hh = rng.normal(-18.0, 2.0, (ny, nx)).astype(np.float32)
+    hv = rng.normal(-26.0, 2.0, (ny, nx)).astype(np.float32)
+    feats = F.sar_features(_scene(hh, hv), ice, 40.0)
+    # by hand: the mean over the ice pixels of the 5 x 5 window (reflected at the edges)
+    pad = np.pad(hh, 2, mode="symmetric")
+    wpad = np.pad(ice, 2, mode="symmetric")
+    expect = np.empty_like(hh)
+    for r in range(ny):
+        for c in range(nx):
+            win, w = pad[r : r + 5, c : c + 5], wpad[r : r + 5, c : c + 5]
+            expect[r, c] = win[w].mean() if w.any() else np.nan
+    np.testing.assert_allclose(feats["hh"][ice], expect[ice], rtol=1e-5)
+    # the water's backscatter does not reach the ice features at all
+    loud = _scene(np.where(ice, hh, 40.0).astype(np.float32), np.where(ice, hv, 40.0))
+    again = F.sar_features(loud, ice, 40.0)
+    for name in ("hh", "hv", "hh_1km", "hv_1km", "hh_floe", "hv_floe"):
+        np.testing.assert_allclose(again[name][ice], feats[name][ice], rtol=1e-5, err_msg=name)
+    # without a lead map the plain boxcar (scipy's) is kept
+    plain = F.sar_features(_scene(hh, hv), None, 40.0)
+    np.testing.assert_allclose(plain["hh"], ndimage.uniform_filter(hh, 5, mode="reflect"))
+
+
+def test_floe_classes_are_one_class_per_floe() -> None:
+    sc = make_scene(24, shape=(128, 128))
+    ice = sc.truth["ice"].values == 1
+    ice[:, 40:42] = ice[70:72, :] = ice[:, 95:97] = False  # straight leads: several floes
+    feats = F.sar_features(sc.dataset, ice, 40.0)
+    floe = F.make_basis(feats, ice, n_clusters=5, seed=1, cluster_on="floe")
+    labels, n = ndimage.label(ice)
+    assert n > 3
+    for k in range(1, n + 1):  # a floe (connected ice between leads) is in a single class
+        assert np.unique(floe.label[labels == k]).size == 1
+    assert np.all(floe.label[~ice] == -1) and np.unique(floe.label[ice]).size > 1
+    pixel = F.make_basis(feats, ice, n_clusters=5, seed=1, cluster_on="pixel")
+    assert max(np.unique(pixel.label[labels == k]).size for k in range(1, n + 1)) > 1
+    # no lead map, no floe means: the pixel classes
+    whole = np.ones_like(ice)
+    nofloe = F.sar_features(sc.dataset, None, 40.0)
+    a = F.make_basis(nofloe, whole, n_clusters=5, seed=1, cluster_on="floe")
+    b = F.make_basis(nofloe, whole, n_clusters=5, seed=1, cluster_on="pixel")
+    np.testing.assert_array_equal(a.label, b.label)
+
+
+def test_few_footprints_keep_their_mean_level() -> None:
+    """A constant ice freeboard seen by two CryoSat-2 passes: the map keeps the points' mean.
+
+    The level is the intercept of the footprint regression; shrunk like the other
+    coefficients, a few dozen noisy footprints would pull the whole map towards zero.
+    """
+    sc = make_scene(25, shape=(256, 256))
+    elev = make_elevation(sc)
+    ice = sc.truth["ice"].values == 1
+    elev["ice_freeboard"] = elev["ice_freeboard"].where(~ice, 0.3)
+    pts = simulate_tracks(sc.dataset, elev, mission="cryosat2", n_tracks=2, seed=3)
+    fb = densify(sc.dataset, pts, "freeboard", ice=sc.truth["ice"])
+    floe = pts[pts["surface"].astype(str) == "floe"]
+    assert 10 <= fb.attrs["n_points"] <= len(floe)
+    sample_mean = float(floe["freeboard"].mean())
+    se = 0.1 / np.sqrt(fb.attrs["n_points"])
+    # within a quarter of the sample mean's standard error (a level shrunk like the
+    # features, with _LEVEL_SCALE = 10, lands 0.4 standard errors low here)
+    assert abs(float(fb.values[ice].mean()) - sample_mean) < 0.25 * se
+    assert abs(float(fb.values[ice].mean()) - 0.3) < 3 * se
