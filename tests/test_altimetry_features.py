@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import xarray as xr
 from scipy import ndimage
 
@@ -90,3 +91,48 @@ def test_few_footprints_keep_their_mean_level() -> None:
     # features, with _LEVEL_SCALE = 10, lands 0.4 standard errors low here)
     assert abs(float(fb.values[ice].mean()) - sample_mean) < 0.25 * se
     assert abs(float(fb.values[ice].mean()) - 0.3) < 3 * se
+
+
+def test_the_largest_floes_get_an_offset_map_each(monkeypatch) -> None:
+    monkeypatch.setattr(F, "_MIN_FLOE_PX", 30)
+    support = np.zeros((40, 50), dtype=bool)
+    support[0:10, 0:10] = True  # 100 px
+    support[20:40, 0:5] = True  # 100 px, found later in scan order
+    support[0:6, 20:50] = True  # 180 px: the largest
+    support[30:35, 30:35] = True  # 25 px: below the minimum
+    floe, n = F._largest_floes(support, 3)
+    assert n == 3 and floe.dtype == np.int16
+    assert np.all(floe[0:6, 20:50] == 0)
+    assert {int(floe[0, 0]), int(floe[25, 2])} == {1, 2}  # the two of 100 px, in some order
+    assert np.all(floe[30:35, 30:35] == -1) and np.all(floe[~support] == -1)
+    assert F._largest_floes(support, 1)[1] == 1
+    # in the basis: one map per floe, the floe's pixels at _FLOE_SCALE, zero elsewhere
+    rng = np.random.default_rng(0)
+    feats = {"hh": rng.normal(size=support.shape).astype(np.float32)}
+    feats["hv"] = rng.normal(size=support.shape).astype(np.float32)
+    basis = F.make_basis(feats, support, n_clusters=2, seed=0, n_floes=3)
+    assert basis.names[-3:] == ["floe_0", "floe_1", "floe_2"]
+    rows, cols = np.nonzero(np.ones(support.shape, dtype=bool))
+    maps = basis.at(rows, cols)[-3:].reshape(3, *support.shape)
+    for k in range(3):
+        np.testing.assert_array_equal(maps[k], np.where(floe == k, F._FLOE_SCALE, 0.0))
+    # no lead map (support everywhere): no floe maps
+    assert F.make_basis(feats, np.ones_like(support), n_clusters=2, n_floes=3).n_floes == 0
+
+
+def test_an_unseen_basis_map_keeps_its_prior_variance() -> None:
+    """A class or floe no point sees: coefficient 0, the prior's variance (not 0)."""
+    from sklearn.linear_model import BayesianRidge
+
+    from xseaice.altimetry.densify import _fit_regression
+
+    rng = np.random.default_rng(1)
+    design = np.column_stack([np.full(40, 10.0), rng.normal(size=40), np.zeros(40)])
+    y = 0.2 + 0.05 * design[:, 1] + rng.normal(0, 0.01, 40)
+    beta, cov, resid = _fit_regression(design, y)
+    ref = BayesianRidge(fit_intercept=False).fit(design[:, :2], y)
+    np.testing.assert_allclose(beta[:2], ref.coef_)
+    np.testing.assert_allclose(cov[:2, :2], ref.sigma_)
+    assert beta[2] == 0 and cov[2, 2] == pytest.approx(1.0 / ref.lambda_)
+    assert np.all(cov[2, :2] == 0) and np.all(cov[:2, 2] == 0)
+    np.testing.assert_allclose(resid, y - design[:, :2] @ ref.coef_)
