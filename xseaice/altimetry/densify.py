@@ -7,7 +7,9 @@ explain (the residuals along the tracks) with a Gaussian process: *regression kr
 * The basis is linear in the elevation and zero on water, so footprint means of the basis
   regress footprint means of the elevation (CryoSat-2's 1.6 km footprints) and the fit
   predicts at the pixel.  With a lead map (``ice`` 0/1), leads are the local sea-surface
-  reference: freeboard is 0 there by construction.
+  reference: freeboard is 0 there by construction.  Footprint samples resolve floes, not
+  pixels: their SAR classes are clustered on floe means, and the largest floes get an
+  offset each (a random effect the footprints on them measure).
 * The uncertainty is the standard deviation of a Gaussian predictive distribution: the
   regression coefficients' posterior covariance, plus the kriging variance of the residual field,
   plus the unexplained pixel variance (the GP's white-noise level less the stated
@@ -293,7 +295,8 @@ def densify(
         0/1 floe/lead map on the scene grid (e.g. ``prob.seaice.binarize()``); other
         values (255, NaN) are no data and give NaN in the result.
     n_clusters : int
-        Number of SAR classes in the regression basis.
+        Number of SAR classes in the regression basis (of the pixel-scale backscatter
+        for pixel samples, of the floe means for footprint samples with a lead map).
     regressor : {"boosted", "linear"}
         ``"linear"``: the Bayesian ridge regression on the basis alone; ``"boosted"``:
         plus shallow gradient-boosted trees (scikit-learn) on its residuals, for the

@@ -110,7 +110,7 @@ def sar_features(
     if ice is not None and (~ice).any():
         labels, n = ndimage.label(ice)
     out: dict[str, np.ndarray] = {}
-    weight = ice.astype(np.float32) if labels is not None else None
+    weight = ice.astype(np.float32) if ice is not None and labels is not None else None
     for name in ("hh", "hv"):  # one channel at a time: bounded temporaries
         a = _plane(scene_ds, name)
         out[name] = _ice_mean(a, weight, 5)
