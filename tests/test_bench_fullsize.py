@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 import xarray as xr
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "benchmarks"))
@@ -54,3 +55,27 @@ def test_measure_counts_a_child_process() -> None:
     assert m.samples > 10
     assert m.cpu_s > 0.1  # the child's CPU time is counted once it is waited for
     assert m.wall_s >= 1.0
+
+
+def test_densify_table_reports_both_reductions() -> None:
+    """bench_densify's summary: the cut against the classical baselines and against all six."""
+    from bench_densify import BASE, CLASSICAL, summarise
+
+    def row(seed: int, dens: float, ok: float, ok_lead: float) -> dict:
+        r = {k: 1.0 for k in BASE}
+        r.update(
+            {"seed": seed, "mission": "cryosat2", "tracks": 1, "densify": dens,
+             "ordinary_kriging": ok, "ordinary_kriging + lead map": ok_lead,
+             "coverage68": 0.7, "coverage90": 0.9, "coverage90_gauss": 0.88, "z90": 1.7,
+             "densify_s": 1.0}
+        )  # fmt: skip
+        return r
+
+    (t,) = summarise([row(0, 0.10, 0.16, 0.14), row(1, 0.12, 0.18, 0.12)])
+    assert set(CLASSICAL) < set(BASE) and not any("lead map" in k for k in CLASSICAL)
+    assert t["best_classical_baseline"] == "ordinary_kriging"
+    assert t["best_baseline"] == "ordinary_kriging + lead map"
+    # by hand: densify 0.11, kriging 0.17, kriging + lead map 0.13 (means over the seeds)
+    assert t["reduction_classical_pct"] == pytest.approx(100 * (1 - 0.11 / 0.17))
+    assert t["reduction_pct"] == pytest.approx(100 * (1 - 0.11 / 0.13))
+    assert t["seeds_won"] == 1  # seed 1 ties the lead-map kriging: not a win
