@@ -259,6 +259,9 @@ def main(argv: list[str] | None = None) -> int:
         help="side of the square training scenes (px)",
     )
     parser.add_argument("--patch", type=int, default=PATCH, help="training patch side (px)")
+    parser.add_argument(
+        "--widths", default="16,32,64", help="U-Net channel widths per level, e.g. 24,48,96"
+    )
     parser.add_argument("--epochs", type=int, default=EPOCHS, help="epochs of 400 steps")
     parser.add_argument("--lr", type=float, default=LR, help="peak learning rate")
     parser.add_argument("--resume", action="store_true", help="resume runs in --workdir")
@@ -282,6 +285,7 @@ def main(argv: list[str] | None = None) -> int:
         base["optim"]["epochs"] = args.epochs
         base["data"]["synthetic"]["shape"] = [args.scene_size, args.scene_size]
         base["data"]["patch_size"] = args.patch
+        base["model"]["widths"] = [int(w) for w in args.widths.split(",")]
     base["optim"]["lr"] = args.lr
     if args.init and not args.multitask_only:
         base["model"]["init_weights"] = args.init
@@ -379,6 +383,9 @@ def main(argv: list[str] | None = None) -> int:
             "init": args.init,
             "epochs": base["optim"]["epochs"],
             "lr": base["optim"]["lr"],
+            "widths": base["model"]["widths"],
+            "scene_shape": base["data"]["synthetic"]["shape"],
+            "patch": base["data"]["patch_size"],
         },
         "timings_s": {"data": t_data, **timings},
         "validation": {**val_info, "candidate": heldout_rows, "bundled_before": incumbent_rows},
@@ -388,8 +395,8 @@ def main(argv: list[str] | None = None) -> int:
             n: {"sha256": s.sha256, "bytes": s.path.stat().st_size} for n, s in weights.items()
         },
     }
-    if not args.quick:
-        _write_json(RESULTS / "train_default.json", results)
+    if not args.quick:  # a trial that is not bundled keeps the bundled weights' record
+        _write_json((RESULTS if results["bundled"] else workdir) / "train_default.json", results)
     print(
         f"total {(time.perf_counter() - t_start) / 60:.1f} min; weights in {target}\n"
         "held-out test: python benchmarks/bench_heldout.py --split test --model "
@@ -458,6 +465,7 @@ def _multitask_only(
             "loss": cfg["loss"],
             "augment": AUGMENT,
             "train_seeds": TRAIN_SEEDS,
+            "widths": base["model"]["widths"],
             "scene_shape": base["data"]["synthetic"]["shape"],
             "patch": base["data"]["patch_size"],
             "batch": base["data"]["batch_size"],

@@ -6,7 +6,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from xseaice.cli import EXIT_ERROR, EXIT_OK, EXIT_USAGE, build_parser, main
@@ -176,22 +175,10 @@ def test_demo_writes_products_and_beats_chance(
     assert table["als_status"].isin(["kept", "raised", "lowered"]).all()
     assert (table["als_low"] <= table["als_target"]).all()
     assert (table["als_target"] <= table["als_high"]).all()
-    # the table's concentration is each polygon's mean probability (not the binary map's
-    # ice fraction): checked against pixel-centre means of the stored probability
-    import xarray as xr
-    from rasterio.features import rasterize
-
-    first = xr.open_zarr(out / "xseaice_products.zarr").isel(time=0)
-    prob = first["ice_probability"].values
-    transform = first["ice_probability"].rio.transform()
-    polys = table.to_crs(first.rio.crs)
-    for geom, mean in zip(polys.geometry, polys["mean"], strict=True):
-        inside = rasterize([(geom, 1)], out_shape=prob.shape, transform=transform) == 1
-        inside &= np.isfinite(prob)
-        if inside.sum() > 500:
-            assert mean == pytest.approx(float(prob[inside].mean()), abs=0.02)
     # the summary's ice fraction is the written map's
-    ice = first["ice"].values
+    import xarray as xr
+
+    ice = xr.open_zarr(out / "xseaice_products.zarr")["ice"].isel(time=0).values
     frac = float(text.split("ice_fraction")[1].split()[0])
     assert frac == pytest.approx(float((ice == 1).mean()), abs=1e-3)
 

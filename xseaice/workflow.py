@@ -338,9 +338,7 @@ def _write_set(
 
     table = None
     if chart is not None:
-        # the mean probability, not the binary map's ice fraction: a narrow lead at
-        # p = 0.3-0.5 counts as ice in the map (see docs/training.md)
-        table = concentration(first["ice_probability"], chart)
+        table = concentration(first["ice"].where(first["ice"] != 255), chart)
         if mode is chart:  # the probability was scaled to this chart: how, per polygon
             table = als_columns(table, first)
         result.files.update(write_table(table, folder, prefix))
