@@ -1,0 +1,142 @@
+"""How separable is ice from water in a scene? An oracle reference for issue 13's targets.
+
+Run::
+
+    python benchmarks/bench_ceiling.py --split test            # the scenes of bench_heldout
+    python benchmarks/bench_ceiling.py --split validation --per-group 4
+
+For each scene of a ``bench_heldout`` split (same seeds, sizes, seasons and generators), a
+gradient-boosted classifier (scikit-learn ``HistGradientBoostingClassifier``) is fitted to
+the **pixel truth of the scene's left half** from local evidence at each pixel: HH and HV
+boxcar means over 1, 3, 5, 9 and 17 px (power, in dB), the local coefficient of variation
+of each (5 px), the four AMSR-2 brightness temperatures and the incidence angle.  It is
+scored on the right half, beside the bundled U-Net's raw map on the same right half.
+
+The oracle is NOT a method: it learns each scene from its own truth, which no user has.  It
+says how much of the scene a per-pixel classifier of local evidence *can* get right when it
+knows the scene's own physics (its backscatter tables, wind, calibration offset); where it
+stays near the ice fraction, the scene is ambiguous at 40 m and no model trained elsewhere
+will do much better.  Land is left out of fitting and scoring.
+
+Prints a table (generator x season: mean accuracy of the oracle and of the U-Net, and the
+oracle's range over scenes) and writes ``benchmarks/results/bench_ceiling_<split>.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+RESULTS = HERE / "results"
+
+from heldout_scores import write_json  # noqa: E402
+
+SCALES = (1, 3, 5, 9, 17)
+PMW = ("tb18h", "tb18v", "tb36h", "tb36v")
+
+
+def local_features(ds: Any) -> np.ndarray:
+    """``(n_pixels, n_features)`` float32 local evidence of a synthetic scene."""
+    from scipy import ndimage
+
+    cols = []
+    for band in ("hh", "hv"):
+        power = 10.0 ** (np.asarray(ds[band].values[0], dtype=np.float64) / 10.0)
+        for size in SCALES:
+            mean = ndimage.uniform_filter(power, size) if size > 1 else power
+            cols.append(10.0 * np.log10(np.maximum(mean, 1e-8)))
+        m5 = ndimage.uniform_filter(power, 5)
+        sq = ndimage.uniform_filter(power**2, 5)
+        cols.append(np.sqrt(np.maximum(sq - m5**2, 0.0)) / np.maximum(m5, 1e-12))
+    for name in (*PMW, "incidence_angle"):
+        cols.append(np.asarray(ds[name].values[0], dtype=np.float64))
+    return np.stack([c.ravel() for c in cols], axis=1).astype(np.float32)
+
+
+def scene_scores(item: dict[str, Any], logit: np.ndarray, seed: int) -> dict[str, Any]:
+    """Right-half accuracy of the oracle (fitted on the left half) and of the U-Net."""
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    sc = item["scene"]
+    truth = np.asarray(sc.truth["ice"].values) == 1
+    land = np.asarray(sc.truth["land_mask"].values).astype(bool)
+    use = item["exact"].valid & ~land
+    right = np.zeros_like(use)
+    right[:, use.shape[1] // 2 :] = True
+    fit_on, score_on = (use & ~right).ravel(), (use & right).ravel()
+    x, y = local_features(sc.dataset), truth.ravel()
+    clf = HistGradientBoostingClassifier(max_iter=200, random_state=seed)
+    clf.fit(x[fit_on], y[fit_on])
+    oracle = float((clf.predict(x[score_on]) == y[score_on]).mean())
+    model = float(((logit.ravel() > 0) == y)[score_on].mean())
+    frac = float(y[score_on].mean())
+    return {"oracle": oracle, "unet": model, "ice_fraction": frac, "n_pixels": int(score_on.sum())}
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description="per-scene oracle accuracy (local evidence)")
+    ap.add_argument("--model", default="default")
+    ap.add_argument("--split", choices=("validation", "test"), default="test")
+    ap.add_argument("--size", type=int, default=768)
+    ap.add_argument("--seasons", nargs="+", default=["winter", "summer"])
+    ap.add_argument("--generators", nargs="+", choices=("A", "B"), default=None)
+    ap.add_argument("--per-group", type=int, default=0)
+    ap.add_argument("--threads", type=int, default=1)
+    args = ap.parse_args(argv)
+
+    import bench_heldout
+    import torch
+    from threadpoolctl import threadpool_limits
+
+    from xseaice.metrics import format_table
+    from xseaice.models import load_model
+    from xseaice.training.evaluation import predict_scene
+
+    torch.set_num_threads(args.threads)
+    module, spec = load_model(args.model)
+    t0 = time.perf_counter()
+    items = bench_heldout._scenes(spec, args.split, args)
+    rows = []
+    with threadpool_limits(limits=args.threads, user_api="openmp"):
+        for item in items:
+            logit = predict_scene(module, item["exact"], spec.normalisation)["ice_logit"]
+            scores = scene_scores(item, logit, item["seed"])
+            rows.append({k: item[k] for k in ("generator", "season", "seed")} | scores)
+    summary = []
+    for g in dict.fromkeys(r["generator"] for r in rows):
+        for s in dict.fromkeys(r["season"] for r in rows):
+            rs = [r for r in rows if r["generator"] == g and r["season"] == s]
+            if not rs:
+                continue
+            o = np.array([r["oracle"] for r in rs])
+            summary.append({
+                "generator": g, "season": s, "n": len(rs),
+                "oracle": float(o.mean()), "oracle_min": float(o.min()),
+                "oracle_max": float(o.max()),
+                "unet": float(np.mean([r["unet"] for r in rs])),
+                "ice_fraction": float(np.mean([r["ice_fraction"] for r in rs])),
+            })  # fmt: skip
+    out = RESULTS / f"bench_ceiling_{args.split}.json"
+    write_json(out, {
+        "split": args.split, "size": args.size,
+        "model": {"name": spec.name, "sha256": spec.sha256},
+        "machine": platform.platform(), "seconds": time.perf_counter() - t0,
+        "summary": summary, "rows": rows,
+    })  # fmt: skip
+    pct = ["oracle", "oracle_min", "oracle_max", "unet", "ice_fraction"]
+    print(f"split={args.split} size={args.size}: right-half pixel accuracy in %")
+    print(format_table(summary, percent=pct))
+    print(f"wrote {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
