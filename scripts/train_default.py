@@ -161,7 +161,7 @@ def multitask_config(
         "sic_mode": "classes",
     }
     cfg["loss"]["task_weights"] = {"ice": 1.0, "sic": 1.0, "sod": 1.0, "floe": 0.5}
-    cfg["loss"].update(MT_TRUTH)
+    cfg["loss"] = {**MT_TRUTH, **cfg["loss"]}  # a truth_balance of the base's wins
     cfg["optim"]["epochs"] = 1 if quick else max(1, EPOCHS // 2)
     if steps and not quick:
         spe = cfg["data"]["steps_per_epoch"]
@@ -260,6 +260,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--patch", type=int, default=PATCH, help="training patch side (px)")
     parser.add_argument(
+        "--truth-balance",
+        type=float,
+        default=MT_TRUTH["truth_balance"],
+        help="multi-task: loss.truth_balance (class weights (share) ** -balance)",
+    )
+    parser.add_argument(
         "--widths", default="16,32,64", help="U-Net channel widths per level, e.g. 24,48,96"
     )
     parser.add_argument("--epochs", type=int, default=EPOCHS, help="epochs of 400 steps")
@@ -281,6 +287,8 @@ def main(argv: list[str] | None = None) -> int:
     base = base_config(workdir, args.quick)
     base["threads"] = args.threads
     base["loss"]["truth_weight"] = args.truth_weight
+    if args.multitask_only:  # the U-Net's own loss has no SOD / FLOE term
+        base["loss"]["truth_balance"] = args.truth_balance
     if not args.quick:
         base["optim"]["epochs"] = args.epochs
         base["data"]["synthetic"]["shape"] = [args.scene_size, args.scene_size]
@@ -490,7 +498,8 @@ def _multitask_only(
     }
     if not args.quick:
         name = "train_multitask_finetune.json" if args.init else "train_multitask.json"
-        _write_json(RESULTS / name, results)
+        # a trial that is not bundled keeps the bundled weights' record
+        _write_json((RESULTS if info["bundled"] else workdir) / name, results)
     print(f"multitask sweep done in {timings['multitask_total'] / 60:.1f} min; {spec.path}")
     return 0
 
