@@ -179,6 +179,16 @@ def _bf16_ok() -> bool:
         return False
 
 
+def _machine(base: dict[str, Any]) -> dict[str, Any]:
+    """Where a run trained: platform, torch threads and the precision of its config."""
+    return {
+        "platform": platform.platform(),
+        "processor": platform.processor(),
+        "torch_threads": torch.get_num_threads(),
+        "precision": base["precision"],
+    }
+
+
 def _write_json(path: Path, data: Any) -> None:
     from xseaice.metrics import _jsonable
 
@@ -287,7 +297,7 @@ def main(argv: list[str] | None = None) -> int:
     base = base_config(workdir, args.quick)
     base["threads"] = args.threads
     base["loss"]["truth_weight"] = args.truth_weight
-    if args.multitask_only:  # the U-Net's own loss has no SOD / FLOE term
+    if args.multitask or args.multitask_only:  # inert for the U-Net (no SOD / FLOE term)
         base["loss"]["truth_balance"] = args.truth_balance
     if not args.quick:
         base["optim"]["epochs"] = args.epochs
@@ -378,12 +388,7 @@ def main(argv: list[str] | None = None) -> int:
             steps=args.multitask_steps,
         )
     results = {
-        "machine": {
-            "platform": platform.platform(),
-            "processor": platform.processor(),
-            "torch_threads": torch.get_num_threads(),
-            "precision": base["precision"],
-        },
+        "machine": _machine(base),
         "recipe": {
             "loss": base["loss"],
             "augment": AUGMENT,
@@ -462,12 +467,7 @@ def _multitask_only(
     timings["multitask_total"] = time.perf_counter() - t0
     cfg = multitask_config(base, list(settings[0]), workdir, args.quick, args.multitask_steps)
     results = {
-        "machine": {
-            "platform": platform.platform(),
-            "processor": platform.processor(),
-            "torch_threads": torch.get_num_threads(),
-            "precision": base["precision"],
-        },
+        "machine": _machine(base),
         "recipe": {
             "model": {k: v for k, v in cfg["model"].items() if k != "atrous_rates"},
             "loss": cfg["loss"],
