@@ -29,6 +29,12 @@ cross-validation; ``coverage90_gauss`` uses the Gaussian z = 1.645) intervals.
 A last run times densify on a ``timing-size`` scene (wall time, peak Python
 allocations with ``tracemalloc``).
 
+``--prior 10:58`` trains a :class:`~xseaice.altimetry.prior.DensifyPrior` per mission on six
+passes over each of those training seeds (cached in ``--workdir``), gives every scene
+(training and scored) its own elevation physics (``ElevationParams.varied(seed)``) and
+adds ``prior alone`` and ``densify + prior`` to each case; it writes
+``bench_densify_prior.json`` instead.
+
 ``--multipass N --skip-table`` compares, on N held-out seeds, one SAR look with one
 ICESat-2 pass, one look with three passes, and two looks (a zero-drift relook with new
 speckle and wind) with three passes (:func:`xseaice.altimetry.multipass.densify_passes`,
@@ -66,8 +72,48 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 
+def _elevation_params(seed: int, varied: bool) -> Any:
+    from xseaice.synthetic.elevation import ElevationParams
+
+    return ElevationParams.varied(seed) if varied else ElevationParams()
+
+
+def train_prior(mission: str, seeds: range, size: int, workdir: Path) -> Any:
+    """A densify prior learned from 6 passes over each training scene (cached)."""
+    from xseaice.altimetry.prior import DensifyPrior
+    from xseaice.synthetic import make_scene
+    from xseaice.synthetic.elevation import make_elevation
+    from xseaice.synthetic.tracks import simulate_tracks
+
+    path = workdir / f"prior_{mission}_{seeds.start}_{seeds.stop}_{size}.safetensors"
+    if path.exists():
+        return DensifyPrior.load(path)
+    scenes, points = [], []
+    for seed in seeds:
+        sc = make_scene(seed, shape=(size, size))
+        elev = make_elevation(sc, params=_elevation_params(seed, True))
+        ds = sc.dataset.assign(ice=sc.truth["ice"])
+        if mission == "cryosat2":  # the radar maps the ice freeboard: what it is trained on
+            elev = elev.assign(freeboard=elev["ice_freeboard"])
+        scenes.append(ds)
+        points.append(simulate_tracks(ds, elev, mission=mission, n_tracks=6, seed=seed + 1))
+    t0 = time.perf_counter()
+    model = DensifyPrior.fit(scenes, points, "freeboard")
+    print(f"  prior {mission}: {model.n_points} points, {time.perf_counter() - t0:.0f} s")
+    workdir.mkdir(parents=True, exist_ok=True)
+    model.save(path)
+    return model
+
+
 def one_case(
-    seed: int, size: int, mission: str, n_tracks: int, *, with_plain: bool = False
+    seed: int,
+    size: int,
+    mission: str,
+    n_tracks: int,
+    *,
+    with_plain: bool = False,
+    varied: bool = False,
+    prior: Any = None,
 ) -> dict[str, Any]:
     from xseaice.altimetry import densify
     from xseaice.altimetry.baselines import BASELINES
@@ -77,7 +123,7 @@ def one_case(
     from xseaice.synthetic.tracks import simulate_tracks
 
     sc = make_scene(seed, shape=(size, size))
-    elev = make_elevation(sc)
+    elev = make_elevation(sc, params=_elevation_params(seed, varied))
     ds = sc.dataset
     truth = (elev["freeboard"] if mission == "icesat2" else elev["ice_freeboard"]).values
     ice = sc.truth["ice"].values == 1
@@ -100,6 +146,15 @@ def one_case(
     out["z90"] = fb.attrs["z90"]
     if with_plain:
         out["densify (no lead map)"] = rmse(densify(ds, pts, "freeboard").values)
+    if prior is not None:
+        first = prior.predict(ds, sc.truth["ice"])
+        out["prior alone"] = rmse(first.values)
+        fp = densify(ds, pts, "freeboard", ice=sc.truth["ice"], prior=first)
+        out["densify + prior"] = rmse(fp.values)
+        err = np.abs(fp.values - truth)[ice]
+        unc = fp["uncertainty"].values[ice]
+        out["coverage68 + prior"] = float(np.mean(err <= unc))
+        out["coverage90 + prior"] = float(np.mean(err <= fp.attrs["z90"] * unc))
     c = colocate(ds, pts)
     c = c[c["surface"].astype(str) == "floe"]
     out["n_points"] = len(c)
@@ -284,6 +339,16 @@ def summarise(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 "densify_s": float(np.mean([r["densify_s"] for r in sel])),
             }
         )
+        if all("densify + prior" in r for r in sel):
+            dp = float(np.mean([r["densify + prior"] for r in sel]))
+            table[-1].update(
+                densify_prior_rmse=dp,
+                prior_alone_rmse=float(np.mean([r["prior alone"] for r in sel])),
+                reduction_prior_classical_pct=100.0 * (1.0 - dp / mean[best_classical]),
+                reduction_prior_pct=100.0 * (1.0 - dp / mean[best]),
+                coverage68_prior_pct=100.0 * float(np.mean([r["coverage68 + prior"] for r in sel])),
+                coverage90_prior_pct=100.0 * float(np.mean([r["coverage90 + prior"] for r in sel])),
+            )
     return table
 
 
@@ -303,6 +368,18 @@ def print_table(table: list[dict[str, Any]]) -> None:
             f"{t['seeds_won']:>2}/{t['seeds']:<2} "
             f"{t['coverage68_pct']:5.1f}% {t['coverage90_pct']:5.1f}%"
         )
+    if any("densify_prior_rmse" in t for t in table):
+        print(
+            f"{'mission':9} {'tracks':>6} {'prior':>7} {'+prior':>7} {'cut classical':>13} "
+            f"{'cut all':>7} {'cov68':>6} {'cov90':>6}"
+        )
+        for t in (t for t in table if "densify_prior_rmse" in t):
+            print(
+                f"{t['mission']:9} {t['tracks']:>6} {t['prior_alone_rmse']:7.3f} "
+                f"{t['densify_prior_rmse']:7.3f} {t['reduction_prior_classical_pct']:12.1f}% "
+                f"{t['reduction_prior_pct']:6.1f}% {t['coverage68_prior_pct']:5.1f}% "
+                f"{t['coverage90_prior_pct']:5.1f}%"
+            )
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
@@ -313,6 +390,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     ap.add_argument("--missions", nargs="+", default=["icesat2", "cryosat2"])
     ap.add_argument("--timing-size", type=int, default=1024)
     ap.add_argument("--no-lead-map", action="store_true", help="also densify without ice")
+    ap.add_argument(
+        "--prior",
+        default=None,
+        help="train a densify prior on these seeds (e.g. 10:58) and add densify + prior; "
+        "every scene then draws its own elevation physics (ElevationParams.varied)",
+    )
     ap.add_argument("--multipass", type=int, default=0, help="multi-pass runs on N seeds")
     ap.add_argument("--skip-table", action="store_true", help="only the multi-pass runs")
     ap.add_argument("--full", type=int, nargs="+", help="full-size mode: these sizes (px)")
@@ -328,10 +411,27 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     warnings.filterwarnings("ignore", module="sklearn")
     rows: list[dict[str, Any]] = []
     partial = HERE / "results" / "bench_densify.partial.json"  # progress of a long run
+    varied = args.prior is not None
     for mission in [] if args.skip_table else args.missions:
+        prior = None
+        if varied:
+            p0, p1 = (int(v) for v in args.prior.split(":"))
+            if range(p0, p1).start < b and a < range(p0, p1).stop:
+                raise SystemExit(f"--prior seeds {args.prior} overlap --seeds {args.seeds}")
+            prior = train_prior(mission, range(p0, p1), args.size, Path(args.workdir))
         for n in args.tracks:
             for seed in range(a, b):
-                rows.append(one_case(seed, args.size, mission, n, with_plain=args.no_lead_map))
+                rows.append(
+                    one_case(
+                        seed,
+                        args.size,
+                        mission,
+                        n,
+                        with_plain=args.no_lead_map,
+                        varied=varied,
+                        prior=prior,
+                    )
+                )
                 partial.write_text(json.dumps(rows, indent=1))
                 r = rows[-1]
                 print(f"  {mission} {n} seed {seed}: {r['densify']:.3f}", flush=True)
@@ -358,6 +458,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "multipass": multi,
     }
     name = "bench_densify_multipass.json" if args.skip_table else "bench_densify.json"
+    if varied and not args.skip_table:
+        name = "bench_densify_prior.json"
     out = HERE / "results" / name
     out.parent.mkdir(exist_ok=True)
     out.write_text(json.dumps(result, indent=2))

@@ -11,7 +11,17 @@ import pytest
 from xseaice.cli import EXIT_ERROR, EXIT_OK, EXIT_USAGE, build_parser, main
 from xseaice.stac.catalogs import embedded_sample
 
-COMMANDS = ("demo", "search", "segment", "train", "evaluate")
+COMMANDS = (
+    "demo",
+    "search",
+    "segment",
+    "train",
+    "evaluate",
+    "densify",
+    "drift",
+    "despeckle",
+    "train-prior",
+)
 
 
 @pytest.mark.parametrize("command", COMMANDS)

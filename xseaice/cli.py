@@ -1,4 +1,5 @@
-"""The ``xseaice`` command line: ``demo``, ``search``, ``segment``, ``train``, ``evaluate``.
+"""The ``xseaice`` command line: ``demo``, ``search``, ``segment``, ``train``, ``evaluate``,
+``densify``, ``drift``, ``despeckle`` and ``train-prior``.
 
 Exit codes: 0 success, 1 an xseaice error (bad input, unreachable data: one clear line
 on stderr), 2 wrong usage, 3 an unexpected internal error, 130 interrupted.  ``--debug``
@@ -13,6 +14,7 @@ import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from xseaice.exceptions import XSeaIceError
 
@@ -106,6 +108,127 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     )
     print(table)
     return EXIT_OK
+
+
+def _cmd_densify(args: argparse.Namespace) -> int:
+    from xseaice.commands import densify_to_file
+
+    out = densify_to_file(
+        args.scene,
+        args.points,
+        args.output,
+        ice=args.ice,
+        value=args.value,
+        max_dt=args.max_dt,
+        prior=args.prior,
+        prior_sha256=args.prior_sha256,
+        lead_map=not args.no_lead_map,
+        overwrite=args.overwrite,
+    )
+    print(out)
+    return EXIT_OK
+
+
+def _cmd_drift(args: argparse.Namespace) -> int:
+    from xseaice.commands import drift_to_file
+
+    print(drift_to_file(args.a, args.b, args.output, step=args.step, overwrite=args.overwrite))
+    return EXIT_OK
+
+
+def _cmd_despeckle(args: argparse.Namespace) -> int:
+    from xseaice.commands import despeckle_to_file
+
+    out = despeckle_to_file(
+        args.scene, args.output, method=args.method, size=args.size, overwrite=args.overwrite
+    )
+    print(out)
+    return EXIT_OK
+
+
+def _cmd_train_prior(args: argparse.Namespace) -> int:
+    from xseaice.commands import train_prior_to_file
+
+    out, digest = train_prior_to_file(
+        [tuple(p) for p in args.pair],
+        args.output,
+        value=args.value,
+        steps=args.steps,
+        progress=not args.quiet,
+        overwrite=args.overwrite,
+    )
+    print(f"{out} sha256 {digest}")
+    return EXIT_OK
+
+
+def _file_output(parser: argparse.ArgumentParser, what: str) -> None:
+    """``-o/--output`` (one file) and ``--overwrite``."""
+    parser.add_argument("-o", "--output", required=True, help=what)
+    parser.add_argument("--overwrite", action="store_true", help="replace an existing output")
+
+
+def _add_tool_parsers(sub: Any) -> None:
+    """``densify``, ``drift``, ``despeckle`` and ``train-prior``: local files in, one file out."""
+    den = sub.add_parser(
+        "densify",
+        help="map altimeter freeboard over a local SAR scene (SAR-guided, with uncertainty)",
+        description="Regression kriging of altimeter points (ATL10, CryoSat-2 L2I, CPOM "
+        "merges) on the scene's SAR evidence; the scene's 'ice' variable is the lead map.",
+    )
+    den.add_argument("scene", help="local scene (.zarr or .nc) with hh, hv (dB) and ice")
+    den.add_argument("points", nargs="+", help="altimetry files")
+    _file_output(den, "output .nc file")
+    den.add_argument(
+        "--ice", help="lead map on the scene grid: segment's xseaice_ice.tif, or a dataset"
+    )
+    den.add_argument("--value", default="freeboard", help="column to map")
+    den.add_argument("--max-dt", help="only points within this time of the scene, e.g. 1D")
+    den.add_argument("--prior", help="a densify prior (.safetensors, from train-prior)")
+    den.add_argument("--prior-sha256", help="expected sha256 of --prior")
+    den.add_argument("--no-lead-map", action="store_true", help="ignore the scene's ice map")
+    den.set_defaults(func=_cmd_densify)
+
+    dr = sub.add_parser(
+        "drift",
+        help="ice drift between two local SAR scenes of the same ice",
+        description="Pyramidal pattern matching on HH/HV: u, v (m, along a's x/y) and quality.",
+    )
+    dr.add_argument("a", help="first scene (.zarr or .nc)")
+    dr.add_argument("b", help="second scene")
+    _file_output(dr, "output .nc file")
+    dr.add_argument("--step", type=int, default=16, help="pixels between vectors")
+    dr.set_defaults(func=_cmd_drift)
+
+    de = sub.add_parser(
+        "despeckle",
+        help="speckle-filter a local SAR scene's HH/HV",
+        description="Classical filters (lee, refined_lee, boxcar) or SAR2SAR (the "
+        "'despeckle' extra, deepdespeckling); other variables are kept.",
+    )
+    de.add_argument("scene", help="local scene (.zarr or .nc)")
+    _file_output(de, "output .nc or .zarr")
+    de.add_argument("--method", choices=["lee", "refined_lee", "boxcar", "sar2sar"], default="lee")
+    de.add_argument("--size", type=int, default=7, help="window of the classical filters (px)")
+    de.set_defaults(func=_cmd_despeckle)
+
+    tp = sub.add_parser(
+        "train-prior",
+        help="learn a densify prior (SAR to freeboard) from past scenes and passes",
+        description="Train the small network densify --prior uses, from altimeter points "
+        "over local scenes (each with an 'ice' lead map); one mission per prior.",
+    )
+    tp.add_argument(
+        "--pair",
+        nargs=2,
+        action="append",
+        required=True,
+        metavar=("SCENE", "POINTS"),
+        help="a scene and an altimetry file over it (repeat)",
+    )
+    _file_output(tp, "output .safetensors file")
+    tp.add_argument("--value", default="freeboard", help="column to learn")
+    tp.add_argument("--steps", type=int, default=4000, help="optimizer steps")
+    tp.set_defaults(func=_cmd_train_prior)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -250,6 +373,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     ev.add_argument("--split", default="test", help="CaFFe split (with --caffe)")
     ev.set_defaults(func=_cmd_evaluate)
+    _add_tool_parsers(sub)
     for command in sub.choices.values():  # -q / --debug after the command too; defaults shown
         command.formatter_class = argparse.ArgumentDefaultsHelpFormatter
         _global_flags(command, default=argparse.SUPPRESS)

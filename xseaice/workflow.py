@@ -37,6 +37,7 @@ __all__ = [
     "PRESERVE_CHOICES",
     "Products",
     "map_ice",
+    "open_local_scene",
     "products_from_logits",
     "resolve_preserve",
     "segment_to_files",
@@ -406,15 +407,33 @@ def _summary(first: xr.Dataset, table: Any) -> dict[str, Any]:
     return out
 
 
-def _open_input(path: Path) -> xr.Dataset:
-    """Open a local scene (Zarr store or netCDF file); an unreadable one is a LoadError."""
+def open_local_scene(source: str | Path, option: str = "--input") -> xr.Dataset:
+    """Open a local scene (Zarr store or netCDF file) lazily.
+
+    Parameters
+    ----------
+    source : str or pathlib.Path
+        A scene written by xseaice (``ds.to_zarr`` / ``ds.to_netcdf``).
+    option : str
+        How the caller names this input in its errors (a CLI option or argument).
+
+    Raises
+    ------
+    InvalidArgumentError
+        If ``source`` does not exist.
+    LoadError
+        If it cannot be opened as a Zarr store or a netCDF file.
+    """
+    path = Path(source)
+    if not path.exists():
+        raise InvalidArgumentError(f"{option} {str(source)!r} does not exist")
     zarr = path.suffix == ".zarr" or path.is_dir()
     try:
         return xr.open_zarr(path) if zarr else xr.open_dataset(path, chunks={})
     except (OSError, ValueError, KeyError, TypeError) as err:
         kind = "a Zarr store" if zarr else "a netCDF file"
         raise LoadError(
-            f"--input {str(path)!r} cannot be opened as {kind} ({type(err).__name__}: "
+            f"{option} {str(path)!r} cannot be opened as {kind} ({type(err).__name__}: "
             f"{str(err).splitlines()[0][:200]}); expected a scene written by "
             "xseaice (ds.to_zarr / ds.to_netcdf) following the Dataset contract"
         ) from err
@@ -483,10 +502,7 @@ def segment_to_files(
     resolve_preserve(preserve, chart_gdf)  # fail before loading anything
     check_output(output, owned=_owned("xseaice"), overwrite=overwrite)
     if source is not None:
-        path = Path(source)
-        if not path.exists():
-            raise InvalidArgumentError(f"--input {source!r} does not exist")
-        scene = _open_input(path)
+        scene = open_local_scene(source)
     else:
         from xseaice.stac.loading import load
         from xseaice.stac.searching import search

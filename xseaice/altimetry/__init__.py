@@ -2,7 +2,7 @@
 
 Modules: [`colocate`][xseaice.altimetry.colocate] (points onto a scene grid, time window, drift),
 [`features`][xseaice.altimetry.features] (SAR evidence and the regression basis),
-`densify` (`densify`),
+`densify` (`densify`), [`prior`][xseaice.altimetry.prior] (a learned SAR-to-elevation prior),
 [`baselines`][xseaice.altimetry.baselines] (nearest track, inverse distance, ordinary kriging) and
 [`multipass`][xseaice.altimetry.multipass].
 """
@@ -10,5 +10,6 @@ Modules: [`colocate`][xseaice.altimetry.colocate] (points onto a scene grid, tim
 from __future__ import annotations
 
 from xseaice.altimetry.densify import densify
+from xseaice.altimetry.prior import DensifyPrior
 
-__all__ = ["densify"]
+__all__ = ["DensifyPrior", "densify"]

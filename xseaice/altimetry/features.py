@@ -10,7 +10,7 @@ footprint is the regressor of the footprint mean of the elevation: a model fitte
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Literal
 
@@ -21,14 +21,14 @@ from scipy import ndimage
 
 from xseaice.exceptions import MissingVariablesError
 
-__all__ = ["Basis", "footprint_means", "make_basis", "sar_features"]
+__all__ = ["Basis", "footprint_means", "footprint_pixels", "make_basis", "sar_features"]
 
 #: Scale of the level column: the evidence-tuned ridge prior barely shrinks its coefficient
 #: (the mean freeboard), so a few dozen CryoSat-2 footprints do not pull the map towards 0.
 #: Chosen on the validation seeds 100-105 (10 -> 100: CryoSat-2, one pass, RMSE 0.134 ->
 #: 0.131 m, three 0.116 -> 0.116 m; ICESat-2 0.154 -> 0.156 m and 0.107 -> 0.107 m, within
 #: the seed-to-seed spread).
-_LEVEL_SCALE = 100.0
+LEVEL_SCALE = 100.0
 #: Floes (connected ice between the leads of the map) smaller than this get no own offset
 _MIN_FLOE_PX = 1000
 #: Scale of the floe offset maps: their prior spread is twice a class's (validation seeds
@@ -110,10 +110,10 @@ def sar_features(
         )
     km = max(round(1000.0 / pixel_size) | 1, 3)
     labels, n = (None, 0)
-    if ice is not None and (~ice).any():
+    if ice is not None:  # all ice (no lead in the scene): one floe, leads far away
         labels, n = ndimage.label(ice)
     out: dict[str, np.ndarray] = {}
-    weight = ice.astype(np.float32) if ice is not None and labels is not None else None
+    weight = ice.astype(np.float32) if ice is not None else None
     for name in ("hh", "hv"):  # one channel at a time: bounded temporaries
         a = _plane(scene_ds, name)
         out[name] = _ice_mean(a, weight, 5)
@@ -126,14 +126,18 @@ def sar_features(
             del mean9
             out["texture"] = np.sqrt(np.maximum(sq, 0.0, out=sq), out=sq)
         if labels is not None:
-            means = np.asarray(ndimage.mean(a, labels, np.arange(n + 1)), dtype=np.float32)
+            means = np.zeros(n + 1, dtype=np.float32)  # label 0 (water) may be empty
+            means[1:] = ndimage.mean(a, labels, np.arange(1, n + 1))
             out[f"{name}_floe"] = np.where(labels > 0, means[labels], np.float32(0.0))
     order = ["hh", "hv", "hh_1km", "hv_1km", "texture"]
     if "incidence_angle" in scene_ds:
         out["incidence"] = _plane(scene_ds, "incidence_angle")
         order.append("incidence")
-    if labels is not None:
-        dist = ndimage.distance_transform_edt(ice).astype(np.float32)
+    if ice is not None:
+        if (~ice).any():
+            dist = ndimage.distance_transform_edt(ice).astype(np.float32)
+        else:
+            dist = np.full(ice.shape, float(max(ice.shape)), dtype=np.float32)
         out["lead_distance"] = np.log1p(dist, out=dist)
         order += ["lead_distance", "hh_floe", "hv_floe"]
     return {k: out[k] for k in order}
@@ -163,6 +167,7 @@ class Basis:
     constant_everywhere: bool = False
     floe: np.ndarray | None = None  # (ny, nx) int16 floe index, -1 off the kept floes
     n_floes: int = 0
+    level_scale: float = LEVEL_SCALE
 
     @property
     def names(self) -> list[str]:
@@ -170,6 +175,10 @@ class Basis:
         out = ["level"] + [f"class_{k}" for k in range(self.n_clusters)] + self.feature_names
         out += [f"floe_{k}" for k in range(self.n_floes)]
         return out + (["constant"] if self.constant_everywhere else [])
+
+    def raw(self, name: str) -> np.ndarray:
+        """The feature map ``name`` as given (float32, not standardized)."""
+        return self.features[self.feature_names.index(name)]
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -181,7 +190,7 @@ class Basis:
         self, feats: np.ndarray, sup: np.ndarray, lab: np.ndarray, floe: np.ndarray | None
     ) -> np.ndarray:
         z = (feats - self.mu[:, None]) / self.sd[:, None]
-        parts = [sup[None, :] * _LEVEL_SCALE]
+        parts = [sup[None, :] * self.level_scale]
         parts.append(lab[None, :] == np.arange(self.n_clusters)[:, None])
         parts.append(np.where(sup[None, :], z, 0.0))
         if floe is not None:
@@ -239,6 +248,7 @@ def make_basis(
     constant_everywhere: bool = False,
     cluster_on: Literal["pixel", "floe"] = "pixel",
     n_floes: int = 0,
+    level_scale: float = LEVEL_SCALE,
 ) -> Basis:
     """Cluster indicators + standardized features, restricted to ``support`` (the ice).
 
@@ -264,6 +274,10 @@ def make_basis(
         leads, at least ``_MIN_FLOE_PX`` pixels) an offset map of its own: a floe's
         thickness departs from what its SAR classes say (a random effect the points on
         it measure).  None when ``support`` has no gaps (no lead map).
+    level_scale : float
+        Scale of the level map: large (the default) leaves the mean level barely shrunk
+        (it is the mean elevation); 1 shrinks it like any other map (a correction to a
+        prior).
     """
     from sklearn.cluster import MiniBatchKMeans
 
@@ -288,6 +302,7 @@ def make_basis(
     km.fit(zc(lambda a: a[rr, cc]))
     label = np.full(support.shape, -1, dtype=np.int16)
     basis = Basis(maps, mu, sd, label, names, support, n_clusters, constant_everywhere)
+    basis.level_scale = level_scale
     for r0, r1 in basis.blocks():
         if support[r0:r1].any():
             label[r0:r1][support[r0:r1]] = km.predict(zc(_rows_on(r0, r1, support)))
@@ -313,40 +328,57 @@ def _rows_on(r0: int, r1: int, support: np.ndarray) -> Callable[[np.ndarray], np
     return lambda a: a[r0:r1][sup]
 
 
-def footprint_means(
-    basis: Basis, pts: pd.DataFrame, pixel_size: float, x: np.ndarray, y: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """Basis averaged over each point's footprint (over support pixels only).
+def footprint_pixels(
+    pts: pd.DataFrame, support: np.ndarray, pixel_size: float, x: np.ndarray, y: np.ndarray
+) -> Iterator[tuple[int, float, np.ndarray, np.ndarray]]:
+    """The support pixels of each footprint wider than a pixel.
 
-    Points with ``footprint_across_m``/``footprint_along_m`` columns average an oriented
-    rectangle (heading from consecutive points of the same ``track``/``source``); others
-    take their pixel.  Returns ``(design (n, k), support fraction (n,))``.
+    Yields ``(i, fraction, rows, cols)`` per such point ``i``: the support fraction of its
+    oriented rectangle (``footprint_along_m`` x ``footprint_across_m``, heading from
+    consecutive points of the same ``track``/``source``) and the support pixels in it.
     """
+    if "footprint_across_m" not in pts:
+        return
     rows, cols = pts["row"].to_numpy(), pts["col"].to_numpy()
-    design = basis.at(rows, cols).T
-    frac = basis.support[rows, cols].astype(np.float64)
-    if "footprint_across_m" not in pts or not (pts["footprint_across_m"] > pixel_size).any():
-        return design, frac
+    wide = np.flatnonzero(pts["footprint_across_m"].to_numpy() > pixel_size)
+    if wide.size == 0:
+        return
     heading = _headings(pts)
     half = int(np.ceil(pts["footprint_across_m"].max() / 2 / pixel_size)) + 1
     dy, dx = np.mgrid[-half : half + 1, -half : half + 1] * pixel_size
     dy = dy * np.sign(y[1] - y[0])
-    sup = basis.support
-    for i in np.flatnonzero(pts["footprint_across_m"].to_numpy() > pixel_size):
+    offs = np.arange(-half, half + 1)
+    for i in wide:
         ux, uy = np.cos(heading[i]), np.sin(heading[i])
         along = dx * ux + dy * uy
         across = -dx * uy + dy * ux
         inside = (np.abs(along) <= pts["footprint_along_m"].iat[i] / 2) & (
             np.abs(across) <= pts["footprint_across_m"].iat[i] / 2
         )
-        rr = rows[i] + np.arange(-half, half + 1)[:, None] + 0 * dx.astype(int)
-        cc = cols[i] + np.arange(-half, half + 1)[None, :] + 0 * dx.astype(int)
-        ok = inside & (rr >= 0) & (rr < sup.shape[0]) & (cc >= 0) & (cc < sup.shape[1])
+        rr = np.broadcast_to(rows[i] + offs[:, None], inside.shape)
+        cc = np.broadcast_to(cols[i] + offs[None, :], inside.shape)
+        ok = inside & (rr >= 0) & (rr < support.shape[0]) & (cc >= 0) & (cc < support.shape[1])
         r, c = rr[ok], cc[ok]
-        s = sup[r, c]
-        frac[i] = s.mean() if s.size else 0.0
-        if s.any():
-            design[i] = basis.at(r[s], c[s]).mean(axis=1)
+        s = support[r, c]
+        yield int(i), float(s.mean()) if s.size else 0.0, r[s], c[s]
+
+
+def footprint_means(
+    basis: Basis, pts: pd.DataFrame, pixel_size: float, x: np.ndarray, y: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Basis averaged over each point's footprint (over support pixels only).
+
+    Points with ``footprint_across_m``/``footprint_along_m`` columns average an oriented
+    rectangle ([`footprint_pixels`][xseaice.altimetry.features.footprint_pixels]); others
+    take their pixel.  Returns ``(design (n, k), support fraction (n,))``.
+    """
+    rows, cols = pts["row"].to_numpy(), pts["col"].to_numpy()
+    design = basis.at(rows, cols).T
+    frac = basis.support[rows, cols].astype(np.float64)
+    for i, f, r, c in footprint_pixels(pts, basis.support, pixel_size, x, y):
+        frac[i] = f
+        if r.size:
+            design[i] = basis.at(r, c).mean(axis=1)
     return design, frac
 
 

@@ -83,6 +83,30 @@ class ElevationParams:
     sea_surface_m: float = 0.08
     sea_surface_km: float = 30.0
 
+    @classmethod
+    def varied(cls, seed: int) -> ElevationParams:
+        """A draw of the physics around the defaults: another region, season or year.
+
+        Level thickness scaled by a common log-normal factor (sigma 0.2) and one per type
+        (sigma 0.1), snow by a log-normal factor (sigma 0.3), the SAR coupling in
+        0.15-0.35, the per-floe spread in 0.10-0.20, the ridge gain by 0.7-1.3.  A
+        learned prior ([`xseaice.altimetry.prior`][]) trained on such draws cannot know a
+        new scene's physics; densify's points must calibrate it.
+        """
+        rng = np.random.default_rng([int(seed), 31])
+        base = cls()
+        thick = np.asarray(base.thickness_m) * np.exp(
+            rng.normal(0.0, 0.2) + rng.normal(0.0, 0.1, 4)
+        )
+        snow = np.asarray(base.snow_m) * np.exp(rng.normal(0.0, 0.3))
+        return cls(
+            thickness_m=(float(thick[0]), float(thick[1]), float(thick[2]), float(thick[3])),
+            snow_m=(float(snow[0]), float(snow[1]), float(snow[2]), float(snow[3])),
+            sar_coupling=float(rng.uniform(0.15, 0.35)),
+            floe_sigma=float(rng.uniform(0.10, 0.20)),
+            ridge_gain_m=float(base.ridge_gain_m * rng.uniform(0.7, 1.3)),
+        )
+
 
 def scene_deformation(scene: SyntheticScene) -> np.ndarray:
     """The SAR-visible deformation (dB) the simulator put into ``scene``'s ice.
