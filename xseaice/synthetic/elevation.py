@@ -90,8 +90,9 @@ class ElevationParams:
         Level thickness scaled by a common log-normal factor (sigma 0.2) and one per type
         (sigma 0.1), snow by a log-normal factor (sigma 0.3), the SAR coupling in
         0.15-0.35, the per-floe spread in 0.10-0.20, the ridge gain by 0.7-1.3.  A
-        learned prior ([`xseaice.altimetry.prior`][]) trained on such draws cannot know a
-        new scene's physics; densify's points must calibrate it.
+        learned prior ([`DensifyPrior`][xseaice.altimetry.prior.DensifyPrior]) trained
+        on such draws cannot know a new scene's physics; densify's points must
+        calibrate it.
         """
         rng = np.random.default_rng([int(seed), 31])
         base = cls()
