@@ -93,8 +93,6 @@ def train_prior(mission: str, seeds: range, size: int, workdir: Path) -> Any:
         sc = make_scene(seed, shape=(size, size))
         elev = make_elevation(sc, params=_elevation_params(seed, True))
         ds = sc.dataset.assign(ice=sc.truth["ice"])
-        if mission == "cryosat2":  # the radar maps the ice freeboard: what it is trained on
-            elev = elev.assign(freeboard=elev["ice_freeboard"])
         scenes.append(ds)
         points.append(simulate_tracks(ds, elev, mission=mission, n_tracks=6, seed=seed + 1))
     t0 = time.perf_counter()

@@ -1,4 +1,5 @@
-"""Co-location of altimeter points with a scene grid: CRS, time window, drift, footprints."""
+"""Co-location of altimeter points with a scene grid: CRS, time window, drift, footprints,
+the lead map and the usable points."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from xseaice.exceptions import InvalidArgumentError
 if TYPE_CHECKING:
     import geopandas as gpd
 
-__all__ = ["colocate", "scene_grid", "scene_time"]
+__all__ = ["colocate", "lead_map", "scene_grid", "scene_time", "usable_points"]
 
 logger = logging.getLogger(__name__)
 
@@ -120,3 +121,61 @@ def colocate(
         out["dt_s"] = (pd.to_datetime(out["time"]) - t_scene).dt.total_seconds()
     logger.debug("colocate: %d of %d points on the scene", len(out), len(points))
     return out.reset_index(drop=True)
+
+
+def lead_map(
+    scene_ds: xr.Dataset, ice: xr.DataArray | np.ndarray | None
+) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """``(ice, valid)``: the lead map as booleans, and where it has data (0 or 1).
+
+    ``ice`` (0/1 on the scene grid, e.g. ``prob.seaice.binarize()``; other values are no
+    data) or, when None, the scene's ``ice`` variable; ``(None, None)`` without either.
+
+    Raises
+    ------
+    InvalidArgumentError
+        If the map is not on the scene grid.
+    """
+    src = ice if ice is not None else (scene_ds["ice"] if "ice" in scene_ds else None)
+    if src is None:
+        return None, None
+    if isinstance(src, xr.DataArray):
+        if "time" in src.dims:
+            src = src.isel(time=0)
+        src = src.transpose("y", "x").values
+    arr = np.asarray(src)
+    if arr.shape != (scene_ds.sizes["y"], scene_ds.sizes["x"]):
+        raise InvalidArgumentError(
+            f"ice must be a 0/1 map on the scene grid "
+            f"{(scene_ds.sizes['y'], scene_ds.sizes['x'])}; "
+            f"got shape {arr.shape}: binarize the scene's probability (prob.seaice.binarize())"
+        )
+    valid = np.isin(arr, (0, 1))
+    return arr == 1, valid
+
+
+def usable_points(pts: pd.DataFrame, value: str, lead_map: bool) -> pd.DataFrame:
+    """The points with a finite ``value`` that pass their quality flag.
+
+    Lead and ocean samples of ``"freeboard"`` are dropped with a lead map (the map is
+    the sea-surface reference) and are 0 without one.
+
+    Raises
+    ------
+    InvalidArgumentError
+        If ``pts`` has no ``value`` column.
+    """
+    if value not in pts:
+        raise InvalidArgumentError(
+            f"points have no column {value!r}; choose value= among "
+            f"{[c for c in pts.columns if pts[c].dtype.kind == 'f']}"
+        )
+    pts = pts.copy()
+    surface = pts["surface"].astype(str) if "surface" in pts else pd.Series("floe", pts.index)
+    if value == "freeboard":
+        water = surface.isin(["lead", "ocean"])
+        pts.loc[water, value] = np.nan if lead_map else 0.0
+    keep = np.isfinite(pts[value].to_numpy(dtype=np.float64))
+    if "quality_ok" in pts:
+        keep &= pts["quality_ok"].to_numpy(dtype=bool)
+    return pts.loc[keep].reset_index(drop=True)

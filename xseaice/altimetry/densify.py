@@ -30,7 +30,7 @@ import pandas as pd
 import xarray as xr
 
 from xseaice.altimetry.calibrate import Calibration, track_blocks
-from xseaice.altimetry.colocate import colocate, scene_grid, scene_time
+from xseaice.altimetry.colocate import colocate, lead_map, scene_grid, scene_time, usable_points
 from xseaice.altimetry.features import (
     LEVEL_SCALE,
     Basis,
@@ -55,45 +55,6 @@ _MAX_GP_POINTS = 300
 _MIN_BOOST_POINTS = 50
 _N_FLOES = 32
 _PRIOR = "prior"
-
-
-def _ice_map(
-    scene_ds: xr.Dataset, ice: xr.DataArray | np.ndarray | None
-) -> tuple[np.ndarray | None, np.ndarray | None]:
-    """``(ice, valid)``: the lead map as booleans, and where it has data (0 or 1)."""
-    src = ice if ice is not None else (scene_ds["ice"] if "ice" in scene_ds else None)
-    if src is None:
-        return None, None
-    if isinstance(src, xr.DataArray):
-        if "time" in src.dims:
-            src = src.isel(time=0)
-        src = src.transpose("y", "x").values
-    arr = np.asarray(src)
-    if arr.shape != (scene_ds.sizes["y"], scene_ds.sizes["x"]):
-        raise InvalidArgumentError(
-            f"ice must be a 0/1 map on the scene grid "
-            f"{(scene_ds.sizes['y'], scene_ds.sizes['x'])}; "
-            f"got shape {arr.shape}: binarize the scene's probability (prob.seaice.binarize())"
-        )
-    valid = np.isin(arr, (0, 1))
-    return arr == 1, valid
-
-
-def _targets(pts: pd.DataFrame, value: str, lead_map: bool) -> pd.DataFrame:
-    if value not in pts:
-        raise InvalidArgumentError(
-            f"points have no column {value!r}; choose value= among "
-            f"{[c for c in pts.columns if pts[c].dtype.kind == 'f']}"
-        )
-    pts = pts.copy()
-    surface = pts["surface"].astype(str) if "surface" in pts else pd.Series("floe", pts.index)
-    if value == "freeboard":
-        water = surface.isin(["lead", "ocean"])
-        pts.loc[water, value] = np.nan if lead_map else 0.0
-    keep = np.isfinite(pts[value].to_numpy(dtype=np.float64))
-    if "quality_ok" in pts:
-        keep &= pts["quality_ok"].to_numpy(dtype=bool)
-    return pts.loc[keep].reset_index(drop=True)
 
 
 def _fit_regression(design: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -355,8 +316,8 @@ def densify(
         raise InvalidArgumentError(f"block_m must be a positive length in metres; got {block_m!r}")
     x, y, _ = scene_grid(scene_ds)
     pixel = float(abs(x[1] - x[0]))
-    ice_map, valid = _ice_map(scene_ds, ice)
-    pts = _targets(
+    ice_map, valid = lead_map(scene_ds, ice)
+    pts = usable_points(
         colocate(scene_ds, points, max_dt=max_dt, drift=drift), value, ice_map is not None
     )
     if len(pts) < 5:

@@ -301,8 +301,17 @@ def make_basis(
     km = MiniBatchKMeans(n_clusters=n_clusters, random_state=seed, n_init=3)
     km.fit(zc(lambda a: a[rr, cc]))
     label = np.full(support.shape, -1, dtype=np.int16)
-    basis = Basis(maps, mu, sd, label, names, support, n_clusters, constant_everywhere)
-    basis.level_scale = level_scale
+    basis = Basis(
+        maps,
+        mu,
+        sd,
+        label,
+        names,
+        support,
+        n_clusters,
+        constant_everywhere,
+        level_scale=level_scale,
+    )
     for r0, r1 in basis.blocks():
         if support[r0:r1].any():
             label[r0:r1][support[r0:r1]] = km.predict(zc(_rows_on(r0, r1, support)))

@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from xseaice.altimetry.colocate import colocate, scene_grid
+from xseaice.altimetry.colocate import colocate, lead_map, scene_grid, usable_points
 from xseaice.altimetry.features import footprint_pixels, sar_features
 from xseaice.exceptions import InvalidArgumentError, WeightsError
 from xseaice.io.atomic import atomic_path
@@ -43,23 +43,13 @@ _BLOCK = 1_000_000
 
 
 def _ice(scene_ds: xr.Dataset, ice: xr.DataArray | np.ndarray | None) -> np.ndarray:
-    src = ice if ice is not None else scene_ds.get("ice")
-    if src is None:
+    ice_map, _ = lead_map(scene_ds, ice)
+    if ice_map is None:
         raise InvalidArgumentError(
             "the prior needs a floe/lead map: pass ice= (0/1 on the scene grid, e.g. "
             "prob.seaice.binarize()) or give the scene an 'ice' variable"
         )
-    if isinstance(src, xr.DataArray):
-        if "time" in src.dims:
-            src = src.isel(time=0)
-        src = src.transpose("y", "x").values
-    arr = np.asarray(src)
-    shape = (scene_ds.sizes["y"], scene_ds.sizes["x"])
-    if arr.shape != shape:
-        raise InvalidArgumentError(
-            f"ice must be a 0/1 map on the scene grid {shape}; got {arr.shape}"
-        )
-    return arr == 1
+    return ice_map
 
 
 def _feature_stack(feats: dict[str, np.ndarray], names: Sequence[str]) -> list[np.ndarray]:
@@ -285,8 +275,6 @@ def _training_pixels(
     ices: Sequence[xr.DataArray | np.ndarray | None] | None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, tuple[str, ...]]:
     """Feature rows of every footprint pixel, their footprint index and the targets."""
-    from xseaice.altimetry.densify import _targets
-
     rows: list[np.ndarray] = []
     seg: list[np.ndarray] = []
     targets: list[float] = []
@@ -298,7 +286,7 @@ def _training_pixels(
         feats = sar_features(ds, ice_map, pixel)
         names = names or tuple(feats)
         maps = _feature_stack(feats, names)
-        got = _targets(colocate(ds, pts), value, lead_map=True)
+        got = usable_points(colocate(ds, pts), value, lead_map=True)
         if got.empty:
             continue
         pix = _point_pixels(got, ice_map, pixel, x, y)
