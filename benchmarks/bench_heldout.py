@@ -21,8 +21,12 @@ coastline would), and every score is against the pixel truth (``heldout_scores``
 
 * model: ``raw`` (logit > 0), ``als`` (``scale_logits()`` default), ``als_analyst``
   (``preserve=<analyst chart>``), ``UPPER_als_truthchart`` (``preserve=<exact chart>``:
-  an upper bound, NOT a result: no analyst has the exact chart);
-  the binary map is the probability >= 0.5 (``raw``: logit > 0); the regional error
+  an upper bound, NOT a result: no analyst has the exact chart), ``combined_analyst``
+  (a reference, not in the package: per pixel, the mean of the model's probability
+  ``sigmoid(logit)`` and the analyst chart's CT where the chart gives one, weight
+  ``MAP_WEIGHT``; a regional estimate, so it has a regional error only);
+  the binary map is the probability >= 0.5 (``raw``: logit > 0); ``accuracy_interior``
+  is the accuracy away from the truth's ice / water boundaries; the regional error
   ``conc_mae`` is the mean absolute error of the polygons' ice fraction in that binary map,
   ``conc_mae_prob`` that of their mean probability (what
   ``prob.seaice.concentration(polygons)`` and the product table report);
@@ -66,12 +70,16 @@ COLS = [
     "method",
     "n",
     "accuracy",
+    "accuracy_interior",
     "lead_iou_pack",
     "conc_mae",
     "conc_mae_prob",
     "fsd_log_err",
 ]
 ANALYST_SEED_OFFSET = 7919
+#: Weight of the model's probability in ``combined_analyst`` (the analyst CT gets the rest),
+#: chosen on the validation split.
+MAP_WEIGHT = 0.5
 
 
 def _scenes(spec: Any, split: str, args: argparse.Namespace) -> list[dict[str, Any]]:
@@ -161,6 +169,16 @@ def evaluate(
                  "conc_mae_prob": soft["conc_mae"], "conc_max_prob": soft["conc_max"]}
             )  # fmt: skip
         bmaps, chart_conc = _baseline_maps(item)
+        if "raw" in probs:
+            both = np.where(
+                np.isfinite(chart_conc),
+                MAP_WEIGHT * probs["raw"] + (1.0 - MAP_WEIGHT) * chart_conc,
+                probs["raw"],
+            )
+            rows.append(
+                {**base, "method": "combined_analyst",
+                 **truth_scores(None, truth, conc_map=both, **kw)}
+            )  # fmt: skip
         for method, m in bmaps.items():
             rows.append({**base, "method": method, **truth_scores(m, truth, **kw)})
         rows.append(
@@ -181,7 +199,7 @@ def summarise(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     out = []
     for (g, s, m), rs in groups.items():
         rec: dict[str, Any] = {"generator": g, "season": s, "method": m, "n": len(rs)}
-        for c in [*COLS[4:], "conc_max", "conc_max_prob"]:
+        for c in [*COLS[4:], "interior_share", "conc_max", "conc_max_prob"]:
             v = np.array([r.get(c, np.nan) for r in rs], dtype=np.float64)
             rec[c] = float(np.nanmean(v)) if np.isfinite(v).any() else None
         out.append(rec)
@@ -245,7 +263,7 @@ def main(argv: list[str] | None = None) -> int:
     write_json(out, result)
     print(f"split={args.split} model={spec.name} precision={precision} size={args.size} "
           f"scenes={len(items)} (accuracy, lead IoU in %; conc errors as fractions)")  # fmt: skip
-    print(format_table([{k: r.get(k) for k in COLS} for r in summary], percent=COLS[4:6]))
+    print(format_table([{k: r.get(k) for k in COLS} for r in summary], percent=COLS[4:7]))
     print(f"wrote {out}")
     return 0
 

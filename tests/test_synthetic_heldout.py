@@ -52,6 +52,20 @@ def test_pack_mask_and_lead_iou_inside_the_pack() -> None:
     assert s["conc_mae"] == pytest.approx(120 / ice.size, rel=1e-4)
 
 
+def test_interior_accuracy_leaves_out_the_pixels_beside_a_boundary() -> None:
+    ice = np.ones((20, 20), np.uint8)
+    ice[:, 10] = 0  # a 1-px lead: columns 9-11 touch the boundary
+    truth = {"ice": ice, "lead": ice == 0, "land_mask": np.zeros(ice.shape, np.uint8)}
+    kw = dict(valid=np.ones(ice.shape, bool), chart_ids=np.ones(ice.shape, np.int32),
+              land_ids=set(), pixel_size=40.0)  # fmt: skip
+    guess = np.ones(ice.shape, np.float32)  # misses the lead
+    guess[0, 0] = 0.0  # and one interior pixel
+    s = hs.truth_scores(guess, truth, **kw)
+    assert s["accuracy"] == pytest.approx(1 - 21 / 400)
+    assert s["interior_share"] == pytest.approx(17 * 20 / 400)
+    assert s["accuracy_interior"] == pytest.approx(1 - 1 / 340)
+
+
 def test_land_is_left_out_and_chart_matched_keeps_the_ct() -> None:
     rng = np.random.default_rng(0)
     x = rng.normal(size=(60, 60)).astype(np.float32)
