@@ -5,6 +5,7 @@ Run::
     python benchmarks/bench_heldout.py --split test            # the test split, once
     python benchmarks/bench_heldout.py --split validation      # choose settings here
     python benchmarks/bench_heldout.py --model path/to/weights.pt --size 768 --per-group 2
+    python benchmarks/bench_heldout.py --split test --tta --out results/..._tta.json
 
 Splits (never train on them; training uses generator A with other seeds):
 
@@ -40,6 +41,7 @@ bench_heldout_<split>.json``.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import platform
 import sys
 import time
@@ -77,6 +79,8 @@ COLS = [
     "fsd_log_err",
 ]
 ANALYST_SEED_OFFSET = 7919
+#: (row step, column step) of the test-time augmentation views (as in ``segment``).
+FLIPS = ((1, 1), (1, -1), (-1, 1), (-1, -1))
 #: Weight of the model's probability in ``combined_analyst`` (the analyst CT gets the rest),
 #: chosen on the validation split.
 MAP_WEIGHT = 0.5
@@ -113,15 +117,23 @@ def _scenes(spec: Any, split: str, args: argparse.Namespace) -> list[dict[str, A
 
 
 def _model_maps(
-    module: Any, spec: Any, item: dict[str, Any], precision: str
+    module: Any, spec: Any, item: dict[str, Any], precision: str, tta: bool = False
 ) -> dict[str, np.ndarray]:
-    """Per method, the ice probability (``raw``: the sigmoid of the logit; NaN on land)."""
+    """Per method, the ice probability (``raw``: the sigmoid of the logit; NaN on land).
+    With ``tta``, the logit is the mean over the four flipped views, each flipped back,
+    as ``segment(tta=True)`` computes it."""
     from xseaice.training.evaluation import als_probabilities, predict_scene
 
     land = item["scene"].truth["land_mask"].values.astype(bool)
-    logit = predict_scene(module, item["exact"], spec.normalisation, precision=precision)[
-        "ice_logit"
-    ]
+    ts = item["exact"]
+    views = []
+    for fy, fx in FLIPS if tta else ((1, 1),):
+        flipped = dataclasses.replace(
+            ts, inputs=ts.inputs[:, ::fy, ::fx].copy(), valid=ts.valid[::fy, ::fx].copy()
+        )
+        out = predict_scene(module, flipped, spec.normalisation, precision=precision)
+        views.append(out["ice_logit"][::fy, ::fx])
+    logit = np.mean(views, axis=0)
     logit = np.where(land, np.nan, logit).astype(np.float32)
     maps = {"raw": 1.0 / (1.0 + np.exp(-logit.astype(np.float64)))}
     a = als_probabilities(logit, item["analyst"], methods=("als", "als_chart"))
@@ -148,7 +160,7 @@ def _baseline_maps(item: dict[str, Any]) -> tuple[dict[str, np.ndarray], np.ndar
 
 
 def evaluate(
-    module: Any, spec: Any, items: list[dict[str, Any]], precision: str
+    module: Any, spec: Any, items: list[dict[str, Any]], precision: str, tta: bool = False
 ) -> list[dict[str, Any]]:
     """Per-scene, per-method rows of truth scores."""
     rows = []
@@ -160,7 +172,7 @@ def evaluate(
         kw = dict(valid=ex.valid, chart_ids=np.asarray(sc.chart_ids), land_ids=land_ids,
                   pixel_size=float(ex.pixel_size))  # fmt: skip
         base = {"scene": ex.name, "generator": item["generator"], "season": item["season"]}
-        probs = _model_maps(module, spec, item, precision) if module is not None else {}
+        probs = _model_maps(module, spec, item, precision, tta) if module is not None else {}
         for method, p in probs.items():
             binary = np.where(np.isfinite(p), (p >= 0.5).astype(np.float32), np.nan)
             soft = truth_scores(None, truth, conc_map=p, **kw)
@@ -222,6 +234,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--baselines-only", action="store_true")
+    ap.add_argument(
+        "--tta", action="store_true", help="model maps with test-time augmentation (4 flips)"
+    )
     ap.add_argument("--out", default=None)
     args = ap.parse_args(argv)
 
@@ -241,13 +256,14 @@ def main(argv: list[str] | None = None) -> int:
     items = _scenes(spec, args.split, args)
     t_scenes = time.perf_counter() - t0
     t0 = time.perf_counter()
-    rows = evaluate(None if args.baselines_only else module, spec, items, precision)
+    rows = evaluate(None if args.baselines_only else module, spec, items, precision, args.tta)
     t_eval = time.perf_counter() - t0
     summary = summarise(rows)
     result = {
         "split": args.split,
         "model": {"name": spec.name, "sha256": spec.sha256, "argument": args.model},
         "precision": precision,
+        "tta": args.tta,
         "scenes": [
             {"generator": i["generator"], "season": i["season"], "seed": i["seed"]} for i in items
         ],

@@ -270,6 +270,42 @@ def test_distributed_process_workers_match_threads(unet: Any, tiled: np.ndarray)
         assert counts.get(spec.sha256, 1) == 1
 
 
+def _flipped(ds: xr.Dataset, fy: int, fx: int) -> xr.Dataset:
+    """The scene's data flipped (coordinates kept): what the model sees in a TTA view."""
+    return ds.copy(data={v: ds[v].values[..., ::fy, ::fx].copy() for v in ds.data_vars})
+
+
+def test_tta_is_the_mean_of_the_four_flipped_views(
+    unet: Any, multitask: Any, scene: xr.Dataset, tiled: np.ndarray
+) -> None:
+    model, spec = unet
+    out = segment(scene, "test-unet", tile=256, precision="fp32", tta=True)
+    assert out.data.numblocks == (1, 3, 3) and out.attrs["test_time_augmentation"] != "none"
+    views = [
+        _reference(model, _flipped(scene, fy, fx), spec)["ice_logit"][0][::fy, ::fx]
+        for fy, fx in ((1, 1), (1, -1), (-1, 1), (-1, -1))
+    ]
+    got = out.values[0]
+    np.testing.assert_allclose(got, np.mean(views, axis=0), atol=TOL, rtol=TOL)
+    np.testing.assert_array_equal(np.isnan(got), np.isnan(tiled[0]))
+    assert np.nanmax(np.abs(got - tiled[0])) > 10 * TOL  # the views do differ
+
+    mt_model, mt_spec = multitask
+    ds = _scene(200, 230, SCENE_VARIABLES, seed=5)
+    mt = segment(ds, "test-multitask", tile=128, precision="fp32", tta=True).compute()
+    flips = ((1, 1), (1, -1), (-1, 1), (-1, -1))
+    sod = np.mean(
+        [_reference(mt_model, _flipped(ds, fy, fx), mt_spec)["sod"][:, ::fy, ::fx]
+         for fy, fx in flips],
+        axis=0,
+    )  # fmt: skip
+    np.testing.assert_allclose(mt.sod_logit.values[0], sod, atol=TOL, rtol=TOL)
+    valid = np.isfinite(sod).all(0)
+    np.testing.assert_array_equal(mt.sod.values[0][valid], np.argmax(sod[:, valid], axis=0))
+    with pytest.raises(exceptions.InvalidArgumentError, match="tta"):
+        segment(scene, "test-unet", tta="yes")  # type: ignore[arg-type]
+
+
 def test_multitask_dataset(multitask: Any) -> None:
     model, spec = multitask
     ds = _scene(260, 300, SCENE_VARIABLES, seed=3)

@@ -191,6 +191,26 @@ def test_segment_command_preserves_the_chart_or_the_scene_mean(
     assert main([*common, "--preserve", "chart", "-o", str(tmp_path / "c")]) != EXIT_OK
 
 
+def test_segment_command_tta_stores_the_flip_mean(
+    scene: object, random_model: str, tmp_path: Path
+) -> None:
+    """``xseaice segment --tta`` stores the logits of ``segment(..., tta=True)``."""
+    from xseaice.cli import EXIT_OK, main
+    from xseaice.inference import segment
+
+    source = tmp_path / "scene.zarr"
+    scene.dataset.to_zarr(source)  # type: ignore[attr-defined]
+    args = ["--quiet", "segment", "--input", str(source), "--model", random_model, "--tta"]
+    out = tmp_path / "t"
+    assert main([*args, "--no-figure", "--precision", "fp32", "-o", str(out)]) == EXIT_OK
+    stored = xr.open_zarr(out / "xseaice_products.zarr")["ice_logit"]
+    assert stored.attrs["test_time_augmentation"] == "mean of 4 flips"
+    direct = segment(scene.dataset, random_model, precision="fp32", tta=True)  # type: ignore[attr-defined]
+    plain = segment(scene.dataset, random_model, precision="fp32")  # type: ignore[attr-defined]
+    np.testing.assert_allclose(stored.values, direct.values, atol=1e-5)
+    assert np.nanmax(np.abs(stored.values - plain.values)) > 1e-3
+
+
 def _check_als_columns(table: gpd.GeoDataFrame, stored: xr.Dataset) -> None:
     """Each polygon's ``als_*`` columns against the stored rasters, on the pixels whose
     centres it holds: the applied-bias raster, the probability recomputed as

@@ -76,6 +76,7 @@ def _cmd_segment(args: argparse.Namespace) -> int:
         preserve=args.preserve,
         resolution=args.resolution,
         precision=args.precision,
+        tta=args.tta,
         figure=not args.no_figure,
         progress=not args.quiet,
         overwrite=args.overwrite,
@@ -339,6 +340,11 @@ def build_parser() -> argparse.ArgumentParser:
         choices=["auto", "fp32", "bf16"],
         default="auto",
         help="model precision: bf16 on CPUs with AMX/AVX512-BF16 and on CUDA (auto), or forced",
+    )
+    seg.add_argument(
+        "--tta",
+        action="store_true",
+        help="test-time augmentation: average the model over 4 flips of the scene (4x the cost)",
     )
     seg.add_argument("-o", "--output", required=True, help="output folder")
     seg.add_argument("--no-figure", action="store_true", help="skip the PNG figure")

@@ -452,6 +452,7 @@ def segment_to_files(
     preserve: str = "auto",
     resolution: float = 40.0,
     precision: Literal["auto", "fp32", "bf16"] = "auto",
+    tta: bool = False,
     figure: bool = True,
     progress: bool = True,
     overwrite: bool = False,
@@ -485,6 +486,9 @@ def segment_to_files(
         Pixel size in metres of the loaded grid.
     precision : {"auto", "fp32", "bf16"}
         Model precision (`xseaice.inference.segment`).
+    tta : bool
+        Test-time augmentation: the mean of four flipped views (`xseaice.inference.segment`),
+        four times the model's cost.
     figure, progress : bool
         Write the PNG figure; show progress bars.
     overwrite : bool
@@ -526,7 +530,7 @@ def segment_to_files(
         preserve=preserve,
         figure=figure,
         progress=progress,
-        segment_kwargs={"precision": precision},
+        segment_kwargs={"precision": precision, "tta": tta},
         overwrite=overwrite,
     )
     logger.info("%s", written)
