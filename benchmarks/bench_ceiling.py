@@ -22,6 +22,12 @@ knows the scene's own physics (its backscatter tables, wind, calibration offset)
 stays near the ice fraction, the scene is ambiguous at 40 m and no model trained elsewhere
 will do much better.  Land is left out of fitting and scoring.
 
+A third classifier, ``global``, is a learned classical reference rather than an oracle: the
+same trees over the context features, fitted once to the pixel truth of ``--global-scenes``
+training-world scenes (generator A seeds 0.., 384 px, the training sampler with a mean ice
+concentration drawn from 0.05-0.98, 8000 pixels each) and applied to every scene.  It has
+pixel labels, which the U-Net never gets, but not the scene's own physics.
+
 Prints a table (generator x season: mean accuracy of the oracle and of the U-Net, and the
 oracle's range over scenes) and writes ``benchmarks/results/bench_ceiling_<split>.json``.
 """
@@ -47,9 +53,11 @@ SCALES = (1, 3, 5, 9, 17)
 CONTEXT_SCALES = (*SCALES, 33, 65)
 MEANS = (
     "unet",
+    "global",
     "oracle_context",
     "oracle_interior",
     "oracle_context_interior",
+    "global_interior",
     "unet_interior",
     "interior_share",
     "ice_fraction",
@@ -76,7 +84,33 @@ def local_features(ds: Any, scales: tuple[int, ...] = SCALES) -> np.ndarray:
     return np.stack([c.ravel() for c in cols], axis=1).astype(np.float32)
 
 
-def scene_scores(item: dict[str, Any], logit: np.ndarray, seed: int) -> dict[str, Any]:
+def fit_global(n_scenes: int, seed: int = 0) -> Any:
+    """Trees fitted to the pixel truth of ``n_scenes`` training-world scenes."""
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    from xseaice.synthetic import make_scene, sample_params
+
+    rng = np.random.default_rng(seed)
+    xs, ys = [], []
+    for s in range(n_scenes):
+        draw = np.random.default_rng([s, 1])
+        season = "winter" if s % 2 else "summer"
+        params = sample_params(draw, season=season)
+        params = params.replace(ice_concentration_mean=float(draw.uniform(0.05, 0.98)))
+        sc = make_scene(s, shape=(384, 384), params=params)
+        x = local_features(sc.dataset, CONTEXT_SCALES)
+        sea = np.asarray(sc.truth["land_mask"].values).ravel() == 0
+        ok = np.flatnonzero(np.isfinite(x).all(axis=1) & sea)
+        pick = rng.choice(ok, min(ok.size, 8000), replace=False)
+        xs.append(x[pick])
+        ys.append(np.asarray(sc.truth["ice"].values).ravel()[pick] == 1)
+    clf = HistGradientBoostingClassifier(max_iter=300, random_state=seed)
+    return clf.fit(np.concatenate(xs), np.concatenate(ys))
+
+
+def scene_scores(
+    item: dict[str, Any], logit: np.ndarray, seed: int, global_clf: Any = None
+) -> dict[str, Any]:
     """Right-half accuracy of the oracles (fitted on the left half) and of the U-Net,
     over all and over interior pixels."""
     from sklearn.ensemble import HistGradientBoostingClassifier
@@ -97,6 +131,10 @@ def scene_scores(item: dict[str, Any], logit: np.ndarray, seed: int) -> dict[str
         clf.fit(x[fit_on], y[fit_on])
         hit = clf.predict(x[score_on]) == y[score_on]
         out[name], out[f"{name}_interior"] = float(hit.mean()), float(hit[inner].mean())
+    if global_clf is not None:
+        x = np.nan_to_num(local_features(sc.dataset, CONTEXT_SCALES)[score_on])
+        hit = global_clf.predict(x) == y[score_on]
+        out["global"], out["global_interior"] = float(hit.mean()), float(hit[inner].mean())
     hit = ((logit.ravel() > 0) == y)[score_on]
     out["unet"], out["unet_interior"] = float(hit.mean()), float(hit[inner].mean())
     out["interior_share"] = float(inner.mean())
@@ -114,6 +152,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--generators", nargs="+", choices=("A", "B"), default=None)
     ap.add_argument("--per-group", type=int, default=0)
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument(
+        "--global-scenes", type=int, default=40, help="training-world scenes for 'global'"
+    )
     args = ap.parse_args(argv)
 
     import bench_heldout
@@ -130,9 +171,10 @@ def main(argv: list[str] | None = None) -> int:
     items = bench_heldout._scenes(spec, args.split, args)
     rows = []
     with threadpool_limits(limits=args.threads, user_api="openmp"):
+        global_clf = fit_global(args.global_scenes)
         for item in items:
             logit = predict_scene(module, item["exact"], spec.normalisation)["ice_logit"]
-            scores = scene_scores(item, logit, item["seed"])
+            scores = scene_scores(item, logit, item["seed"], global_clf)
             rows.append({k: item[k] for k in ("generator", "season", "seed")} | scores)
     summary = []
     for g in dict.fromkeys(r["generator"] for r in rows):
@@ -148,7 +190,7 @@ def main(argv: list[str] | None = None) -> int:
             } | {k: float(np.mean([r[k] for r in rs])) for k in MEANS})  # fmt: skip
     out = RESULTS / f"bench_ceiling_{args.split}.json"
     write_json(out, {
-        "split": args.split, "size": args.size,
+        "split": args.split, "size": args.size, "global_scenes": args.global_scenes,
         "model": {"name": spec.name, "sha256": spec.sha256},
         "machine": platform.platform(), "seconds": time.perf_counter() - t0,
         "summary": summary, "rows": rows,
