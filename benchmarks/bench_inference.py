@@ -197,7 +197,7 @@ def child(cfg: dict[str, Any]) -> dict[str, Any]:
     res: dict[str, Any] = {**cfg}
     if cfg["mode"] == "segment":
         ds = make_scene(n, lazy=True)
-        out = segment(ds, spec)
+        out = segment(ds, spec, tta=bool(cfg.get("tta", False)))
         store = workdir / f"out-{n}-{os.getpid()}.zarr"
         with PeakRSS() as rss:
             t0 = time.perf_counter()
