@@ -131,9 +131,8 @@ def scene_scores(
         clf.fit(x[fit_on], y[fit_on])
         hit = clf.predict(x[score_on]) == y[score_on]
         out[name], out[f"{name}_interior"] = float(hit.mean()), float(hit[inner].mean())
-    if global_clf is not None:
-        x = np.nan_to_num(local_features(sc.dataset, CONTEXT_SCALES)[score_on])
-        hit = global_clf.predict(x) == y[score_on]
+    if global_clf is not None:  # x: the context features of the last oracle
+        hit = global_clf.predict(np.nan_to_num(x[score_on])) == y[score_on]
         out["global"], out["global_interior"] = float(hit.mean()), float(hit[inner].mean())
     hit = ((logit.ravel() > 0) == y)[score_on]
     out["unet"], out["unet_interior"] = float(hit.mean()), float(hit[inner].mean())

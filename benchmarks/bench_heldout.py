@@ -128,10 +128,12 @@ def _model_maps(
     ts = item["exact"]
     views = []
     for fy, fx in FLIPS if tta else ((1, 1),):
-        flipped = dataclasses.replace(
-            ts, inputs=ts.inputs[:, ::fy, ::fx].copy(), valid=ts.valid[::fy, ::fx].copy()
-        )
-        out = predict_scene(module, flipped, spec.normalisation, precision=precision)
+        view = ts
+        if (fy, fx) != (1, 1):
+            view = dataclasses.replace(
+                ts, inputs=ts.inputs[:, ::fy, ::fx].copy(), valid=ts.valid[::fy, ::fx].copy()
+            )
+        out = predict_scene(module, view, spec.normalisation, precision=precision)
         views.append(out["ice_logit"][::fy, ::fx])
     logit = np.mean(views, axis=0)
     logit = np.where(land, np.nan, logit).astype(np.float32)

@@ -279,11 +279,12 @@ def test_tta_is_the_mean_of_the_four_flipped_views(
     unet: Any, multitask: Any, scene: xr.Dataset, tiled: np.ndarray
 ) -> None:
     model, spec = unet
+    flips = ((1, 1), (1, -1), (-1, 1), (-1, -1))
     out = segment(scene, "test-unet", tile=256, precision="fp32", tta=True)
     assert out.data.numblocks == (1, 3, 3) and out.attrs["test_time_augmentation"] != "none"
     views = [
         _reference(model, _flipped(scene, fy, fx), spec)["ice_logit"][0][::fy, ::fx]
-        for fy, fx in ((1, 1), (1, -1), (-1, 1), (-1, -1))
+        for fy, fx in flips
     ]
     got = out.values[0]
     np.testing.assert_allclose(got, np.mean(views, axis=0), atol=TOL, rtol=TOL)
@@ -293,7 +294,6 @@ def test_tta_is_the_mean_of_the_four_flipped_views(
     mt_model, mt_spec = multitask
     ds = _scene(200, 230, SCENE_VARIABLES, seed=5)
     mt = segment(ds, "test-multitask", tile=128, precision="fp32", tta=True).compute()
-    flips = ((1, 1), (1, -1), (-1, 1), (-1, -1))
     sod = np.mean(
         [_reference(mt_model, _flipped(ds, fy, fx), mt_spec)["sod"][:, ::fy, ::fx]
          for fy, fx in flips],

@@ -562,7 +562,7 @@ def segment(
             graph(stacked[..., ::fy, ::fx].rechunk(stacked.chunks))[..., ::fy, ::fx]
             for fy, fx in _FLIPS
         ]
-        result = (functools.reduce(lambda a, b: a + b, views) / len(views)).astype(np.float32)
+        result = (sum(views[1:], start=views[0]) / len(views)).astype(np.float32)
         regular = ((1,) * nt, (n_out,), _axis_chunks(ny, csize, 0), _axis_chunks(nx, csize, 0))
         result = result.rechunk(regular)
 
